@@ -1,0 +1,72 @@
+using Cluster.Abstractions.Keys;
+
+namespace Cluster.Abstractions.Accounts;
+
+/// <summary>A new account with its primary device; every field already validated by the gateway.</summary>
+[GenerateSerializer, Immutable, Alias("RegisterAccount")]
+public sealed record RegisterAccount
+{
+    /// <summary>The primary's password hash (never the password itself).</summary>
+    [Id(0)] public required string PasswordHash { get; init; }
+
+    /// <summary>The primary's Signal registration id, 1..16380.</summary>
+    [Id(1)] public required int RegistrationId { get; init; }
+
+    /// <summary>The primary's display name, or null.</summary>
+    [Id(2)] public string? Name { get; init; }
+
+    /// <summary>The primary's identity key (33 bytes), which is also the account's identity key.</summary>
+    [Id(3)] public required byte[] IdentityKey { get; init; }
+
+    /// <summary>The primary's initial prekeys.</summary>
+    [Id(4)] public required PreKeyUpload Keys { get; init; }
+}
+
+/// <summary>What the gateway needs to authenticate a device and check its signatures.</summary>
+/// <param name="PasswordHash">The stored salted hash of the device's password.</param>
+/// <param name="IdentityKey">The device's identity key.</param>
+[GenerateSerializer, Immutable, Alias("DeviceCredential")]
+public sealed record DeviceCredential([property: Id(0)] string PasswordHash, [property: Id(1)] byte[] IdentityKey);
+
+/// <summary>A device as its own account sees it in <c>GET /v1/devices</c>.</summary>
+[GenerateSerializer, Immutable, Alias("DeviceSummary")]
+public sealed record DeviceSummary(
+    [property: Id(0)] int DeviceId,
+    [property: Id(1)] string? Name,
+    [property: Id(2)] int RegistrationId,
+    [property: Id(3)] long LinkedAt,
+    [property: Id(4)] long LastSeenAt);
+
+/// <summary>A device as a sender needs it to fetch its prekeys.</summary>
+[GenerateSerializer, Immutable, Alias("KeyTarget")]
+public sealed record KeyTarget([property: Id(0)] int DeviceId, [property: Id(1)] int RegistrationId, [property: Id(2)] byte[] IdentityKey);
+
+/// <summary>The answer to a prekey fetch request at the account: the devices to fetch from, or why not.</summary>
+[GenerateSerializer, Immutable, Alias("KeyTargets")]
+public sealed record KeyTargets
+{
+    /// <summary>The outcome.</summary>
+    [Id(0)] public required KeyTargetsStatus Status { get; init; }
+
+    /// <summary>The account's (primary) identity key, when found.</summary>
+    [Id(1)] public byte[]? IdentityKey { get; init; }
+
+    /// <summary>The devices to fetch, when found.</summary>
+    [Id(2)] public IReadOnlyList<KeyTarget> Devices { get; init; } = [];
+
+    /// <summary>When rate limited: how long until the next fetch is allowed.</summary>
+    [Id(3)] public TimeSpan RetryAfter { get; init; }
+}
+
+/// <summary>The outcome of <see cref="IAccountGrain.GetKeyTargetsAsync"/>.</summary>
+public enum KeyTargetsStatus
+{
+    /// <summary>The devices are listed.</summary>
+    Found,
+
+    /// <summary>No such account, or no such device.</summary>
+    NotFound,
+
+    /// <summary>The requester fetched this account's keys too often.</summary>
+    RateLimited,
+}

@@ -1,0 +1,40 @@
+namespace Cluster.Grains.Accounts;
+
+[GenerateSerializer, Alias("AccountState")]
+internal sealed class AccountState
+{
+    [Id(0)] public bool Exists { get; set; }
+
+    [Id(1)] public byte[] IdentityKey { get; set; } = [];
+
+    [Id(2)] public SortedDictionary<int, DeviceRecord> Devices { get; set; } = [];
+
+    [Id(3)] public long CreatedAt { get; set; }
+}
+
+[GenerateSerializer, Alias("DeviceRecord")]
+internal sealed class DeviceRecord
+{
+    [Id(0)] public int DeviceId { get; set; }
+
+    [Id(1)] public int RegistrationId { get; set; }
+
+    [Id(2)] public string? Name { get; set; }
+
+    [Id(3)] public byte[] IdentityKey { get; set; } = [];
+
+    [Id(4)] public string PasswordHash { get; set; } = "";
+
+    [Id(5)] public long LinkedAt { get; set; }
+
+    /// <summary>Unix ms, kept to the day: writing state on every request would cost a write per request.</summary>
+    [Id(6)] public long LastSeenAt { get; set; }
+
+    [Id(7)] public int KeyIndex { get; set; }
+
+    [Id(8)] public byte[]? LinkingMetadata { get; set; }
+
+    [Id(9)] public byte[]? AccountSignature { get; set; }
+
+    [Id(10)] public byte[]? DeviceSignature { get; set; }
+}

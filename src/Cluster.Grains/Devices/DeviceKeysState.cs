@@ -1,0 +1,15 @@
+using Cluster.Abstractions.Keys;
+
+namespace Cluster.Grains.Devices;
+
+[GenerateSerializer, Alias("DeviceKeysState")]
+internal sealed class DeviceKeysState
+{
+    [Id(0)] public SignedPreKey? SignedPreKey { get; set; }
+
+    [Id(1)] public SignedPreKey? KemLastResortKey { get; set; }
+
+    [Id(2)] public List<PreKey> OneTimePreKeys { get; set; } = [];
+
+    [Id(3)] public List<SignedPreKey> KemOneTimeKeys { get; set; } = [];
+}

@@ -1,0 +1,24 @@
+using System.Diagnostics.Metrics;
+
+namespace Cluster.Grains.Observability;
+
+/// <summary>The product's meter. Labels stay low-cardinality: never an account, device or call id.</summary>
+public static class ClusterMetrics
+{
+    /// <summary>The meter name exported at <c>/metrics</c>.</summary>
+    public const string MeterName = "Cluster";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Prekey bundles handed out, one per device.</summary>
+    public static readonly Counter<long> PreKeyBundles = Meter.CreateCounter<long>("cluster_prekey_bundles_total", description: "Prekey bundles handed out, one per device");
+
+    /// <summary>Bundles handed out without a one-time key of a kind (label <c>kind</c>: ec or kem).</summary>
+    public static readonly Counter<long> PreKeysExhausted = Meter.CreateCounter<long>("cluster_prekeys_exhausted_total", description: "Bundles handed out with no one-time key of a kind left");
+
+    /// <summary>Devices whose one-time key count dropped below the keysLow threshold.</summary>
+    public static readonly Counter<long> PreKeysLow = Meter.CreateCounter<long>("cluster_prekeys_low_total", description: "Times a device's one-time key count dropped below the keysLow threshold");
+
+    /// <summary>Accounts registered.</summary>
+    public static readonly Counter<long> AccountsRegistered = Meter.CreateCounter<long>("cluster_accounts_registered_total", description: "Accounts registered");
+}

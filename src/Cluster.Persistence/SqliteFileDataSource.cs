@@ -1,0 +1,80 @@
+using System.Data;
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Cluster.Persistence;
+
+/// <summary>
+/// Connections to one SQLite database file with the project's PRAGMAs applied. Give it to Orleans'
+/// ADO.NET providers as their <c>DataSource</c> option (with <see cref="AdoNetInvariants.Sqlite"/>)
+/// and use it for the project's own SQLite access.
+/// </summary>
+/// <remarks>
+/// <c>synchronous</c> and <c>busy_timeout</c> belong to a connection, not to the file, and cannot be
+/// put in a Microsoft.Data.Sqlite connection string, so they are applied each time one of these
+/// connections opens, however it is opened. The busy timeout is also the connection string's
+/// <c>Default Timeout</c> (see <see cref="SqliteConnectionStrings.ForFile"/>).
+/// </remarks>
+public sealed class SqliteFileDataSource : DbDataSource
+{
+    private readonly string _pragmas;
+
+    /// <summary>Creates a data source for the database file at <paramref name="databasePath"/>.</summary>
+    /// <param name="databasePath">The database file; relative paths are resolved against the current directory.</param>
+    /// <param name="synchronous">The durability of a commit. Default: <see cref="SqliteSynchronous.Full"/>.</param>
+    /// <param name="busyTimeout">
+    /// How long to wait for another writer. Default: <see cref="SqliteConnectionStrings.DefaultBusyTimeout"/>.
+    /// </param>
+    public SqliteFileDataSource(
+        string databasePath,
+        SqliteSynchronous synchronous = SqliteSynchronous.Full,
+        TimeSpan? busyTimeout = null)
+    {
+        if (!Enum.IsDefined(synchronous))
+        {
+            throw new ArgumentOutOfRangeException(nameof(synchronous), synchronous, "Unknown synchronous level.");
+        }
+
+        var timeout = busyTimeout ?? SqliteConnectionStrings.DefaultBusyTimeout;
+        ConnectionString = SqliteConnectionStrings.ForFile(databasePath, timeout);
+        DatabasePath = Path.GetFullPath(databasePath);
+        Synchronous = synchronous;
+        BusyTimeout = timeout;
+        _pragmas = string.Create(
+            CultureInfo.InvariantCulture,
+            $"PRAGMA synchronous = {(int)synchronous}; PRAGMA busy_timeout = {(long)timeout.TotalMilliseconds};");
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>The <c>PRAGMA synchronous</c> level of every connection.</summary>
+    public SqliteSynchronous Synchronous { get; }
+
+    /// <summary>How long a connection waits for another writer before failing.</summary>
+    public TimeSpan BusyTimeout { get; }
+
+    /// <summary>The connection string of the file; it contains no secret.</summary>
+    public override string ConnectionString { get; }
+
+    /// <inheritdoc />
+    protected override DbConnection CreateDbConnection()
+    {
+        var connection = new SqliteConnection(ConnectionString);
+        connection.StateChange += ApplyPragmas;
+        return connection;
+    }
+
+    private void ApplyPragmas(object sender, StateChangeEventArgs e)
+    {
+        if (e.CurrentState != ConnectionState.Open)
+        {
+            return;
+        }
+
+        using var command = ((SqliteConnection)sender).CreateCommand();
+        command.CommandText = _pragmas;
+        command.ExecuteNonQuery();
+    }
+}

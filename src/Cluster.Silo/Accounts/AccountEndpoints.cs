@@ -1,0 +1,80 @@
+using Cluster.Abstractions.Accounts;
+using Cluster.Grains.Observability;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Keys;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Accounts;
+
+internal static class AccountEndpoints
+{
+    public const int MaxNameLength = 256;
+
+    public static RouteGroupBuilder MapAccounts(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/accounts", RegisterAsync);
+        v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
+        return v1;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)
+    {
+        var request = await JsonBody.ReadAsync(context, ProtocolJson.Default.RegisterAccountRequest);
+        var accountId = request.AccountId ?? throw ApiException.MissingField("accountId");
+        if (!AccountIds.IsValid(accountId))
+        {
+            throw ApiException.InvalidField("accountId", "must be an E.164 number (+ and 7 to 15 digits)");
+        }
+
+        var password = request.Password ?? throw ApiException.MissingField("password");
+        if (!DeviceAuthentication.IsValidPassword(password))
+        {
+            throw ApiException.InvalidField("password", "must be 16 to 128 printable ASCII characters");
+        }
+
+        var registrationId = ValidateRegistrationId(request.RegistrationId);
+        var name = ValidateName(request.Name);
+        var identityKey = KeyValidation.EcPublicKey(request.IdentityKey, "identityKey");
+        var keys = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: true);
+        KeyValidation.VerifySignatures(keys, identityKey);
+
+        var registered = await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(new RegisterAccount
+        {
+            PasswordHash = passwords.Hash(password),
+            RegistrationId = registrationId,
+            Name = name,
+            IdentityKey = identityKey,
+            Keys = keys,
+        });
+        if (!registered)
+        {
+            return ApiErrorHandling.Error(StatusCodes.Status409Conflict, "account_exists", $"account {accountId} exists already");
+        }
+
+        ClusterMetrics.AccountsRegistered.Add(1);
+        return Results.Json(new RegisterAccountResponse(accountId, Abstractions.DeviceAddress.PrimaryDeviceId), ProtocolJson.Default.RegisterAccountResponse, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> GetDevicesAsync(HttpContext context, IGrainFactory grains)
+    {
+        var devices = await grains.GetGrain<IAccountGrain>(context.Device().Address.AccountId).GetDevicesAsync();
+        var list = new List<DeviceInfoResponse>(devices.Count);
+        foreach (var d in devices)
+        {
+            list.Add(new DeviceInfoResponse(d.DeviceId, d.Name, d.RegistrationId, d.LinkedAt, d.LastSeenAt));
+        }
+
+        return Results.Json(new DeviceListResponse(list), ProtocolJson.Default.DeviceListResponse);
+    }
+
+    public static int ValidateRegistrationId(int? registrationId) => registrationId switch
+    {
+        null => throw ApiException.MissingField("registrationId"),
+        < 1 or > 16380 => throw ApiException.InvalidField("registrationId", "must be 1..16380"),
+        _ => registrationId.Value,
+    };
+
+    public static string? ValidateName(string? name) => name is { Length: > MaxNameLength }
+        ? throw ApiException.InvalidField("name", $"at most {MaxNameLength} characters")
+        : name;
+}

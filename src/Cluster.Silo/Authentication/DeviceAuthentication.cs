@@ -1,0 +1,134 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Cluster.Abstractions;
+using Cluster.Abstractions.Accounts;
+using Cluster.Silo.Protocol;
+using Microsoft.AspNetCore.Authentication;
+
+namespace Cluster.Silo.Authentication;
+
+/// <summary>The device a request is authenticated as, with what its account holds about it.</summary>
+internal sealed record AuthenticatedDevice(DeviceAddress Address, DeviceCredential Credential);
+
+internal static class DeviceAuthentication
+{
+    public const string Scheme = "Device";
+
+    public static WebApplicationBuilder AddDeviceAuthentication(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PasswordHashingOptions>().BindConfiguration(PasswordHashingOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PasswordHashing>();
+        builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(Scheme, null);
+        builder.Services.AddAuthorization();
+        return builder;
+    }
+
+    /// <summary>The authenticated device of a request that passed <c>RequireAuthorization</c>.</summary>
+    public static AuthenticatedDevice Device(this HttpContext context) =>
+        context.Features.Get<AuthenticatedDevice>() ?? throw new InvalidOperationException("the endpoint does not require authorization");
+
+    /// <summary>Password rules of the protocol: 16 to 128 printable ASCII characters.</summary>
+    public static bool IsValidPassword(string? password)
+    {
+        if (password is null || password.Length is < 16 or > 128)
+        {
+            return false;
+        }
+
+        foreach (var c in password)
+        {
+            if (c is < ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// HTTP Basic <c>accountId.deviceId:password</c>, or on a WebSocket upgrade <c>?login=accountId.deviceId&amp;password=...</c>.
+/// The device's account grain is asked on every request, so a removed device is refused at once.
+/// </summary>
+internal sealed class DeviceAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IGrainFactory grains,
+    PasswordHashing passwords) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!TryReadCredentials(out var login, out var password))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!DeviceAddress.TryParse(login, out var address) || !AccountIds.IsValid(address.AccountId) || password.Length > 128)
+        {
+            return AuthenticateResult.Fail("malformed credentials");
+        }
+
+        var credential = await grains.GetGrain<IAccountGrain>(address.AccountId).AuthenticateAsync(address.DeviceId);
+        if (credential is null || !passwords.Verify(address.GrainKey, password, credential.PasswordHash))
+        {
+            return AuthenticateResult.Fail("wrong credentials");
+        }
+
+        Context.Features.Set(new AuthenticatedDevice(address, credential));
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, address.GrainKey)], DeviceAuthentication.Scheme);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), DeviceAuthentication.Scheme));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        WriteError(StatusCodes.Status401Unauthorized, "unauthorized", "missing or wrong credentials");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteError(StatusCodes.Status403Forbidden, "forbidden", "this device may not do that");
+
+    private Task WriteError(int status, string error, string message)
+    {
+        Response.StatusCode = status;
+        return Response.WriteAsJsonAsync(new ApiError(error, message), ProtocolJson.Default.ApiError);
+    }
+
+    private bool TryReadCredentials(out string login, out string password)
+    {
+        login = password = "";
+        if (AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
+            && string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase) && header.Parameter is { } parameter)
+        {
+            string decoded;
+            try
+            {
+                decoded = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+
+            var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                return false;
+            }
+
+            (login, password) = (decoded[..colon], decoded[(colon + 1)..]);
+            return true;
+        }
+
+        if (HttpMethods.IsGet(Request.Method) && Request.Headers.Upgrade.Count > 0
+            && Request.Query.TryGetValue("login", out var queryLogin) && Request.Query.TryGetValue("password", out var queryPassword))
+        {
+            (login, password) = (queryLogin.ToString(), queryPassword.ToString());
+            return true;
+        }
+
+        return false;
+    }
+}

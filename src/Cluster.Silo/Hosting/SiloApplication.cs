@@ -1,0 +1,51 @@
+using Cluster.Grains.Accounts;
+using Cluster.Silo.Accounts;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Health;
+using Cluster.Silo.Keys;
+using Cluster.Silo.Observability;
+using Cluster.Silo.Protocol;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Cluster.Silo.Hosting;
+
+/// <summary>Builds the silo process: Program and the tests go through here, so they run the same host.</summary>
+public static class SiloApplication
+{
+    /// <summary>
+    /// Creates the host. <paramref name="configure"/> lets tests add configuration or replace services
+    /// (a fake <see cref="TimeProvider"/>, for instance) before anything reads them.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is invalid; the message names its key.</exception>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        builder.Services.TryAddKeyedSingleton(Cluster.Grains.ClusterClock.Key, TimeProvider.System);
+
+        var options = ClusterHostOptions.Load(builder.Configuration);
+        builder.AddClusterSilo(options)
+            .AddClusterHealth()
+            .AddClusterObservability()
+            .AddDeviceAuthentication()
+            .AddKeys();
+
+        var app = builder.Build();
+        app.UseApiStatusBodies();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapClusterHealth();
+        app.MapClusterMetrics();
+        app.MapGroup("/v1").WithApiErrors()
+            .MapAccounts()
+            .MapKeys();
+        return app;
+    }
+
+    private static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<KeyFetchLimitOptions>().BindConfiguration(KeyFetchLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using Cluster.Persistence;
+using Orleans.Configuration;
+using Orleans.Storage;
+
+namespace Cluster.Silo.Hosting;
+
+internal static class SiloHostingExtensions
+{
+    /// <summary>
+    /// Co-hosts an Orleans silo in this ASP.NET Core process: embedded SQLite or a PostgreSQL cluster, as configured.
+    /// Every silo is a gateway silo.
+    /// </summary>
+    public static WebApplicationBuilder AddClusterSilo(this WebApplicationBuilder builder, ClusterHostOptions options)
+    {
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<IValidateOptions<ClusterHostOptions>, ClusterHostOptionsValidator>();
+        builder.Services.AddOptions<ClusterHostOptions>().BindConfiguration(ClusterHostOptions.SectionName).ValidateOnStart();
+
+        var database = DatabaseEndpoint.From(options);
+        builder.Services.AddSingleton(database);
+        if (options.StorageMode == StorageMode.Sqlite)
+        {
+            // Registered before the silo so that it holds the file lock and has migrated before Orleans' providers start.
+            builder.Services.AddHostedService<EmbeddedDatabaseInitializer>();
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = options.ServiceId;
+            });
+
+            if (options.StorageMode == StorageMode.Sqlite)
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+            }
+            else
+            {
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = database.Invariant;
+                    o.ConnectionString = database.ConnectionString;
+                });
+                var advertised = options.AdvertisedAddress is { Length: > 0 } address ? IPAddress.Parse(address) : null;
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    if (advertised is not null)
+                    {
+                        o.AdvertisedIPAddress = advertised;
+                    }
+
+                    o.SiloPort = options.SiloPort;
+                    o.GatewayPort = options.GatewayPort;
+                    o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.SiloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, options.GatewayPort);
+                });
+            }
+
+            silo.AddAdoNetGrainStorage(Cluster.Grains.GrainStorage.Name, o =>
+            {
+                o.Invariant = database.Invariant;
+                if (database.SqliteDataSource is { } sqlite)
+                {
+                    o.DataSource = sqlite;
+                }
+                else
+                {
+                    o.ConnectionString = database.ConnectionString;
+                }
+            });
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = database.Invariant;
+                if (database.SqliteDataSource is { } sqlite)
+                {
+                    o.DataSource = sqlite;
+                }
+                else
+                {
+                    o.ConnectionString = database.ConnectionString;
+                }
+            });
+        });
+
+        // Grain state is written with Orleans' own version-tolerant serializer ([GenerateSerializer] + [Id]),
+        // not JSON, so that renaming a C# member never breaks stored state.
+        builder.Services.AddOptions<AdoNetGrainStorageOptions>(Cluster.Grains.GrainStorage.Name)
+            .Configure<IServiceProvider>((o, services) =>
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+
+        return builder;
+    }
+}
+
+/// <summary>
+/// The database this silo uses, in ADO.NET terms. In embedded mode every SQLite connection comes from one
+/// <see cref="SqliteFileDataSource"/>, which applies the per-connection PRAGMAs (synchronous, busy timeout).
+/// </summary>
+internal sealed record DatabaseEndpoint(StorageKind Kind, string Invariant, string ConnectionString, SqliteFileDataSource? SqliteDataSource)
+{
+    public string? SqliteFile => SqliteDataSource?.DatabasePath;
+
+    public static DatabaseEndpoint From(ClusterHostOptions options)
+    {
+        if (options.StorageMode == StorageMode.Sqlite)
+        {
+            var dataSource = new SqliteFileDataSource(Path.GetFullPath(options.DataPath));
+            return new(StorageKind.Sqlite, AdoNetInvariants.Sqlite, dataSource.ConnectionString, dataSource);
+        }
+
+        return new(StorageKind.PostgreSql, AdoNetInvariants.PostgreSql, options.ConnectionString!, null);
+    }
+
+    public System.Data.Common.DbConnection CreateConnection() => SqliteDataSource is { } sqlite
+        ? sqlite.CreateConnection()
+        : new Npgsql.NpgsqlConnection(ConnectionString);
+}

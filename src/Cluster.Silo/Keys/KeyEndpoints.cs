@@ -1,0 +1,92 @@
+using System.Globalization;
+using Cluster.Abstractions;
+using Cluster.Abstractions.Accounts;
+using Cluster.Abstractions.Devices;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Keys;
+
+internal static class KeyEndpoints
+{
+    public static RouteGroupBuilder MapKeys(this RouteGroupBuilder v1)
+    {
+        v1.MapPut("/keys", UploadAsync).RequireAuthorization();
+        v1.MapGet("/keys", GetCountsAsync).RequireAuthorization();
+        v1.MapGet("/keys/{accountId}/{deviceId}", GetBundlesAsync).RequireAuthorization();
+        return v1;
+    }
+
+    private static async Task<IResult> UploadAsync(HttpContext context, IGrainFactory grains)
+    {
+        var device = context.Device();
+        var request = await JsonBody.ReadAsync(context, ProtocolJson.Default.KeysUploadRequest);
+        var upload = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: false);
+        KeyValidation.VerifySignatures(upload, device.Credential.IdentityKey);
+        await grains.GetGrain<IDeviceGrain>(device.Address.GrainKey).UploadKeysAsync(upload);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> GetCountsAsync(HttpContext context, IGrainFactory grains)
+    {
+        var counts = await grains.GetGrain<IDeviceGrain>(context.Device().Address.GrainKey).GetCountsAsync();
+        return Results.Json(new KeyCountsResponse(counts.OneTimeCount, counts.KemOneTimeCount), ProtocolJson.Default.KeyCountsResponse);
+    }
+
+    private static async Task<IResult> GetBundlesAsync(HttpContext context, IGrainFactory grains, string accountId, string deviceId)
+    {
+        if (!AccountIds.IsValid(accountId))
+        {
+            throw ApiException.InvalidField("accountId", "must be an E.164 number");
+        }
+
+        int? wanted = null;
+        if (deviceId != "*")
+        {
+            wanted = int.TryParse(deviceId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id >= 1
+                ? id
+                : throw ApiException.InvalidField("deviceId", "must be a device id or *");
+        }
+
+        var targets = await grains.GetGrain<IAccountGrain>(accountId).GetKeyTargetsAsync(context.Device().Address, wanted);
+        switch (targets.Status)
+        {
+            case KeyTargetsStatus.NotFound:
+                throw ApiException.NotFound(wanted is null ? "account" : "device");
+            case KeyTargetsStatus.RateLimited:
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(targets.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return ApiErrorHandling.Error(StatusCodes.Status429TooManyRequests, "rate_limited", "too many key fetches for this account; retry later");
+        }
+
+        var fetches = new Task<Abstractions.Keys.PreKeyBundle?>[targets.Devices.Count];
+        for (var i = 0; i < fetches.Length; i++)
+        {
+            fetches[i] = grains.GetGrain<IDeviceGrain>(new DeviceAddress(accountId, targets.Devices[i].DeviceId).GrainKey).TakeBundleAsync();
+        }
+
+        var bundles = await Task.WhenAll(fetches);
+        var devices = new List<BundleDeviceResponse>(bundles.Length);
+        for (var i = 0; i < bundles.Length; i++)
+        {
+            // A device without keys cannot be the target of a session; it is left out (as Signal-Server does).
+            if (bundles[i] is { } bundle)
+            {
+                var target = targets.Devices[i];
+                devices.Add(new BundleDeviceResponse(
+                    target.DeviceId,
+                    target.RegistrationId,
+                    target.IdentityKey,
+                    KeyValidation.ToDto(bundle.SignedPreKey),
+                    bundle.OneTimePreKey is { } oneTime ? KeyValidation.ToDto(oneTime) : null,
+                    KeyValidation.ToDto(bundle.KemPreKey)));
+            }
+        }
+
+        if (devices.Count == 0)
+        {
+            throw ApiException.NotFound(wanted is null ? "account" : "device");
+        }
+
+        return Results.Json(new BundleResponse(targets.IdentityKey!, devices), ProtocolJson.Default.BundleResponse);
+    }
+}

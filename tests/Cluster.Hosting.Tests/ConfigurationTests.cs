@@ -1,0 +1,50 @@
+using Cluster.Testing;
+
+namespace Cluster.Hosting.Tests;
+
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData("--Cluster:Storage=Cassandra", "Cluster:Storage")]
+    [InlineData("--Cluster:SiloPort=70000", "Cluster:SiloPort")]
+    [InlineData("--Cluster:GatewayPort=0", "Cluster:GatewayPort")]
+    [InlineData("--Cluster:GatewayPort=many", "Cluster:GatewayPort")]
+    [InlineData("--Cluster:AdvertisedAddress=not-an-ip", "Cluster:AdvertisedAddress")]
+    public async Task Start_BadSetting_ExitsWithMessageNamingKey(string setting, string key)
+    {
+        var (exitCode, _, stderr) = await SiloProcess.RunAsync([setting], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(key, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=abc")]
+    [InlineData("Hots=127.0.0.1")]
+    [InlineData("")]
+    public async Task Start_BadPostgresConnectionString_ExitsWithMessageNamingKey(string connectionString)
+    {
+        var (exitCode, _, stderr) = await SiloProcess.RunAsync(
+            ["--Cluster:Storage=PostgreSql", $"--Cluster:ConnectionString={connectionString}"],
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Cluster:ConnectionString", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_TwiceOnEmbeddedFile_SecondRunAppliesNothing()
+    {
+        var dataPath = Path.Combine(Directory.CreateTempSubdirectory("cluster-migrate-").FullName, "cluster.db");
+
+        var first = await SiloProcess.RunAsync(["migrate", $"--Cluster:DataPath={dataPath}"], cancellationToken: TestContext.Current.CancellationToken);
+        var second = await SiloProcess.RunAsync(["migrate", $"--Cluster:DataPath={dataPath}"], cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(first.ExitCode == 0, first.StandardError);
+        Assert.Contains("applied 0001", first.StandardOutput, StringComparison.Ordinal);
+        Assert.True(second.ExitCode == 0, second.StandardError);
+        Assert.Contains(": 0 applied", second.StandardOutput, StringComparison.Ordinal);
+    }
+}

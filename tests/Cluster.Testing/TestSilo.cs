@@ -1,0 +1,142 @@
+using Cluster.Silo.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cluster.Testing;
+
+/// <summary>How to start a <see cref="TestSilo"/>.</summary>
+public sealed record TestSiloSettings
+{
+    /// <summary>The SQLite file (embedded mode); a fresh temp file when null and no PostgreSQL is given.</summary>
+    public string? DataPath { get; init; }
+
+    /// <summary>A PostgreSQL connection string: cluster mode.</summary>
+    public string? PostgresConnectionString { get; init; }
+
+    /// <summary>Cluster id (PostgreSQL mode: silos with the same one form a cluster).</summary>
+    public string ClusterId { get; init; } = "test";
+
+    /// <summary>A fake clock to run the silo on, or null for the real one.</summary>
+    public FakeTimeProvider? Time { get; init; }
+
+    /// <summary>More configuration, as <c>key=value</c>.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>
+/// One real silo process's host, in this test process: Kestrel on a loopback port chosen by the OS, Orleans on free
+/// ports, the same <see cref="SiloApplication"/> the executable runs.
+/// </summary>
+public sealed class TestSilo : IAsyncDisposable
+{
+    private readonly string? ownedDirectory;
+
+    private TestSilo(WebApplication app, TestSiloSettings settings, string? ownedDirectory, string? dataPath)
+    {
+        App = app;
+        Settings = settings;
+        DataPath = dataPath;
+        this.ownedDirectory = ownedDirectory;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+    }
+
+    public WebApplication App { get; }
+
+    public TestSiloSettings Settings { get; }
+
+    /// <summary>The SQLite file in embedded mode.</summary>
+    public string? DataPath { get; }
+
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public IGrainFactory Grains => Services.GetRequiredService<IGrainFactory>();
+
+    /// <summary>A client for this silo's HTTP endpoints.</summary>
+    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public static async Task<TestSilo> StartAsync(TestSiloSettings? settings = null, CancellationToken cancellationToken = default)
+    {
+        settings ??= new TestSiloSettings();
+        string? ownedDirectory = null;
+        var dataPath = settings.DataPath;
+        if (settings.PostgresConnectionString is null && dataPath is null)
+        {
+            ownedDirectory = Directory.CreateTempSubdirectory("cluster-test-").FullName;
+            dataPath = Path.Combine(ownedDirectory, "cluster.db");
+        }
+
+        var args = new List<string>
+        {
+            "--urls=http://127.0.0.1:0",
+            $"--Cluster:SiloPort={FreePorts.Next()}",
+            $"--Cluster:GatewayPort={FreePorts.Next()}",
+            $"--Cluster:ClusterId={settings.ClusterId}",
+            "--Auth:PasswordHashIterations=1000",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Orleans=Error",
+        };
+        if (settings.PostgresConnectionString is { } postgres)
+        {
+            args.Add("--Cluster:Storage=PostgreSql");
+            args.Add($"--Cluster:ConnectionString={postgres}");
+            args.Add("--Cluster:AdvertisedAddress=127.0.0.1");
+        }
+        else
+        {
+            args.Add("--Cluster:Storage=Sqlite");
+            args.Add($"--Cluster:DataPath={dataPath}");
+        }
+
+        foreach (var (key, value) in settings.Settings)
+        {
+            args.Add($"--{key}={value}");
+        }
+
+        var app = SiloApplication.Build([.. args], builder =>
+        {
+            if (settings.Time is { } time)
+            {
+                builder.Services.AddKeyedSingleton<TimeProvider>(Cluster.Grains.ClusterClock.Key, time);
+            }
+        });
+        await app.StartAsync(cancellationToken);
+        return new TestSilo(app, settings, ownedDirectory, dataPath);
+    }
+
+    /// <summary>Stops the silo gracefully, as SIGTERM does.</summary>
+    public Task StopAsync() => App.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.IsCancellationRequested)
+            {
+                await App.StopAsync();
+            }
+        }
+        finally
+        {
+            await App.DisposeAsync();
+            if (ownedDirectory is not null)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                try
+                {
+                    Directory.Delete(ownedDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // A file still open by a pooled connection: the temp directory is cleaned by the OS later.
+                }
+            }
+        }
+    }
+}
