@@ -10,11 +10,6 @@ namespace Cluster.Silo.Keys;
 /// </summary>
 internal static class KeyValidation
 {
-    public const int EcPublicKeyLength = 33;
-    public const byte EcKeyType = 0x05;
-    public const int KemPublicKeyLength = 1569;
-    public const byte KemKeyType = 0x08;
-    public const int SignatureLength = 64;
     public const long MaxKeyId = 0xFF_FFFF;
     public const int MaxKeysPerList = 100;
 
@@ -25,12 +20,7 @@ internal static class KeyValidation
             throw ApiException.MissingField(field);
         }
 
-        if (value.Length != EcPublicKeyLength || value[0] != EcKeyType)
-        {
-            throw ApiException.InvalidField(field, $"must be a {EcPublicKeyLength}-byte EC public key (0x05 || X25519 key)");
-        }
-
-        return value;
+        return KeyFormat.ValidateECPublicKey(value) is { } error ? throw ApiException.InvalidField(field, error.Message) : value;
     }
 
     /// <summary>Parses an upload; with <paramref name="requireBaseKeys"/> (registration, linking) the signed and last-resort keys must be there.</summary>
@@ -49,8 +39,8 @@ internal static class KeyValidation
 
         return new PreKeyUpload
         {
-            SignedPreKey = signedPreKey is null ? null : Signed(signedPreKey, "signedPreKey", EcPublicKeyLength, EcKeyType, "EC"),
-            KemLastResortKey = kemLastResortKey is null ? null : Signed(kemLastResortKey, "kemLastResortKey", KemPublicKeyLength, KemKeyType, "KEM"),
+            SignedPreKey = signedPreKey is null ? null : Signed(signedPreKey, "signedPreKey", KeyFormat.ValidateECPublicKey),
+            KemLastResortKey = kemLastResortKey is null ? null : Signed(kemLastResortKey, "kemLastResortKey", KeyFormat.ValidateKemPublicKey),
             OneTimePreKeys = oneTimePreKeys is null ? null : OneTime(oneTimePreKeys, "oneTimePreKeys"),
             KemOneTimeKeys = kemOneTimeKeys is null ? null : SignedList(kemOneTimeKeys, "kemOneTimeKeys"),
         };
@@ -82,23 +72,25 @@ internal static class KeyValidation
         }
     }
 
-    private static SignedPreKey Signed(SignedPreKeyDto dto, string field, int keyLength, byte keyType, string kind)
+    private static SignedPreKey Signed(SignedPreKeyDto dto, string field, KeyValidator validateKey)
     {
         var keyId = KeyId(dto.KeyId, field);
         var publicKey = dto.PublicKey ?? throw ApiException.MissingField($"{field}.publicKey");
-        if (publicKey.Length != keyLength || publicKey[0] != keyType)
+        if (validateKey(publicKey) is { } keyError)
         {
-            throw ApiException.InvalidField($"{field}.publicKey", $"must be a {keyLength}-byte {kind} public key (0x{keyType:x2} || key)");
+            throw ApiException.InvalidField($"{field}.publicKey", keyError.Message);
         }
 
         var signature = dto.Signature ?? throw ApiException.MissingField($"{field}.signature");
-        if (signature.Length != SignatureLength)
+        if (KeyFormat.ValidateSignature(signature) is { } signatureError)
         {
-            throw ApiException.InvalidField($"{field}.signature", $"must be a {SignatureLength}-byte signature");
+            throw ApiException.InvalidField($"{field}.signature", signatureError.Message);
         }
 
         return new SignedPreKey(keyId, publicKey, signature);
     }
+
+    private delegate FormatError? KeyValidator(ReadOnlySpan<byte> key);
 
     private static List<PreKey> OneTime(List<PreKeyDto?> list, string field)
     {
@@ -129,7 +121,7 @@ internal static class KeyValidation
         for (var i = 0; i < list.Count; i++)
         {
             var item = $"{field}[{i}]";
-            var key = Signed(list[i] ?? throw ApiException.InvalidField(item, "must be an object"), item, KemPublicKeyLength, KemKeyType, "KEM");
+            var key = Signed(list[i] ?? throw ApiException.InvalidField(item, "must be an object"), item, KeyFormat.ValidateKemPublicKey);
             if (!ids.Add(key.KeyId))
             {
                 throw ApiException.InvalidField($"{item}.keyId", $"key id {key.KeyId} appears twice in {field}");

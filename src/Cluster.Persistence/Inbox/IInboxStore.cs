@@ -1,0 +1,41 @@
+namespace Cluster.Persistence.Inbox;
+
+/// <summary>One stored envelope of a device's inbox.</summary>
+/// <param name="Device">The device's address, <c>accountId.deviceId</c>.</param>
+/// <param name="Sequence">The per-device sequence number (assigned by the device's grain, strictly increasing).</param>
+/// <param name="Id">The envelope id (also unique per device: storing an id twice stores it once).</param>
+/// <param name="ExpiresAt">Unix ms after which the envelope is dropped undelivered.</param>
+/// <param name="Envelope">The envelope, serialized once as the UTF-8 JSON a device receives; opaque to the store.</param>
+public sealed record InboxRow(string Device, long Sequence, Guid Id, long ExpiresAt, byte[] Envelope);
+
+/// <summary>
+/// The per-device inbox table: one row per envelope, keyed by (device, sequence). Writes from every grain of the silo
+/// are group-committed: many callers' rows go into one transaction, and each caller is released once its rows are
+/// durable. Enqueue cost does not depend on queue depth.
+/// </summary>
+public interface IInboxStore
+{
+    /// <summary>Stores rows; completes once they are durable (committed). Rows whose (device, id) exists already are skipped.</summary>
+    Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes envelopes of one device by id (acks); ids not in the queue are ignored. Completes once durable.</summary>
+    Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads up to <paramref name="limit"/> rows of a device with a sequence greater than <paramref name="afterSequence"/>, in sequence order, leaving out expired ones.</summary>
+    Task<IReadOnlyList<InboxRow>> ReadAsync(string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default);
+
+    /// <summary>The device's highest sequence ever stored and not yet purged, or 0.</summary>
+    Task<long> GetMaxSequenceAsync(string device, CancellationToken cancellationToken = default);
+
+    /// <summary>How many envelopes the device's queue holds.</summary>
+    Task<long> CountAsync(string device, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the device's <paramref name="count"/> oldest envelopes (quota overflow); returns how many went.</summary>
+    Task<int> DeleteOldestAsync(string device, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every envelope of the device (the device was removed); returns how many went.</summary>
+    Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes up to <paramref name="limit"/> envelopes of any device that expired before <paramref name="now"/>; returns how many went.</summary>
+    Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default);
+}
