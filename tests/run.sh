@@ -6,9 +6,11 @@
 #    installed here, it warns and goes on: the PostgreSQL tests then report themselves skipped.
 #    CLUSTER_TEST_POSTGRES already set: that server is used and no local one is started.
 #    CLUSTER_TEST_NO_POSTGRES=1: run without PostgreSQL.
-# 2. dotnet test Cluster.sln -c Release, with a TRX file per test project in a fresh directory
+# 2. Installs the node modules of tests/interop (npm ci) if they are missing. Without node/npm it
+#    warns and goes on: the libsignal interop test then reports itself skipped.
+# 3. dotnet test Cluster.sln -c Release, with a TRX file per test project in a fresh directory
 #    TestResults/run-<time>-<pid>/.
-# 3. Sums the <Counters/> of every TRX file and prints, as the LAST line,
+# 4. Sums the <Counters/> of every TRX file and prints, as the LAST line,
 #      tests: N passed, N failed[, N skipped]
 #    A test run that was aborted (test host crashed or hung) without a failed test in its
 #    counters counts as one failed test: the test that was running is not in the counters.
@@ -46,6 +48,21 @@ else
         printf 'tests/run.sh: error: deploy/local/postgres.sh start failed (exit %d); see above.\n' "$pg_rc" >&2
         printf 'tests/run.sh: set CLUSTER_TEST_NO_POSTGRES=1 to run without PostgreSQL.\n' >&2
         exit 1
+    fi
+fi
+
+# --- Node.js modules of the libsignal interop test --------------------------------------------
+# tests/interop needs `npm ci` once (.ci/run always does it). Without node/npm, or when the install
+# fails, the interop test reports itself skipped.
+if [[ ! -f tests/interop/node_modules/@signalapp/libsignal-client/package.json ]]; then
+    if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+        note "installing the node modules of tests/interop (npm ci)"
+        if ! npm ci --prefix tests/interop --no-audit --no-fund >&2; then
+            rm -rf tests/interop/node_modules
+            warn "npm ci in tests/interop failed: the libsignal interop test will be reported as skipped"
+        fi
+    else
+        warn "node/npm not found: the libsignal interop test will be reported as skipped"
     fi
 fi
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Cluster.Signal;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cluster.Testing;
 
@@ -63,6 +64,44 @@ public static class TestAccounts
         }
 
         return device;
+    }
+
+    /// <summary>
+    /// Adds a companion device straight through the account grain (what linking does once its token and signatures
+    /// are checked), for tests that need multi-device accounts without going through the link flow.
+    /// </summary>
+    public static async Task<TestDevice> AddCompanionAsync(TestSilo silo, TestDevice primary, int oneTimeKeys = 0)
+    {
+        var identity = ECKeyPair.Generate();
+        var password = NewPassword();
+        var registrationId = RandomNumberGenerator.GetInt32(1, 16381);
+        var passwords = silo.Services.GetRequiredService<Cluster.Silo.Authentication.PasswordHashing>();
+        var account = silo.Grains.GetGrain<Cluster.Abstractions.Accounts.IAccountGrain>(primary.AccountId);
+        var devices = await account.GetDevicesAsync();
+        var signedPreKey = ECKeyPair.Generate().PublicKey.ToArray();
+        var kem = new byte[1569];
+        RandomNumberGenerator.Fill(kem);
+        kem[0] = 0x08;
+        var oneTime = Enumerable.Range(100, oneTimeKeys)
+            .Select(id => new Cluster.Abstractions.Keys.PreKey(id, ECKeyPair.Generate().PublicKey.ToArray()))
+            .ToList();
+        var result = await account.AddDeviceAsync(new Cluster.Abstractions.Accounts.AddDevice
+        {
+            PasswordHash = passwords.Hash(password),
+            RegistrationId = registrationId,
+            Name = "companion",
+            IdentityKey = identity.PublicKey.ToArray(),
+            KeyIndex = devices.Count + 100,
+            Keys = new Cluster.Abstractions.Keys.PreKeyUpload
+            {
+                SignedPreKey = new Cluster.Abstractions.Keys.SignedPreKey(1, signedPreKey, identity.Sign(signedPreKey)),
+                KemLastResortKey = new Cluster.Abstractions.Keys.SignedPreKey(1, kem, identity.Sign(kem)),
+                OneTimePreKeys = oneTime,
+            },
+        });
+        return result.Status == Cluster.Abstractions.Accounts.AddDeviceStatus.Added
+            ? new TestDevice(primary.AccountId, result.DeviceId, password, identity, registrationId)
+            : throw new InvalidOperationException($"adding a companion failed: {result.Status}");
     }
 
     public static JsonObject SignedEcPreKey(ECKeyPair identity, int keyId)

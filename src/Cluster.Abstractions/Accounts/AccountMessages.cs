@@ -25,8 +25,26 @@ public sealed record RegisterAccount
 /// <summary>What the gateway needs to authenticate a device and check its signatures.</summary>
 /// <param name="PasswordHash">The stored salted hash of the device's password.</param>
 /// <param name="IdentityKey">The device's identity key.</param>
+/// <param name="AccountDeviceCount">How many devices the account has now.</param>
 [GenerateSerializer, Immutable, Alias("DeviceCredential")]
-public sealed record DeviceCredential([property: Id(0)] string PasswordHash, [property: Id(1)] byte[] IdentityKey);
+public sealed record DeviceCredential(
+    [property: Id(0)] string PasswordHash,
+    [property: Id(1)] byte[] IdentityKey,
+    [property: Id(2)] int AccountDeviceCount);
+
+/// <summary>An account's current devices and their registration ids, as a sender must cover them.</summary>
+/// <param name="Exists">Whether the account exists.</param>
+/// <param name="DeviceIds">Device ids, ascending.</param>
+/// <param name="RegistrationIds">The registration id of each device, in the same order.</param>
+[GenerateSerializer, Immutable, Alias("DeviceSet")]
+public sealed record DeviceSet(
+    [property: Id(0)] bool Exists,
+    [property: Id(1)] int[] DeviceIds,
+    [property: Id(2)] int[] RegistrationIds)
+{
+    /// <summary>The set of an account that does not exist.</summary>
+    public static DeviceSet None { get; } = new(false, [], []);
+}
 
 /// <summary>A device as its own account sees it in <c>GET /v1/devices</c>.</summary>
 [GenerateSerializer, Immutable, Alias("DeviceSummary")]
@@ -70,3 +88,57 @@ public enum KeyTargetsStatus
     /// <summary>The requester fetched this account's keys too often.</summary>
     RateLimited,
 }
+
+/// <summary>A companion device to add to an account; every field already validated (and signatures verified).</summary>
+[GenerateSerializer, Immutable, Alias("AddDevice")]
+public sealed record AddDevice
+{
+    /// <summary>The device's password hash.</summary>
+    [Id(0)] public required string PasswordHash { get; init; }
+
+    /// <summary>The device's Signal registration id, 1..16380.</summary>
+    [Id(1)] public required int RegistrationId { get; init; }
+
+    /// <summary>The device's display name, or null.</summary>
+    [Id(2)] public string? Name { get; init; }
+
+    /// <summary>The device's own identity key.</summary>
+    [Id(3)] public required byte[] IdentityKey { get; init; }
+
+    /// <summary>The key index the primary gave this companion (must exceed every index the account used).</summary>
+    [Id(4)] public required int KeyIndex { get; init; }
+
+    /// <summary>The signed linking metadata, verbatim.</summary>
+    [Id(5)] public byte[]? LinkingMetadata { get; init; }
+
+    /// <summary>The primary's signature over the linking metadata and the companion's key.</summary>
+    [Id(6)] public byte[]? AccountSignature { get; init; }
+
+    /// <summary>The companion's signature over the linking metadata and both keys.</summary>
+    [Id(7)] public byte[]? DeviceSignature { get; init; }
+
+    /// <summary>The device's initial prekeys.</summary>
+    [Id(8)] public required Keys.PreKeyUpload Keys { get; init; }
+}
+
+/// <summary>The outcome of adding a device.</summary>
+public enum AddDeviceStatus
+{
+    /// <summary>The device exists now.</summary>
+    Added,
+
+    /// <summary>No such account.</summary>
+    NoAccount,
+
+    /// <summary>The account has the most devices it may have (411).</summary>
+    TooManyDevices,
+
+    /// <summary>The key index is not above every index the account used (409).</summary>
+    StaleKeyIndex,
+}
+
+/// <summary>The answer to <see cref="IAccountGrain.AddDeviceAsync"/>.</summary>
+/// <param name="Status">The outcome.</param>
+/// <param name="DeviceId">The new device's id when added.</param>
+[GenerateSerializer, Immutable, Alias("AddDeviceResult")]
+public sealed record AddDeviceResult([property: Id(0)] AddDeviceStatus Status, [property: Id(1)] int DeviceId);

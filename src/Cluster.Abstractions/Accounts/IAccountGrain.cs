@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Cluster.Abstractions.Accounts;
 
 /// <summary>
@@ -12,10 +14,21 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<bool> RegisterAsync(RegisterAccount request);
 
     /// <summary>
+    /// Adds a companion with the lowest free device id, if the device limit and key index allow. The caller has checked
+    /// everything else (link token, signatures).
+    /// </summary>
+    [Alias("AddDevice")]
+    Task<AddDeviceResult> AddDeviceAsync(AddDevice request);
+
+    /// <summary>
     /// The credential of a device, or null when there is no such device; counts as the device being seen now.
     /// </summary>
     [Alias("Authenticate")]
     Task<DeviceCredential?> AuthenticateAsync(int deviceId);
+
+    /// <summary>The current device set, for validating a send against it; answered from memory.</summary>
+    [Alias("GetDeviceSet"), ReadOnly]
+    Task<DeviceSet> GetDeviceSetAsync();
 
     /// <summary>The account's devices, for its own devices.</summary>
     [Alias("GetDevices")]

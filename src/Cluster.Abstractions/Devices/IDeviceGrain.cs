@@ -1,8 +1,9 @@
 using Cluster.Abstractions.Keys;
+using Cluster.Abstractions.Messaging;
 
 namespace Cluster.Abstractions.Devices;
 
-/// <summary>One device (key: <c>accountId.deviceId</c>): its prekeys, and later its inbox and live connection.</summary>
+/// <summary>One device (key: <c>accountId.deviceId</c>): its prekeys, its inbox and its live connection.</summary>
 [Alias("IDeviceGrain")]
 public interface IDeviceGrain : IGrainWithStringKey
 {
@@ -25,4 +26,36 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>Forgets every key (the device was removed).</summary>
     [Alias("ClearKeys")]
     Task ClearKeysAsync();
+
+    /// <summary>Stores envelopes in the inbox; completes once they are durable, then pushes them to the socket if connected.</summary>
+    [Alias("Enqueue")]
+    Task EnqueueAsync(IReadOnlyList<InboxEnvelope> envelopes);
+
+    /// <summary>Pushes an ephemeral envelope to the socket if the device is connected; never stores it.</summary>
+    [Alias("DeliverEphemeral")]
+    Task DeliverEphemeralAsync(byte[] envelopeJson);
+
+    /// <summary>Pushes a live event (its JSON) if the device is connected; events are never stored.</summary>
+    [Alias("PublishEvent")]
+    Task PublishEventAsync(byte[] eventJson);
+
+    /// <summary>Attaches the device's socket: sends the backlog, then queueEmpty, then live envelopes. A previous socket is closed with 4409.</summary>
+    [Alias("Connect")]
+    Task ConnectAsync(IDeviceConnection connection, Guid connectionId);
+
+    /// <summary>Whether <paramref name="connectionId"/> is still the attached socket (false after a reactivation elsewhere).</summary>
+    [Alias("Ping")]
+    Task<bool> PingAsync(Guid connectionId);
+
+    /// <summary>Detaches the socket if it is still the attached one.</summary>
+    [Alias("Disconnect")]
+    Task DisconnectAsync(Guid connectionId);
+
+    /// <summary>Acknowledges envelopes: they are deleted for good. Unknown ids are ignored.</summary>
+    [Alias("Ack")]
+    Task AckAsync(IReadOnlyList<Guid> ids);
+
+    /// <summary>The oldest stored envelopes, for clients without a socket.</summary>
+    [Alias("Fetch")]
+    Task<InboxPage> FetchAsync(int limit);
 }

@@ -12,9 +12,13 @@ namespace Cluster.Grains.Accounts;
 internal sealed class AccountGrain(
     [PersistentState("account", GrainStorage.Name)] IPersistentState<AccountState> account,
     IOptions<KeyFetchLimitOptions> fetchLimit,
+    IOptions<DeviceLimitOptions> devices,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IAccountGrain
 {
     private readonly KeyFetchLimiter limiter = new(fetchLimit.Value, time);
+
+    /// <summary>The device set senders are checked against, built once per change (null: rebuild).</summary>
+    private DeviceSet? deviceSet;
 
     private AccountState State => account.State;
 
@@ -47,8 +51,57 @@ internal sealed class AccountGrain(
         State.IdentityKey = request.IdentityKey;
         State.CreatedAt = now;
         State.Devices = new() { [primary.DeviceId] = primary };
+        deviceSet = null;
         await account.WriteStateAsync();
         return true;
+    }
+
+    public async Task<AddDeviceResult> AddDeviceAsync(AddDevice request)
+    {
+        if (!State.Exists)
+        {
+            return new AddDeviceResult(AddDeviceStatus.NoAccount, 0);
+        }
+
+        if (State.Devices.Count >= devices.Value.MaxDevicesPerAccount)
+        {
+            return new AddDeviceResult(AddDeviceStatus.TooManyDevices, 0);
+        }
+
+        if (request.KeyIndex <= State.MaxKeyIndex)
+        {
+            return new AddDeviceResult(AddDeviceStatus.StaleKeyIndex, 0);
+        }
+
+        var deviceId = DeviceAddress.PrimaryDeviceId + 1;
+        while (State.Devices.ContainsKey(deviceId))
+        {
+            deviceId++;
+        }
+
+        // A reused device id gets fresh keys; its inbox was purged when the previous device was removed.
+        var address = new DeviceAddress(AccountId, deviceId);
+        await GrainFactory.GetGrain<IDeviceGrain>(address.GrainKey).InitializeKeysAsync(request.Keys);
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        State.Devices[deviceId] = new DeviceRecord
+        {
+            DeviceId = deviceId,
+            RegistrationId = request.RegistrationId,
+            Name = request.Name,
+            IdentityKey = request.IdentityKey,
+            PasswordHash = request.PasswordHash,
+            LinkedAt = now,
+            LastSeenAt = StartOfDay(now),
+            KeyIndex = request.KeyIndex,
+            LinkingMetadata = request.LinkingMetadata,
+            AccountSignature = request.AccountSignature,
+            DeviceSignature = request.DeviceSignature,
+        };
+        State.MaxKeyIndex = request.KeyIndex;
+        deviceSet = null;
+        await account.WriteStateAsync();
+        return new AddDeviceResult(AddDeviceStatus.Added, deviceId);
     }
 
     public async Task<DeviceCredential?> AuthenticateAsync(int deviceId)
@@ -65,7 +118,28 @@ internal sealed class AccountGrain(
             await account.WriteStateAsync();
         }
 
-        return new DeviceCredential(device.PasswordHash, device.IdentityKey);
+        return new DeviceCredential(device.PasswordHash, device.IdentityKey, State.Devices.Count);
+    }
+
+    public Task<DeviceSet> GetDeviceSetAsync() => Task.FromResult(deviceSet ??= BuildDeviceSet());
+
+    private DeviceSet BuildDeviceSet()
+    {
+        if (!State.Exists)
+        {
+            return DeviceSet.None;
+        }
+
+        var ids = new int[State.Devices.Count];
+        var registrationIds = new int[ids.Length];
+        var i = 0;
+        foreach (var device in State.Devices.Values)
+        {
+            ids[i] = device.DeviceId;
+            registrationIds[i++] = device.RegistrationId;
+        }
+
+        return new DeviceSet(true, ids, registrationIds);
     }
 
     public Task<IReadOnlyList<DeviceSummary>> GetDevicesAsync()

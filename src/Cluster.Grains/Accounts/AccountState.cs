@@ -10,6 +10,9 @@ internal sealed class AccountState
     [Id(2)] public SortedDictionary<int, DeviceRecord> Devices { get; set; } = [];
 
     [Id(3)] public long CreatedAt { get; set; }
+
+    /// <summary>The highest key index the account ever gave a companion (0: none yet).</summary>
+    [Id(4)] public int MaxKeyIndex { get; set; }
 }
 
 [GenerateSerializer, Alias("DeviceRecord")]

@@ -13,3 +13,10 @@ internal sealed class DeviceKeysState
 
     [Id(3)] public List<SignedPreKey> KemOneTimeKeys { get; set; } = [];
 }
+
+[GenerateSerializer, Alias("DeviceInboxState")]
+internal sealed class DeviceInboxState
+{
+    /// <summary>Envelopes dropped for the quota since the device last connected: it is told on its next connection.</summary>
+    [Id(0)] public long DroppedSinceConnected { get; set; }
+}

@@ -21,4 +21,38 @@ public static class ClusterMetrics
 
     /// <summary>Accounts registered.</summary>
     public static readonly Counter<long> AccountsRegistered = Meter.CreateCounter<long>("cluster_accounts_registered_total", description: "Accounts registered");
+
+    /// <summary>Sends accepted (one per <c>PUT /v1/messages</c> that answered 200).</summary>
+    public static readonly Counter<long> MessagesReceived = Meter.CreateCounter<long>("cluster_messages_received_total", description: "Sends accepted");
+
+    /// <summary>Devices one send fanned out to.</summary>
+    public static readonly Histogram<int> FanoutWidth = Meter.CreateHistogram<int>(
+        "cluster_message_fanout_devices", unit: "{device}", description: "Destination devices per send",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 3, 4, 5, 6, 8, 10] });
+
+    /// <summary>Envelopes durably stored in inboxes.</summary>
+    public static readonly Counter<long> EnvelopesStored = Meter.CreateCounter<long>("cluster_envelopes_stored_total", description: "Envelopes durably stored in device inboxes");
+
+    /// <summary>Envelopes pushed down a device socket.</summary>
+    public static readonly Counter<long> EnvelopesDelivered = Meter.CreateCounter<long>("cluster_envelopes_delivered_total", description: "Envelopes sent to a device socket");
+
+    /// <summary>Envelopes acknowledged (and deleted).</summary>
+    public static readonly Counter<long> EnvelopesAcked = Meter.CreateCounter<long>("cluster_envelopes_acked_total", description: "Envelope acknowledgements (each deletes the envelope)");
+
+    /// <summary>Envelopes dropped for a full queue.</summary>
+    public static readonly Counter<long> EnvelopesDropped = Meter.CreateCounter<long>("cluster_envelopes_dropped_total", description: "Envelopes dropped because a device queue was full");
+
+    /// <summary>Envelopes deleted undelivered when they expired.</summary>
+    public static readonly Counter<long> EnvelopesExpired = Meter.CreateCounter<long>("cluster_envelopes_expired_total", description: "Envelopes deleted undelivered at expiry");
+
+    /// <summary>From storing an envelope to its ack, for envelopes acked over a socket.</summary>
+    public static readonly Histogram<double> DeliveryLatency = Meter.CreateHistogram<double>(
+        "cluster_delivery_latency_seconds", unit: "s", description: "From storing an envelope to its acknowledgement",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600] });
+
+    /// <summary>Device sockets open on this silo.</summary>
+    public static readonly UpDownCounter<long> SocketsOpen = Meter.CreateUpDownCounter<long>("cluster_sockets_open", unit: "{socket}", description: "Device sockets open on this silo");
+
+    /// <summary>Sockets closed because the same device connected again (4409).</summary>
+    public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
 }

@@ -67,22 +67,30 @@ internal sealed class StorageHealthCheck(DatabaseEndpoint database) : IHealthChe
 }
 
 /// <summary>
-/// Turns readiness off as soon as shutdown begins, then keeps serving for <see cref="ClusterHostOptions.ShutdownDrainSeconds"/>
-/// so that load balancers stop routing new clients here before the silo leaves.
+/// Turns readiness off as soon as shutdown begins, keeps serving for <see cref="ClusterHostOptions.ShutdownDrainSeconds"/>
+/// so that load balancers stop routing new clients here, then closes device sockets with 1001, all before the silo leaves.
 /// </summary>
-internal sealed class ShutdownDrain(ClusterHostOptions options, IHostApplicationLifetime lifetime, [FromKeyedServices(Cluster.Grains.ClusterClock.Key)] TimeProvider time) : IHostedLifecycleService
+internal sealed class ShutdownDrain(
+    ClusterHostOptions options,
+    IHostApplicationLifetime lifetime,
+    Cluster.Silo.Messaging.DeviceSockets sockets,
+    [FromKeyedServices(Cluster.Grains.ClusterClock.Key)] TimeProvider time) : IHostedLifecycleService
 {
     private volatile bool stopping;
 
     /// <summary>The host runs lifecycle services' StoppingAsync before it signals ApplicationStopping, so both count.</summary>
     public bool IsStopping => stopping || lifetime.ApplicationStopping.IsCancellationRequested;
 
-    public Task StoppingAsync(CancellationToken cancellationToken)
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         stopping = true;
-        return options.ShutdownDrainSeconds > 0
-            ? Task.Delay(TimeSpan.FromSeconds(options.ShutdownDrainSeconds), time, cancellationToken)
-            : Task.CompletedTask;
+        if (options.ShutdownDrainSeconds > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.ShutdownDrainSeconds), time, cancellationToken);
+        }
+
+        // Sockets go before the silo leaves, with 1001 so that clients reconnect to another silo at once.
+        await sockets.CloseAllAsync(TimeSpan.FromSeconds(5));
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -3,6 +3,7 @@ using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Health;
 using Cluster.Silo.Keys;
+using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
 using Cluster.Silo.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,27 +25,34 @@ public static class SiloApplication
         builder.Services.TryAddKeyedSingleton(Cluster.Grains.ClusterClock.Key, TimeProvider.System);
 
         var options = ClusterHostOptions.Load(builder.Configuration);
-        builder.AddClusterSilo(options)
+        var database = DatabaseEndpoint.From(options);
+        builder.AddClusterSilo(options, database)
             .AddClusterHealth()
             .AddClusterObservability()
             .AddDeviceAuthentication()
-            .AddKeys();
+            .AddKeys()
+            .AddMessaging(database);
 
         var app = builder.Build();
         app.UseApiStatusBodies();
+        app.UseMessaging();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
-        app.MapGroup("/v1").WithApiErrors()
+        var v1 = app.MapGroup("/v1").WithApiErrors()
             .MapAccounts()
-            .MapKeys();
+            .MapKeys()
+            .MapMessages();
+        DeviceSockets.Map(v1);
         return app;
     }
 
     private static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<KeyFetchLimitOptions>().BindConfiguration(KeyFetchLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<DeviceLimitOptions>().BindConfiguration(DeviceLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }

@@ -11,13 +11,12 @@ internal static class SiloHostingExtensions
     /// Co-hosts an Orleans silo in this ASP.NET Core process: embedded SQLite or a PostgreSQL cluster, as configured.
     /// Every silo is a gateway silo.
     /// </summary>
-    public static WebApplicationBuilder AddClusterSilo(this WebApplicationBuilder builder, ClusterHostOptions options)
+    public static WebApplicationBuilder AddClusterSilo(this WebApplicationBuilder builder, ClusterHostOptions options, DatabaseEndpoint database)
     {
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IValidateOptions<ClusterHostOptions>, ClusterHostOptionsValidator>();
         builder.Services.AddOptions<ClusterHostOptions>().BindConfiguration(ClusterHostOptions.SectionName).ValidateOnStart();
 
-        var database = DatabaseEndpoint.From(options);
         builder.Services.AddSingleton(database);
         if (options.StorageMode == StorageMode.Sqlite)
         {

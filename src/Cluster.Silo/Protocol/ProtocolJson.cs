@@ -12,4 +12,9 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(KeysUploadRequest))]
 [JsonSerializable(typeof(KeyCountsResponse))]
 [JsonSerializable(typeof(BundleResponse))]
+[JsonSerializable(typeof(SendMessagesRequest))]
+[JsonSerializable(typeof(SendMessagesResponse))]
+[JsonSerializable(typeof(MismatchedDevicesError))]
+[JsonSerializable(typeof(StaleDevicesError))]
+[JsonSerializable(typeof(SocketClientFrame))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;

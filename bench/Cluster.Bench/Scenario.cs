@@ -1,0 +1,160 @@
+using Cluster.Persistence.Inbox;
+
+namespace Cluster.Bench;
+
+/// <summary>
+/// One benchmark scenario, run on a fresh database. To add one (e.g. end-to-end fan-out through the HTTP API), derive
+/// from this class and list it in <see cref="All"/>.
+/// </summary>
+internal abstract class Scenario
+{
+    public static readonly IReadOnlyList<Scenario> All =
+    [
+        new RawScenario("raw-insert", cycle: false),
+        new RawScenario("raw-cycle", cycle: true),
+        new AppendScenario("append", oneDevice: false, deep: false),
+        new AppendScenario("append-empty", oneDevice: true, deep: false),
+        new AppendScenario("append-deep", oneDevice: true, deep: true),
+        new AckScenario(),
+    ];
+
+    public static IEnumerable<string> Names => All.Select(scenario => scenario.Name);
+
+    public abstract string Name { get; }
+
+    /// <summary>One line for the report: what is measured.</summary>
+    public abstract string Description(BenchOptions options);
+
+    /// <summary>The raw scenario this one is a fraction of, if any.</summary>
+    public virtual string? Baseline => null;
+
+    public abstract Task<Measurement> RunAsync(BenchDatabase database, BenchOptions options);
+}
+
+/// <summary>Devices, their next sequence numbers and one envelope body shared by every row (byte arrays are never mutated).</summary>
+internal sealed class Workload
+{
+    private readonly string[] _devices;
+    private readonly long[] _sequences;
+    private readonly byte[] _envelope;
+    private readonly long _expiresAt = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
+
+    public Workload(int devices, int envelopeBytes)
+    {
+        _devices = [.. Enumerable.Range(0, devices).Select(_ => $"{Guid.NewGuid():N}.1")];
+        _sequences = new long[devices];
+        _envelope = new byte[envelopeBytes];
+        Random.Shared.NextBytes(_envelope);
+    }
+
+    public int RandomDevice() => Random.Shared.Next(_devices.Length);
+
+    public InboxRow NextRow(int device) =>
+        new(_devices[device], Interlocked.Increment(ref _sequences[device]), Guid.NewGuid(), _expiresAt, _envelope);
+
+    public InboxRow[] RandomRows(int count)
+    {
+        var rows = new InboxRow[count];
+        for (var i = 0; i < count; i++)
+        {
+            rows[i] = NextRow(RandomDevice());
+        }
+
+        return rows;
+    }
+}
+
+internal sealed class RawScenario(string name, bool cycle) : Scenario
+{
+    public override string Name => name;
+
+    public override string Description(BenchOptions options) => cycle
+        ? $"raw limit: one connection, each transaction inserts {options.RawBatch} rows and deletes the {options.RawBatch} the previous one inserted (envelopes/s through the table)"
+        : $"raw limit: one connection, each transaction inserts {options.RawBatch} rows (rows/s)";
+
+    public override async Task<Measurement> RunAsync(BenchDatabase database, BenchOptions options)
+    {
+        var workload = new Workload(options.Devices, options.EnvelopeBytes);
+        await using var writer = await RawWriter.CreateAsync(database);
+        IReadOnlyList<InboxRow> previous = [];
+        return await Load.RunAsync(1, options.Warmup, options.Duration, cycle ? "envelopes/s" : "rows/s", async _ =>
+        {
+            var rows = workload.RandomRows(options.RawBatch);
+            await writer.CommitAsync(rows, cycle ? previous : []);
+            previous = rows;
+            return rows.Length;
+        });
+    }
+}
+
+internal sealed class AppendScenario(string name, bool oneDevice, bool deep) : Scenario
+{
+    public override string Name => name;
+
+    public override string? Baseline => "raw-insert";
+
+    public override string Description(BenchOptions options) => (oneDevice, deep) switch
+    {
+        (false, _) => $"inbox append: {options.Concurrency} callers, one envelope per call, random devices of {options.Devices}, empty table (rows/s)",
+        (true, false) => $"inbox append: {options.Concurrency} callers, one envelope per call, all to one device whose queue is empty (rows/s)",
+        (true, true) => $"inbox append: {options.Concurrency} callers, one envelope per call, all to one device with {options.Deep} envelopes queued (rows/s)",
+    };
+
+    public override async Task<Measurement> RunAsync(BenchDatabase database, BenchOptions options)
+    {
+        var workload = new Workload(oneDevice ? 1 : options.Devices, options.EnvelopeBytes);
+        using var stats = new CommitStats();
+        await using var store = (IAsyncDisposable)database.CreateStore(options, stats);
+        var inbox = (IInboxStore)store;
+        if (deep)
+        {
+            for (var filled = 0; filled < options.Deep; filled += 4096)
+            {
+                var rows = new InboxRow[Math.Min(4096, options.Deep - filled)];
+                for (var i = 0; i < rows.Length; i++)
+                {
+                    rows[i] = workload.NextRow(0);
+                }
+
+                await inbox.AppendAsync(rows);
+            }
+
+            var depth = await inbox.CountAsync(workload.NextRow(0).Device);
+            if (depth < options.Deep)
+            {
+                throw new InvalidOperationException($"Prefill stored {depth} rows, expected {options.Deep}.");
+            }
+        }
+
+        return await Load.RunAsync(options.Concurrency, options.Warmup, options.Duration, "rows/s", async _ =>
+        {
+            await inbox.AppendAsync([workload.NextRow(oneDevice ? 0 : workload.RandomDevice())]);
+            return 1;
+        }, stats);
+    }
+}
+
+internal sealed class AckScenario : Scenario
+{
+    public override string Name => "ack";
+
+    public override string? Baseline => "raw-cycle";
+
+    public override string Description(BenchOptions options) =>
+        $"inbox append then ack: {options.Concurrency} callers, each appends one envelope to a random device of {options.Devices}, awaits it, then deletes it by id (envelopes/s)";
+
+    public override async Task<Measurement> RunAsync(BenchDatabase database, BenchOptions options)
+    {
+        var workload = new Workload(options.Devices, options.EnvelopeBytes);
+        using var stats = new CommitStats();
+        await using var store = (IAsyncDisposable)database.CreateStore(options, stats);
+        var inbox = (IInboxStore)store;
+        return await Load.RunAsync(options.Concurrency, options.Warmup, options.Duration, "envelopes/s", async _ =>
+        {
+            var row = workload.NextRow(workload.RandomDevice());
+            await inbox.AppendAsync([row]);
+            await inbox.DeleteAsync(row.Device, [row.Id]);
+            return 1;
+        }, stats);
+    }
+}

@@ -1,0 +1,133 @@
+using Orleans.Concurrency;
+
+namespace Cluster.Abstractions.Messaging;
+
+/// <summary>One device's copy of a message, encrypted by the sender for that device.</summary>
+/// <param name="DeviceId">The destination device.</param>
+/// <param name="RegistrationId">The registration id the sender believes the device has (410 when stale).</param>
+/// <param name="Type">The Signal message type (0 is reserved for server notices).</param>
+/// <param name="Content">The ciphertext.</param>
+[GenerateSerializer, Immutable, Alias("OutgoingMessage")]
+public sealed record OutgoingMessage(
+    [property: Id(0)] int DeviceId,
+    [property: Id(1)] int RegistrationId,
+    [property: Id(2)] int Type,
+    [property: Id(3)] byte[] Content);
+
+/// <summary>A send of <c>PUT /v1/messages/{accountId}</c>, already validated for shape by the gateway.</summary>
+[GenerateSerializer, Immutable, Alias("SendRequest")]
+public sealed record SendRequest
+{
+    /// <summary>The sending device.</summary>
+    [Id(0)] public required DeviceAddress Sender { get; init; }
+
+    /// <summary>How many devices the sender's account has (from its credential): needsSync is true when more than one.</summary>
+    [Id(1)] public required int SenderDeviceCount { get; init; }
+
+    /// <summary>The destination account.</summary>
+    [Id(2)] public required string Destination { get; init; }
+
+    /// <summary>One copy per destination device.</summary>
+    [Id(3)] public required IReadOnlyList<OutgoingMessage> Messages { get; init; }
+
+    /// <summary>The client's timestamp (Unix ms).</summary>
+    [Id(4)] public required long Timestamp { get; init; }
+
+    /// <summary>Ephemeral: delivered only to connected devices, never stored.</summary>
+    [Id(5)] public bool Online { get; init; }
+
+    /// <summary>Whether the message is urgent (wakes the device).</summary>
+    [Id(6)] public bool Urgent { get; init; } = true;
+
+    /// <summary>The client's idempotency key, or null.</summary>
+    [Id(7)] public string? ClientMessageId { get; init; }
+}
+
+/// <summary>The outcome of a send.</summary>
+public enum SendStatus
+{
+    /// <summary>Every envelope is durably stored (or, for ephemeral sends, pushed to whoever is connected).</summary>
+    Sent,
+
+    /// <summary>The destination account does not exist.</summary>
+    UnknownAccount,
+
+    /// <summary>The device ids differ from the destination's current devices (409).</summary>
+    MismatchedDevices,
+
+    /// <summary>A registration id is not the device's current one (410).</summary>
+    StaleDevices,
+}
+
+/// <summary>The answer to a send.</summary>
+[GenerateSerializer, Immutable, Alias("SendResult")]
+public sealed record SendResult
+{
+    /// <summary>The outcome.</summary>
+    [Id(0)] public required SendStatus Status { get; init; }
+
+    /// <summary>With <see cref="SendStatus.Sent"/>: the sender has other devices that need a sync copy.</summary>
+    [Id(1)] public bool NeedsSync { get; init; }
+
+    /// <summary>With <see cref="SendStatus.MismatchedDevices"/>: devices the sender left out, ascending.</summary>
+    [Id(2)] public IReadOnlyList<int> MissingDevices { get; init; } = [];
+
+    /// <summary>With <see cref="SendStatus.MismatchedDevices"/>: devices named that do not exist, ascending.</summary>
+    [Id(3)] public IReadOnlyList<int> ExtraDevices { get; init; } = [];
+
+    /// <summary>With <see cref="SendStatus.StaleDevices"/>: devices whose registration id is stale, ascending.</summary>
+    [Id(4)] public IReadOnlyList<int> StaleDevices { get; init; } = [];
+}
+
+/// <summary>A stored envelope on its way into a device's inbox: its id and the JSON the device will receive.</summary>
+/// <param name="Id">The envelope id.</param>
+/// <param name="ServerTimestamp">When the server took it (Unix ms); the expiry counts from here.</param>
+/// <param name="Json">The envelope as UTF-8 JSON, serialized once; never mutated.</param>
+[GenerateSerializer, Immutable, Alias("InboxEnvelope")]
+public sealed record InboxEnvelope([property: Id(0)] Guid Id, [property: Id(1)] long ServerTimestamp, [property: Id(2)] byte[] Json);
+
+/// <summary>What goes down a device's socket.</summary>
+public enum FrameKind
+{
+    /// <summary><c>{"kind":"envelope","envelope":...}</c>; the payload is the envelope JSON.</summary>
+    Envelope,
+
+    /// <summary><c>{"kind":"event","event":...}</c>; the payload is the event JSON.</summary>
+    Event,
+
+    /// <summary><c>{"kind":"queueEmpty"}</c>: the backlog stored before the connection has been sent.</summary>
+    QueueEmpty,
+}
+
+/// <summary>One frame for a device's socket.</summary>
+[GenerateSerializer, Immutable, Alias("DeviceFrame")]
+public sealed record DeviceFrame([property: Id(0)] FrameKind Kind, [property: Id(1)] byte[]? Payload);
+
+/// <summary>A page of <c>GET /v1/messages</c>.</summary>
+[GenerateSerializer, Immutable, Alias("InboxPage")]
+public sealed record InboxPage([property: Id(0)] IReadOnlyList<byte[]> Envelopes, [property: Id(1)] bool More);
+
+/// <summary>
+/// A device's live socket, as the device's grain sees it: an observer living on the silo that holds the socket.
+/// One-way: the grain never waits on a socket.
+/// </summary>
+[Alias("IDeviceConnection")]
+public interface IDeviceConnection : IGrainObserver
+{
+    /// <summary>Frames to send, in order.</summary>
+    [OneWay, Alias("Send")]
+    Task SendAsync(IReadOnlyList<DeviceFrame> frames);
+
+    /// <summary>Close the socket with this WebSocket close status (4409: connected elsewhere, 4401: device removed).</summary>
+    [OneWay, Alias("Close")]
+    Task CloseAsync(int status, string reason);
+}
+
+/// <summary>The sending side of a device: deduplicates sends by client message id.</summary>
+[Alias("IOutboxGrain")]
+public interface IOutboxGrain : IGrainWithStringKey
+{
+    /// <summary>Sends once per (sender device, destination, client message id) within the idempotency window.</summary>
+    [Alias("Send")]
+    Task<SendResult> SendAsync(SendRequest request);
+}

@@ -1,0 +1,293 @@
+using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Messaging;
+using Cluster.Grains.Observability;
+using Cluster.Persistence.Inbox;
+
+namespace Cluster.Grains.Devices;
+
+/// <summary>
+/// The inbox: rows in the inbox table (group-committed by <see cref="IInboxStore"/>), a per-device sequence kept here,
+/// and the socket, which gets the stored backlog in order, then <c>queueEmpty</c>, then new envelopes as they commit,
+/// with at most <see cref="MessagingOptions.MaxUnacked"/> unacknowledged.
+/// </summary>
+internal sealed partial class DeviceGrain
+{
+    /// <summary>Committed envelopes kept in memory for a connected device, so that a push needs no read.</summary>
+    private const int MaxReadyInMemory = 1024;
+
+    private static readonly IReadOnlyList<DeviceFrame> QueueEmptyFrame = [new DeviceFrame(FrameKind.QueueEmpty, null)];
+
+    private readonly SortedSet<long> uncommitted = [];
+    private readonly SortedDictionary<long, InboxRow> ready = [];
+    private readonly Dictionary<Guid, long> unacked = [];
+    private Task? inboxLoaded;
+    private long lastSequence;
+    private long depth;
+
+    private IDeviceConnection? connection;
+    private Guid connectionId;
+    private long sentThrough;
+    private long backlogEnd;
+    private bool queueEmptySent;
+    private bool pumping;
+    private bool pumpAgain;
+
+    public async Task EnqueueAsync(IReadOnlyList<InboxEnvelope> envelopes)
+    {
+        await EnsureInboxLoadedAsync();
+        var ttl = (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
+        var rows = new InboxRow[envelopes.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var envelope = envelopes[i];
+            var sequence = ++lastSequence;
+            uncommitted.Add(sequence);
+            rows[i] = new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
+        }
+
+        try
+        {
+            await store.AppendAsync(rows);
+        }
+        finally
+        {
+            foreach (var row in rows)
+            {
+                uncommitted.Remove(row.Sequence);
+            }
+        }
+
+        depth += rows.Length;
+        ClusterMetrics.EnvelopesStored.Add(rows.Length);
+        if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
+        {
+            foreach (var row in rows)
+            {
+                ready[row.Sequence] = row;
+            }
+        }
+
+        if (depth > messaging.Value.MaxQueueLength)
+        {
+            await DropOldestAsync();
+        }
+
+        await PumpAsync();
+    }
+
+    public Task DeliverEphemeralAsync(byte[] envelopeJson)
+    {
+        connection?.SendAsync([new DeviceFrame(FrameKind.Envelope, envelopeJson)]);
+        return Task.CompletedTask;
+    }
+
+    public Task PublishEventAsync(byte[] eventJson)
+    {
+        PushEvent(eventJson);
+        return Task.CompletedTask;
+    }
+
+    public async Task ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId)
+    {
+        await EnsureInboxLoadedAsync();
+        if (connection is not null && connectionId != newConnectionId)
+        {
+            _ = connection.CloseAsync(4409, "connected elsewhere");
+            ClusterMetrics.SocketsReplaced.Add(1);
+        }
+
+        connection = newConnection;
+        connectionId = newConnectionId;
+        unacked.Clear();
+        ready.Clear();
+        sentThrough = 0;
+        backlogEnd = lastSequence;
+        queueEmptySent = false;
+
+        if (inboxState.State.DroppedSinceConnected > 0)
+        {
+            PushEvent(EventJson.QueueOverflow(inboxState.State.DroppedSinceConnected));
+            inboxState.State.DroppedSinceConnected = 0;
+            await inboxState.WriteStateAsync();
+        }
+
+        await PumpAsync();
+    }
+
+    public Task<bool> PingAsync(Guid id) => Task.FromResult(connection is not null && connectionId == id);
+
+    public Task DisconnectAsync(Guid id)
+    {
+        if (connection is not null && connectionId == id)
+        {
+            connection = null;
+            unacked.Clear();
+            ready.Clear();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task AckAsync(IReadOnlyList<Guid> ids)
+    {
+        await EnsureInboxLoadedAsync();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var id in ids)
+        {
+            if (unacked.Remove(id, out var storedAt))
+            {
+                ClusterMetrics.DeliveryLatency.Record((now - storedAt) / 1000.0);
+            }
+        }
+
+        await store.DeleteAsync(Address, ids);
+        depth = Math.Max(0, depth - ids.Count);
+        ClusterMetrics.EnvelopesAcked.Add(ids.Count);
+        await PumpAsync();
+    }
+
+    public async Task<InboxPage> FetchAsync(int limit)
+    {
+        var rows = await store.ReadAsync(Address, 0, limit + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
+        var envelopes = new List<byte[]>(Math.Min(rows.Count, limit));
+        for (var i = 0; i < rows.Count && i < limit; i++)
+        {
+            envelopes.Add(rows[i].Envelope);
+        }
+
+        return new InboxPage(envelopes, rows.Count > limit);
+    }
+
+    private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson)]);
+
+    private Task EnsureInboxLoadedAsync() => inboxLoaded ??= LoadInboxAsync();
+
+    private async Task LoadInboxAsync()
+    {
+        lastSequence = await store.GetMaxSequenceAsync(Address);
+        depth = await store.CountAsync(Address);
+    }
+
+    private async Task DropOldestAsync()
+    {
+        var excess = (int)Math.Min(int.MaxValue, depth - messaging.Value.MaxQueueLength);
+        var dropped = await store.DeleteOldestAsync(Address, excess);
+        depth -= dropped;
+        ClusterMetrics.EnvelopesDropped.Add(dropped);
+        inboxState.State.DroppedSinceConnected += dropped;
+        await inboxState.WriteStateAsync();
+    }
+
+    /// <summary>
+    /// Sends what may be sent now: the next envelopes in sequence order, from memory when they are there, else from the
+    /// table, never past a sequence that is still being committed, and never more than the unacked window.
+    /// Runs one at a time; a call that finds it running asks it to go round once more.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        if (pumping)
+        {
+            pumpAgain = true;
+            return;
+        }
+
+        pumping = true;
+        try
+        {
+            do
+            {
+                pumpAgain = false;
+                await PumpOnceAsync();
+            }
+            while (pumpAgain);
+        }
+        finally
+        {
+            pumping = false;
+        }
+    }
+
+    private async Task PumpOnceAsync()
+    {
+        var window = messaging.Value.MaxUnacked;
+        while (connection is { } target && unacked.Count < window)
+        {
+            var committed = uncommitted.Count > 0 ? uncommitted.Min - 1 : lastSequence;
+            var frames = new List<DeviceFrame>();
+            while (unacked.Count < window && ready.Count > 0)
+            {
+                var (sequence, row) = ready.First();
+                if (sequence <= sentThrough)
+                {
+                    ready.Remove(sequence);
+                }
+                else if (sequence == sentThrough + 1 && sequence <= committed)
+                {
+                    ready.Remove(sequence);
+                    Push(frames, row);
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            if (frames.Count == 0 && sentThrough < committed && unacked.Count < window)
+            {
+                var wanted = window - unacked.Count;
+                var rows = await store.ReadAsync(Address, sentThrough, wanted, time.GetUtcNow().ToUnixTimeMilliseconds());
+                if (connection != target)
+                {
+                    return;
+                }
+
+                foreach (var row in rows)
+                {
+                    if (row.Sequence > committed)
+                    {
+                        break;
+                    }
+
+                    if (row.Sequence > sentThrough && !unacked.ContainsKey(row.Id))
+                    {
+                        Push(frames, row);
+                    }
+                }
+
+                if (rows.Count < wanted)
+                {
+                    // Everything up to the committed sequence has been read: what is missing was acked, dropped or expired.
+                    sentThrough = Math.Max(sentThrough, committed);
+                }
+            }
+
+            if (!queueEmptySent && sentThrough >= backlogEnd)
+            {
+                queueEmptySent = true;
+                frames.Add(QueueEmptyFrame[0]);
+            }
+
+            if (frames.Count == 0)
+            {
+                return;
+            }
+
+            _ = target.SendAsync(frames);
+        }
+    }
+
+    private void Push(List<DeviceFrame> frames, InboxRow row)
+    {
+        if (!queueEmptySent && row.Sequence > backlogEnd)
+        {
+            // Everything stored before the connection has gone out: say so before the first newer envelope.
+            queueEmptySent = true;
+            frames.Add(QueueEmptyFrame[0]);
+        }
+
+        frames.Add(new DeviceFrame(FrameKind.Envelope, row.Envelope));
+        unacked[row.Id] = row.ExpiresAt - (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
+        sentThrough = row.Sequence;
+        ClusterMetrics.EnvelopesDelivered.Add(1);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Cluster.Grains.Messaging;
+
+/// <summary>
+/// Writes an envelope as the JSON a device receives, once, when the server takes the message; the inbox stores these
+/// bytes and the socket sends them as they are.
+/// </summary>
+public static class EnvelopeJson
+{
+    /// <summary>Envelope type 0: a notice from the server itself (e.g. a missed call).</summary>
+    public const int ServerNoticeType = 0;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? buffer;
+
+    public static byte[] Write(
+        Guid id, int type, string sourceAccount, int sourceDevice, int destinationDevice, long timestamp, long serverTimestamp, ReadOnlySpan<byte> content, bool urgent)
+    {
+        var output = buffer ??= new ArrayBufferWriter<byte>(1024);
+        output.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id"u8, id);
+            writer.WriteNumber("type"u8, type);
+            writer.WriteString("sourceAccount"u8, sourceAccount);
+            writer.WriteNumber("sourceDevice"u8, sourceDevice);
+            writer.WriteNumber("destinationDevice"u8, destinationDevice);
+            writer.WriteNumber("timestamp"u8, timestamp);
+            writer.WriteNumber("serverTimestamp"u8, serverTimestamp);
+            writer.WriteBase64String("content"u8, content);
+            writer.WriteBoolean("urgent"u8, urgent);
+            writer.WriteEndObject();
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+}

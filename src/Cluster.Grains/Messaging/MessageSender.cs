@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Cluster.Abstractions;
+using Cluster.Abstractions.Accounts;
+using Cluster.Abstractions.Devices;
+using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Observability;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cluster.Grains.Messaging;
+
+/// <summary>
+/// Checks a send against the destination's current devices (held in memory by its account grain) and fans it out:
+/// one enqueue per destination device, in parallel, answered once every envelope is durable.
+/// </summary>
+public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
+{
+    public async Task<SendResult> SendAsync(SendRequest request)
+    {
+        var devices = await grains.GetGrain<IAccountGrain>(request.Destination).GetDeviceSetAsync();
+        if (!devices.Exists)
+        {
+            return new SendResult { Status = SendStatus.UnknownAccount };
+        }
+
+        var ownAccount = request.Destination == request.Sender.AccountId;
+        if (Check(request, devices, ownAccount) is { } refusal)
+        {
+            return refusal;
+        }
+
+        ClusterMetrics.MessagesReceived.Add(1);
+        ClusterMetrics.FanoutWidth.Record(request.Messages.Count);
+        var serverTimestamp = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var deliveries = new Task[request.Messages.Count];
+        for (var i = 0; i < deliveries.Length; i++)
+        {
+            var message = request.Messages[i];
+            var id = request.ClientMessageId is { } clientMessageId
+                ? IdempotentEnvelopeId(request.Sender, request.Destination, clientMessageId, message.DeviceId)
+                : Guid.CreateVersion7(time.GetUtcNow());
+            var json = EnvelopeJson.Write(
+                id, message.Type, request.Sender.AccountId, request.Sender.DeviceId, message.DeviceId, request.Timestamp, serverTimestamp, message.Content, request.Urgent);
+            var device = grains.GetGrain<IDeviceGrain>(new DeviceAddress(request.Destination, message.DeviceId).GrainKey);
+            deliveries[i] = request.Online
+                ? device.DeliverEphemeralAsync(json)
+                : device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, json)]);
+        }
+
+        await Task.WhenAll(deliveries);
+        return new SendResult { Status = SendStatus.Sent, NeedsSync = !ownAccount && request.SenderDeviceCount > 1 };
+    }
+
+    /// <summary>The 409/410 checks of the protocol; null when the send covers exactly the right devices.</summary>
+    private static SendResult? Check(SendRequest request, DeviceSet devices, bool ownAccount)
+    {
+        List<int>? missing = null;
+        List<int>? extra = null;
+        List<int>? stale = null;
+        var named = new HashSet<int>(request.Messages.Count);
+        foreach (var message in request.Messages)
+        {
+            named.Add(message.DeviceId);
+            var index = Array.BinarySearch(devices.DeviceIds, message.DeviceId);
+            if (index < 0 || (ownAccount && message.DeviceId == request.Sender.DeviceId))
+            {
+                (extra ??= []).Add(message.DeviceId);
+            }
+            else if (devices.RegistrationIds[index] != message.RegistrationId)
+            {
+                (stale ??= []).Add(message.DeviceId);
+            }
+        }
+
+        foreach (var deviceId in devices.DeviceIds)
+        {
+            if (!named.Contains(deviceId) && !(ownAccount && deviceId == request.Sender.DeviceId))
+            {
+                (missing ??= []).Add(deviceId);
+            }
+        }
+
+        if (missing is not null || extra is not null)
+        {
+            return new SendResult { Status = SendStatus.MismatchedDevices, MissingDevices = Sorted(missing), ExtraDevices = Sorted(extra) };
+        }
+
+        if (stale is not null)
+        {
+            return new SendResult { Status = SendStatus.StaleDevices, StaleDevices = Sorted(stale) };
+        }
+
+        return null;
+    }
+
+    private static int[] Sorted(List<int>? ids)
+    {
+        if (ids is null)
+        {
+            return [];
+        }
+
+        ids.Sort();
+        return [.. ids];
+    }
+
+    /// <summary>
+    /// The same (sender device, destination, client message id, destination device) always gives the same envelope id,
+    /// so a retry that slips past the outbox's memory (a silo lost between storing and answering) finds its envelopes
+    /// already stored and stores nothing twice.
+    /// </summary>
+    private static Guid IdempotentEnvelopeId(DeviceAddress sender, string destination, string clientMessageId, int deviceId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        var input = Encoding.UTF8.GetBytes($"{sender.GrainKey}\n{destination}\n{clientMessageId}\n");
+        var withDevice = new byte[input.Length + sizeof(int)];
+        input.CopyTo(withDevice, 0);
+        BinaryPrimitives.WriteInt32BigEndian(withDevice.AsSpan(input.Length), deviceId);
+        SHA256.HashData(withDevice, hash);
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // version 8: custom
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80); // RFC 4122 variant
+        return new Guid(hash[..16], bigEndian: true);
+    }
+}

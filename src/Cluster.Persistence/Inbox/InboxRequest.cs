@@ -1,0 +1,63 @@
+namespace Cluster.Persistence.Inbox;
+
+internal enum InboxOperation
+{
+    Append,
+    Delete,
+    DeleteOldest,
+    Purge,
+    DeleteExpired,
+}
+
+/// <summary>One caller's write, waiting in a writer's queue; its task completes once the write is committed.</summary>
+/// <remarks>
+/// The request is its own completion source (one allocation per call). Continuations run asynchronously so that
+/// completing a batch never runs callers' code on the writer.
+/// </remarks>
+internal sealed class InboxRequest : TaskCompletionSource<int>
+{
+    private InboxRequest(InboxOperation operation, int weight)
+        : base(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        Operation = operation;
+        Weight = weight;
+    }
+
+    public InboxOperation Operation { get; }
+
+    /// <summary>How many rows this request adds to a batch: envelopes appended, ids deleted, or 1.</summary>
+    public int Weight { get; }
+
+    public IReadOnlyList<InboxRow>? Rows { get; private init; }
+
+    public string? Device { get; private init; }
+
+    public IReadOnlyList<Guid>? Ids { get; private init; }
+
+    /// <summary>DeleteOldest: how many; DeleteExpired: the limit.</summary>
+    public int Count { get; private init; }
+
+    /// <summary>DeleteExpired: Unix ms.</summary>
+    public long Now { get; private init; }
+
+    /// <summary>The number of rows a barrier operation deleted, set by the writer before the commit.</summary>
+    public int Result { get; set; }
+
+    public static InboxRequest Append(IReadOnlyList<InboxRow> rows) =>
+        new(InboxOperation.Append, rows.Count) { Rows = rows };
+
+    public static InboxRequest Delete(string device, IReadOnlyList<Guid> ids) =>
+        new(InboxOperation.Delete, ids.Count) { Device = device, Ids = ids };
+
+    public static InboxRequest DeleteOldest(string device, int count) =>
+        new(InboxOperation.DeleteOldest, 1) { Device = device, Count = count };
+
+    public static InboxRequest Purge(string device) =>
+        new(InboxOperation.Purge, 1) { Device = device };
+
+    public static InboxRequest DeleteExpired(long now, int limit) =>
+        new(InboxOperation.DeleteExpired, 1) { Now = now, Count = limit };
+}
+
+/// <summary>The unique key of an envelope: (device, id).</summary>
+internal readonly record struct InboxKey(string Device, Guid Id);

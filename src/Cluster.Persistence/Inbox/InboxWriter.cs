@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace Cluster.Persistence.Inbox;
+
+/// <summary>
+/// One group-commit writer: callers enqueue requests; one loop takes everything pending (up to
+/// <see cref="InboxStoreOptions.MaxBatchRows"/> rows), writes it in one transaction, commits, then completes every
+/// caller's task, or faults every caller of the batch with the exception. Subclasses supply the SQL.
+/// </summary>
+/// <remarks>
+/// Requests of a batch are applied in the order they were enqueued, grouped into segments: a segment's appends go
+/// in multi-row inserts, then its deletes in multi-row deletes. A new segment starts when an append would re-insert
+/// a key the segment deletes, or at an operation that must see everything before it (DeleteOldest, Purge,
+/// DeleteExpired), so the outcome is the same as applying the requests one by one.
+/// </remarks>
+internal abstract class InboxWriter : IAsyncDisposable
+{
+    private readonly Channel<InboxRequest> _queue = Channel.CreateUnbounded<InboxRequest>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly List<InboxRequest> _batch = [];
+    private readonly List<InboxRow> _inserts = [];
+    private readonly List<InboxKey> _deletes = [];
+    private readonly HashSet<InboxKey> _deletedKeys = [];
+    private readonly List<InboxRequest> _single = [];
+    private readonly int _maxBatchRows;
+    private readonly InboxMetrics _metrics;
+    private Task _loop = Task.CompletedTask;
+
+    protected InboxWriter(int maxBatchRows, InboxMetrics metrics)
+    {
+        _maxBatchRows = maxBatchRows;
+        _metrics = metrics;
+    }
+
+    /// <summary>Queues a request; false once the writer is shutting down.</summary>
+    public bool TryEnqueue(InboxRequest request) => _queue.Writer.TryWrite(request);
+
+    /// <summary>Stops taking requests, commits what is queued, and releases the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop;
+        await DisposeConnectionAsync();
+    }
+
+    /// <summary>Runs the loop on the thread pool, for drivers with real asynchronous I/O.</summary>
+    protected void StartOnThreadPool() => _loop = Task.Run(RunAsync);
+
+    /// <summary>
+    /// Runs the loop on a thread of its own, for drivers whose "async" methods block (Microsoft.Data.Sqlite): a
+    /// commit waits for the disk, and that wait must not hold a thread-pool thread.
+    /// </summary>
+    protected void StartOnDedicatedThread(string name)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunSynchronously();
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        _loop = done.Task;
+    }
+
+    /// <summary>Opens a transaction (and the connection, when it is not open).</summary>
+    protected abstract ValueTask BeginAsync();
+
+    /// <summary>Inserts rows, skipping those whose (device, id) exists.</summary>
+    protected abstract ValueTask InsertAsync(List<InboxRow> rows);
+
+    /// <summary>Deletes rows by (device, id); unknown keys are ignored.</summary>
+    protected abstract ValueTask DeleteAsync(List<InboxKey> keys);
+
+    /// <summary>Runs a DeleteOldest, Purge or DeleteExpired request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
+    protected abstract ValueTask BarrierAsync(InboxRequest request);
+
+    /// <summary>Runs whatever is still buffered and commits the transaction.</summary>
+    protected abstract ValueTask CommitAsync();
+
+    /// <summary>Rolls back after a failure and drops the connection, so the next batch starts on a fresh one.</summary>
+    protected abstract ValueTask AbortAsync();
+
+    /// <summary>Whether the failure was one row breaking a constraint (a batch retried request by request isolates it).</summary>
+    protected abstract bool IsConstraintViolation(Exception exception);
+
+    protected abstract ValueTask DisposeConnectionAsync();
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var weight = Collect(reader);
+            await ProcessAsync(weight);
+        }
+    }
+
+    private void RunSynchronously()
+    {
+        var reader = _queue.Reader;
+        while (true)
+        {
+            var ready = reader.WaitToReadAsync();
+            // A thread of its own waits here by design (see StartOnDedicatedThread).
+            if (!(ready.IsCompletedSuccessfully ? ready.Result : ready.AsTask().GetAwaiter().GetResult()))
+            {
+                return;
+            }
+
+            var weight = Collect(reader);
+            var processed = ProcessAsync(weight);
+            processed.GetAwaiter().GetResult();
+        }
+    }
+
+    private int Collect(ChannelReader<InboxRequest> reader)
+    {
+        var weight = 0;
+        while (weight < _maxBatchRows && reader.TryRead(out var request))
+        {
+            _batch.Add(request);
+            weight += request.Weight;
+        }
+
+        return weight;
+    }
+
+    private async Task ProcessAsync(int weight)
+    {
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            Exception? failure = null;
+            try
+            {
+                await ExecuteAsync(_batch);
+                _metrics.Committed(weight, started);
+            }
+            catch (Exception ex)
+            {
+                _metrics.Failed();
+                failure = ex;
+            }
+
+            if (failure is null)
+            {
+                foreach (var request in _batch)
+                {
+                    request.TrySetResult(request.Result);
+                }
+            }
+            else if (_batch.Count > 1 && IsConstraintViolation(failure))
+            {
+                await RetryOneByOneAsync();
+            }
+            else
+            {
+                foreach (var request in _batch)
+                {
+                    request.TrySetException(failure);
+                }
+            }
+        }
+        finally
+        {
+            _batch.Clear();
+        }
+    }
+
+    /// <summary>One caller's bad row (a sequence stored twice) must not fail the other callers of its batch.</summary>
+    private async Task RetryOneByOneAsync()
+    {
+        foreach (var request in _batch)
+        {
+            _single.Add(request);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await ExecuteAsync(_single);
+                _metrics.Committed(request.Weight, started);
+                request.TrySetResult(request.Result);
+            }
+            catch (Exception ex)
+            {
+                _metrics.Failed();
+                request.TrySetException(ex);
+            }
+            finally
+            {
+                _single.Clear();
+            }
+        }
+    }
+
+    private async Task ExecuteAsync(List<InboxRequest> batch)
+    {
+        await BeginAsync();
+        try
+        {
+            foreach (var request in batch)
+            {
+                switch (request.Operation)
+                {
+                    case InboxOperation.Append:
+                        var rows = request.Rows!;
+                        for (var i = 0; i < rows.Count; i++)
+                        {
+                            var row = rows[i];
+                            if (_deletedKeys.Count > 0 && _deletedKeys.Contains(new InboxKey(row.Device, row.Id)))
+                            {
+                                await FlushAsync();
+                            }
+
+                            _inserts.Add(row);
+                        }
+
+                        break;
+                    case InboxOperation.Delete:
+                        var ids = request.Ids!;
+                        for (var i = 0; i < ids.Count; i++)
+                        {
+                            var key = new InboxKey(request.Device!, ids[i]);
+                            _deletes.Add(key);
+                            _deletedKeys.Add(key);
+                        }
+
+                        break;
+                    default:
+                        await FlushAsync();
+                        await BarrierAsync(request);
+                        break;
+                }
+            }
+
+            await FlushAsync();
+            await CommitAsync();
+        }
+        catch
+        {
+            await AbortAsync();
+            throw;
+        }
+        finally
+        {
+            _inserts.Clear();
+            _deletes.Clear();
+            _deletedKeys.Clear();
+        }
+    }
+
+    private async ValueTask FlushAsync()
+    {
+        if (_inserts.Count > 0)
+        {
+            await InsertAsync(_inserts);
+            _inserts.Clear();
+        }
+
+        if (_deletes.Count > 0)
+        {
+            await DeleteAsync(_deletes);
+            _deletes.Clear();
+            _deletedKeys.Clear();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics.Metrics;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cluster.Persistence.Inbox;
+
+/// <summary>
+/// The inbox in PostgreSQL (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Writes go through
+/// <see cref="InboxStoreOptions.PostgresWriters"/> writer loops, each committing its own batches in parallel; a
+/// device always maps to the same loop, so its writes commit in the order they were made. Reads and
+/// <see cref="DeleteExpiredAsync"/> use pooled connections.
+/// </summary>
+public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
+{
+    private const string ReadSql =
+        "SELECT seq, id, expires_at, envelope FROM inbox "
+        + "WHERE device = $1 AND seq > $2 AND expires_at >= $3 ORDER BY seq LIMIT $4";
+
+    // SKIP LOCKED: the sweep never waits for (or deadlocks with) a writer deleting the same rows.
+    private const string DeleteExpiredSql =
+        "DELETE FROM inbox WHERE (device, seq) IN "
+        + "(SELECT device, seq FROM inbox WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresInboxWriter[] _writers;
+
+    /// <summary>Starts the store's writer loops on a migrated database.</summary>
+    /// <param name="connectionString">
+    /// An Npgsql connection string. Unless it sets <c>Max Auto Prepare</c>, the store sets it to 32 so that its few
+    /// statements are prepared once per connection.
+    /// </param>
+    /// <param name="options">Batch limits and writer count; default <see cref="InboxStoreOptions"/>.</param>
+    /// <param name="meterFactory">Where the <c>Cluster</c> meter comes from; the process-wide meter when null.</param>
+    public PostgresInboxStore(string connectionString, InboxStoreOptions? options = null, IMeterFactory? meterFactory = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        options ??= new InboxStoreOptions();
+        options.Validate();
+
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+        {
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        }
+
+        _dataSource = builder.Build();
+        var metrics = new InboxMetrics("postgresql", meterFactory);
+        _writers = new PostgresInboxWriter[options.PostgresWriters];
+        for (var i = 0; i < _writers.Length; i++)
+        {
+            _writers[i] = new PostgresInboxWriter(_dataSource, options.MaxBatchRows, metrics);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateRows(rows);
+        if (rows.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var writer = WriterOf(rows[0].Device);
+        for (var i = 1; i < rows.Count; i++)
+        {
+            if (WriterOf(rows[i].Device) != writer)
+            {
+                return AppendSplitAsync(rows, cancellationToken);
+            }
+        }
+
+        return InboxCalls.Enqueue(_writers[writer], InboxRequest.Append(rows), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateDevice(device);
+        ArgumentNullException.ThrowIfNull(ids);
+        return ids.Count == 0
+            ? Task.CompletedTask
+            : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<InboxRow>> ReadAsync(
+        string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateDevice(device);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return [];
+        }
+
+        await using var command = _dataSource.CreateCommand(ReadSql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<InboxRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new InboxRow(device, reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3)));
+        }
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public Task<long> GetMaxSequenceAsync(string device, CancellationToken cancellationToken = default) =>
+        ScalarAsync("SELECT coalesce(max(seq), 0) FROM inbox WHERE device = $1", device, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<long> CountAsync(string device, CancellationToken cancellationToken = default) =>
+        ScalarAsync("SELECT count(*) FROM inbox WHERE device = $1", device, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> DeleteOldestAsync(string device, int count, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateDevice(device);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return count == 0
+            ? Task.FromResult(0)
+            : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.DeleteOldest(device, count), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateDevice(device);
+        return InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Purge(device), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return 0;
+        }
+
+        await using var command = _dataSource.CreateCommand(DeleteExpiredSql);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Commits what is queued, then stops the writer loops and closes every connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var writer in _writers)
+        {
+            await writer.DisposeAsync();
+        }
+
+        await _dataSource.DisposeAsync();
+    }
+
+    private int WriterOf(string device) =>
+        _writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)_writers.Length);
+
+    /// <summary>Rows of devices of different writers: each writer gets its part, and the call completes when all have.</summary>
+    private Task AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
+    {
+        var parts = new List<InboxRow>?[_writers.Length];
+        foreach (var row in rows)
+        {
+            (parts[WriterOf(row.Device)] ??= []).Add(row);
+        }
+
+        var tasks = new List<Task>(_writers.Length);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts[i] is { } part)
+            {
+                tasks.Add(InboxCalls.Enqueue(_writers[i], InboxRequest.Append(part), this, cancellationToken));
+            }
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)
+    {
+        InboxCalls.ValidateDevice(device);
+        await using var command = _dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+}

@@ -1,0 +1,174 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cluster.Persistence.Inbox;
+
+/// <summary>
+/// One writer loop of a PostgreSQL inbox: a connection of its own, kept open; each batch is one transaction whose
+/// statements go to the server in one round trip (an <see cref="NpgsqlBatch"/>), with a row set passed as arrays
+/// and expanded by <c>unnest</c>, so one statement inserts or deletes any number of rows.
+/// </summary>
+internal sealed class PostgresInboxWriter : InboxWriter
+{
+    private const string InsertSql =
+        "INSERT INTO inbox (device, seq, id, expires_at, envelope) "
+        + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[]) "
+        + "ON CONFLICT (device, id) DO NOTHING";
+
+    private const string DeleteSql =
+        "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
+        + "WHERE i.device = k.device AND i.id = k.id";
+
+    private const string DeleteOldestSql =
+        "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2)";
+
+    private const string PurgeSql = "DELETE FROM inbox WHERE device = $1";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> _barriers = [];
+    private NpgsqlConnection? _connection;
+    private NpgsqlTransaction? _transaction;
+    private NpgsqlBatch? _batch;
+
+    public PostgresInboxWriter(NpgsqlDataSource dataSource, int maxBatchRows, InboxMetrics metrics)
+        : base(maxBatchRows, metrics)
+    {
+        _dataSource = dataSource;
+        StartOnThreadPool();
+    }
+
+    protected override async ValueTask BeginAsync()
+    {
+        _connection ??= await _dataSource.OpenConnectionAsync();
+        _transaction = await _connection.BeginTransactionAsync();
+        _batch = new NpgsqlBatch(_connection, _transaction);
+    }
+
+    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    {
+        var devices = new string[rows.Count];
+        var sequences = new long[rows.Count];
+        var ids = new Guid[rows.Count];
+        var expiries = new long[rows.Count];
+        var envelopes = new byte[rows.Count][];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            devices[i] = row.Device;
+            sequences[i] = row.Sequence;
+            ids[i] = row.Id;
+            expiries[i] = row.ExpiresAt;
+            envelopes[i] = row.Envelope;
+        }
+
+        var command = new NpgsqlBatchCommand(InsertSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        _batch!.BatchCommands.Add(command);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    {
+        var devices = new string[keys.Count];
+        var ids = new Guid[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            devices[i] = keys[i].Device;
+            ids[i] = keys[i].Id;
+        }
+
+        var command = new NpgsqlBatchCommand(DeleteSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        _batch!.BatchCommands.Add(command);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask BarrierAsync(InboxRequest request)
+    {
+        NpgsqlBatchCommand command;
+        switch (request.Operation)
+        {
+            case InboxOperation.DeleteOldest:
+                command = new NpgsqlBatchCommand(DeleteOldestSql);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Device, NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = request.Count, NpgsqlDbType = NpgsqlDbType.Bigint });
+                break;
+            case InboxOperation.Purge:
+                command = new NpgsqlBatchCommand(PurgeSql);
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Device, NpgsqlDbType = NpgsqlDbType.Text });
+                break;
+            default:
+                throw new InvalidOperationException($"{request.Operation} is not a writer operation on PostgreSQL.");
+        }
+
+        _batch!.BatchCommands.Add(command);
+        _barriers.Add((request, command));
+        return ValueTask.CompletedTask;
+    }
+
+    protected override async ValueTask CommitAsync()
+    {
+        if (_batch!.BatchCommands.Count > 0)
+        {
+            await _batch.ExecuteNonQueryAsync();
+            foreach (var (request, command) in _barriers)
+            {
+                request.Result = command.RecordsAffected;
+            }
+        }
+
+        await _transaction!.CommitAsync();
+        await EndTransactionAsync();
+    }
+
+    protected override async ValueTask AbortAsync()
+    {
+        try
+        {
+            if (_transaction is not null && _connection is { State: System.Data.ConnectionState.Open })
+            {
+                await _transaction.RollbackAsync();
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // The connection is dropped below either way.
+        }
+
+        await DisposeConnectionAsync();
+    }
+
+    protected override bool IsConstraintViolation(Exception exception) =>
+        exception is PostgresException { SqlState: ['2', '3', ..] }; // class 23: integrity constraint violation
+
+    protected override async ValueTask DisposeConnectionAsync()
+    {
+        await EndTransactionAsync();
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+
+    private async ValueTask EndTransactionAsync()
+    {
+        _barriers.Clear();
+        if (_batch is not null)
+        {
+            await _batch.DisposeAsync();
+            _batch = null;
+        }
+
+        if (_transaction is not null)
+        {
+            await _transaction.DisposeAsync();
+            _transaction = null;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+using System.Data;
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Cluster.Persistence.Inbox;
+
+/// <summary>
+/// The single writer of a SQLite inbox: one connection, kept open, with its statements prepared once and reused
+/// for every batch.
+/// </summary>
+internal sealed class SqliteInboxWriter : InboxWriter
+{
+    /// <summary>Rows per multi-row statement. Microsoft.Data.Sqlite binds each parameter by name, so very wide statements cost more per row.</summary>
+    internal const int RowsPerStatement = 32;
+
+    private readonly SqliteFileDataSource _dataSource;
+    private readonly SqliteCommand?[] _inserts = new SqliteCommand?[RowsPerStatement + 1];
+    private readonly SqliteCommand?[] _deletes = new SqliteCommand?[RowsPerStatement + 1];
+    private SqliteCommand? _deleteOldest;
+    private SqliteCommand? _purge;
+    private SqliteCommand? _deleteExpired;
+    private SqliteConnection? _connection;
+    private SqliteTransaction? _transaction;
+
+    public SqliteInboxWriter(SqliteFileDataSource dataSource, int maxBatchRows, InboxMetrics metrics)
+        : base(maxBatchRows, metrics)
+    {
+        _dataSource = dataSource;
+        StartOnDedicatedThread("inbox-sqlite-writer");
+    }
+
+    protected override ValueTask BeginAsync()
+    {
+        if (_connection is null)
+        {
+            _connection = (SqliteConnection)_dataSource.CreateConnection();
+            _connection.Open();
+        }
+
+        // IMMEDIATE: takes the write lock now (waiting up to the busy timeout for Orleans' own writers).
+        _transaction = _connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    {
+        var offset = 0;
+        while (offset < rows.Count)
+        {
+            var count = Math.Min(RowsPerStatement, rows.Count - offset);
+            var command = _inserts[count] ??= CreateInsert(count);
+            var parameters = command.Parameters;
+            for (var i = 0; i < count; i++)
+            {
+                var row = rows[offset + i];
+                parameters[(i * 5) + 0].Value = row.Device;
+                parameters[(i * 5) + 1].Value = row.Sequence;
+                parameters[(i * 5) + 2].Value = row.Id;
+                parameters[(i * 5) + 3].Value = row.ExpiresAt;
+                parameters[(i * 5) + 4].Value = row.Envelope;
+            }
+
+            Execute(command);
+            offset += count;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    {
+        var offset = 0;
+        while (offset < keys.Count)
+        {
+            var count = Math.Min(RowsPerStatement, keys.Count - offset);
+            var command = _deletes[count] ??= CreateDelete(count);
+            var parameters = command.Parameters;
+            for (var i = 0; i < count; i++)
+            {
+                var key = keys[offset + i];
+                parameters[(i * 2) + 0].Value = key.Device;
+                parameters[(i * 2) + 1].Value = key.Id;
+            }
+
+            Execute(command);
+            offset += count;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask BarrierAsync(InboxRequest request)
+    {
+        SqliteCommand command;
+        switch (request.Operation)
+        {
+            case InboxOperation.DeleteOldest:
+                command = _deleteOldest ??= CreateCommand(
+                    "DELETE FROM inbox WHERE device = @device AND seq IN "
+                    + "(SELECT seq FROM inbox WHERE device = @device ORDER BY seq LIMIT @count);",
+                    ("@device", SqliteType.Text), ("@count", SqliteType.Integer));
+                command.Parameters[0].Value = request.Device;
+                command.Parameters[1].Value = request.Count;
+                break;
+            case InboxOperation.Purge:
+                command = _purge ??= CreateCommand("DELETE FROM inbox WHERE device = @device;", ("@device", SqliteType.Text));
+                command.Parameters[0].Value = request.Device;
+                break;
+            case InboxOperation.DeleteExpired:
+                command = _deleteExpired ??= CreateCommand(
+                    "DELETE FROM inbox WHERE (device, seq) IN "
+                    + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit);",
+                    ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
+                command.Parameters[0].Value = request.Now;
+                command.Parameters[1].Value = request.Count;
+                break;
+            default:
+                throw new InvalidOperationException($"{request.Operation} is not a barrier operation.");
+        }
+
+        request.Result = Execute(command);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask CommitAsync()
+    {
+        _transaction!.Commit();
+        _transaction.Dispose();
+        _transaction = null;
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask AbortAsync()
+    {
+        try
+        {
+            _transaction?.Rollback();
+        }
+        catch (SqliteException)
+        {
+            // The connection is dropped below either way.
+        }
+        catch (InvalidOperationException)
+        {
+            // Already completed, or the connection is closed: nothing to roll back.
+        }
+
+        DropConnection();
+        return ValueTask.CompletedTask;
+    }
+
+    protected override bool IsConstraintViolation(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
+
+    protected override ValueTask DisposeConnectionAsync()
+    {
+        DropConnection();
+        return ValueTask.CompletedTask;
+    }
+
+    private int Execute(SqliteCommand command)
+    {
+        command.Transaction = _transaction;
+        return command.ExecuteNonQuery();
+    }
+
+    private void DropConnection()
+    {
+        _transaction?.Dispose();
+        _transaction = null;
+        DisposeAll(_inserts);
+        DisposeAll(_deletes);
+        _deleteOldest?.Dispose();
+        _purge?.Dispose();
+        _deleteExpired?.Dispose();
+        _deleteOldest = _purge = _deleteExpired = null;
+        _connection?.Dispose();
+        _connection = null;
+
+        static void DisposeAll(SqliteCommand?[] commands)
+        {
+            for (var i = 0; i < commands.Length; i++)
+            {
+                commands[i]?.Dispose();
+                commands[i] = null;
+            }
+        }
+    }
+
+    private SqliteCommand CreateInsert(int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO inbox (device, seq, id, expires_at, envelope) VALUES ");
+        var parameters = new (string, SqliteType)[rows * 5];
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}(@d{i},@s{i},@i{i},@e{i},@v{i})");
+            parameters[(i * 5) + 0] = ($"@d{i}", SqliteType.Text);
+            parameters[(i * 5) + 1] = ($"@s{i}", SqliteType.Integer);
+            parameters[(i * 5) + 2] = ($"@i{i}", SqliteType.Blob);
+            parameters[(i * 5) + 3] = ($"@e{i}", SqliteType.Integer);
+            parameters[(i * 5) + 4] = ($"@v{i}", SqliteType.Blob);
+        }
+
+        // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry.
+        sql.Append(" ON CONFLICT (device, id) DO NOTHING;");
+        return CreateCommand(sql.ToString(), parameters);
+    }
+
+    private SqliteCommand CreateDelete(int keys)
+    {
+        // OR of (device, id) pairs: SQLite looks each one up in the unique index ("MULTI-INDEX OR"); a row-value
+        // IN (VALUES ...) would scan the table.
+        var sql = new StringBuilder("DELETE FROM inbox WHERE ");
+        var parameters = new (string, SqliteType)[keys * 2];
+        for (var i = 0; i < keys; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : " OR ")}(device = @d{i} AND id = @i{i})");
+            parameters[(i * 2) + 0] = ($"@d{i}", SqliteType.Text);
+            parameters[(i * 2) + 1] = ($"@i{i}", SqliteType.Blob);
+        }
+
+        sql.Append(';');
+        return CreateCommand(sql.ToString(), parameters);
+    }
+
+    private SqliteCommand CreateCommand(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = _connection!.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters)
+        {
+            command.Parameters.Add(name, type);
+        }
+
+        command.Transaction = _transaction;
+        command.Prepare();
+        return command;
+    }
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Cluster.Abstractions.Devices;
+using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Observability;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Messaging;
+
+/// <summary>
+/// <c>GET /v1/websocket</c>: attaches a device's socket to its device grain (as a grain observer: the grain pushes
+/// frames to this silo one-way and never waits on a socket; acks go back as grain calls), and closes every socket with
+/// 1001 when the silo shuts down so that clients reconnect to another silo.
+/// </summary>
+internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<DeviceSockets> logger)
+{
+    /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
+    private const int MaxClientFrameBytes = 64 * 1024;
+
+    private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
+    private volatile bool shuttingDown;
+
+    public static void Map(RouteGroupBuilder v1) =>
+        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).RequireAuthorization();
+
+    public async Task AcceptAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await ApiErrorHandling.Error(StatusCodes.Status400BadRequest, "websocket_required", "this endpoint takes a WebSocket upgrade").ExecuteAsync(context);
+            return;
+        }
+
+        if (shuttingDown)
+        {
+            await ApiErrorHandling.Error(StatusCodes.Status503ServiceUnavailable, "shutting_down", "this silo is shutting down; connect again").ExecuteAsync(context);
+            return;
+        }
+
+        var device = context.Device();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var connection = new DeviceSocketConnection(socket);
+        var reference = grains.CreateObjectReference<IDeviceConnection>(connection);
+        var grain = grains.GetGrain<IDeviceGrain>(device.Address.GrainKey);
+        var connectionId = Guid.NewGuid();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        open.TryAdd(connection, 0);
+        ClusterMetrics.SocketsOpen.Add(1);
+        try
+        {
+            await grain.ConnectAsync(reference, connectionId);
+            var writer = connection.RunWriterAsync(stop.Token);
+            var keepAlive = KeepAliveAsync(grain, reference, connection, connectionId, stop.Token);
+            await ReadAsync(socket, grain, connection, stop.Token);
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure, "");
+            }
+
+            // Let the writer finish what is queued (a close frame above all), but not wait on a client that is gone.
+            connection.Complete();
+            await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+            await stop.CancelAsync();
+            await Task.WhenAll(writer, keepAlive);
+        }
+        finally
+        {
+            open.TryRemove(connection, out _);
+            ClusterMetrics.SocketsOpen.Add(-1);
+            grains.DeleteObjectReference<IDeviceConnection>(reference);
+            try
+            {
+                await grain.DisconnectAsync(connectionId);
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException)
+            {
+                LogDetachFailed(ex);
+            }
+        }
+    }
+
+    /// <summary>Closes every socket with 1001 (going away); called when the silo begins to shut down.</summary>
+    public async Task CloseAllAsync(TimeSpan wait)
+    {
+        shuttingDown = true;
+        foreach (var connection in open.Keys)
+        {
+            await connection.CloseAsync((int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+        }
+
+        var deadline = DateTime.UtcNow + wait;
+        while (!open.IsEmpty && DateTime.UtcNow < deadline)
+        {
+            // Bounded wait for clients to finish the close handshake; there is no event for "all sockets gone".
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task ReadAsync(WebSocket socket, IDeviceGrain grain, DeviceSocketConnection connection, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[MaxClientFrameBytes];
+        try
+        {
+            while (true)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        await connection.CloseAsync((int)WebSocketCloseStatus.MessageTooBig, "frame too large");
+                        return;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                if (Parse(buffer.AsSpan(0, length)) is not { } frame)
+                {
+                    await connection.CloseAsync((int)WebSocketCloseStatus.InvalidPayloadData, "frames must be JSON {\"kind\":\"ack\",\"ids\":[...]}");
+                    return;
+                }
+
+                if (frame.Kind == "ack" && frame.Ids is { Count: > 0 } ids)
+                {
+                    await grain.AckAsync(ids);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client went away.
+        }
+    }
+
+    private static SocketClientFrame? Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, ProtocolJson.Default.SocketClientFrame);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task KeepAliveAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(KeepAliveInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (!await grain.PingAsync(connectionId))
+                {
+                    // The grain was reactivated (its silo died) and does not know this socket: attach again, which
+                    // sends every unacked envelope once more (the device dedups by envelope id).
+                    await grain.ConnectAsync(reference, connectionId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            // The device's grain cannot be reached: let the client reconnect (and re-attach) rather than wait in silence.
+            LogKeepAliveFailed(ex);
+            await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Detaching a closed device socket failed")]
+    private partial void LogDetachFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device socket keep-alive failed")]
+    private partial void LogKeepAliveFailed(Exception ex);
+}

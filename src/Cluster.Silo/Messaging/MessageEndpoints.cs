@@ -1,0 +1,143 @@
+using System.Text.Json;
+using Cluster.Abstractions.Accounts;
+using Cluster.Abstractions.Devices;
+using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Messaging;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Messaging;
+
+internal static class MessageEndpoints
+{
+    private const int MaxClientMessageIdLength = 128;
+    private const int FetchPageSize = 100;
+
+    public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
+    {
+        v1.MapPut("/messages/{accountId}", SendAsync).RequireAuthorization();
+        v1.MapGet("/messages", FetchAsync).RequireAuthorization();
+        v1.MapDelete("/messages/{id}", AckAsync).RequireAuthorization();
+        return v1;
+    }
+
+    private static async Task<IResult> SendAsync(
+        HttpContext context, string accountId, IGrainFactory grains, MessageSender sender, IOptions<MessagingOptions> options)
+    {
+        var device = context.Device();
+        if (!AccountIds.IsValid(accountId))
+        {
+            throw ApiException.InvalidField("accountId", "must be an E.164 number");
+        }
+
+        var limits = options.Value;
+        // Room for one copy per device of a full account, base64-encoded, plus the JSON around them.
+        JsonBody.LimitBody(context, (long)limits.MaxContentBytes * 4 / 3 * 8 + 64 * 1024);
+        var body = await JsonBody.ReadAsync(context, ProtocolJson.Default.SendMessagesRequest);
+        var request = new SendRequest
+        {
+            Sender = device.Address,
+            SenderDeviceCount = device.Credential.AccountDeviceCount,
+            Destination = accountId,
+            Messages = ValidateMessages(body.Messages, limits.MaxContentBytes),
+            Timestamp = body.Timestamp is { } timestamp && timestamp >= 0 ? timestamp : throw (body.Timestamp is null
+                ? ApiException.MissingField("timestamp")
+                : ApiException.InvalidField("timestamp", "must be Unix milliseconds")),
+            Online = body.Online ?? false,
+            Urgent = body.Urgent ?? true,
+            ClientMessageId = body.ClientMessageId is { Length: 0 or > MaxClientMessageIdLength }
+                ? throw ApiException.InvalidField("clientMessageId", $"must be 1..{MaxClientMessageIdLength} characters")
+                : body.ClientMessageId,
+        };
+
+        var result = request.ClientMessageId is null
+            ? await sender.SendAsync(request)
+            : await grains.GetGrain<IOutboxGrain>(device.Address.GrainKey).SendAsync(request);
+
+        return result.Status switch
+        {
+            SendStatus.Sent => Results.Json(new SendMessagesResponse(result.NeedsSync), ProtocolJson.Default.SendMessagesResponse),
+            SendStatus.UnknownAccount => throw ApiException.NotFound("account"),
+            SendStatus.MismatchedDevices => Results.Json(
+                new MismatchedDevicesError("mismatched_devices", "the messages do not cover exactly the destination's current devices", result.MissingDevices, result.ExtraDevices),
+                ProtocolJson.Default.MismatchedDevicesError,
+                statusCode: StatusCodes.Status409Conflict),
+            _ => Results.Json(
+                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
+                ProtocolJson.Default.StaleDevicesError,
+                statusCode: StatusCodes.Status410Gone),
+        };
+    }
+
+    private static List<OutgoingMessage> ValidateMessages(List<OutgoingMessageDto?>? messages, int maxContentBytes)
+    {
+        if (messages is null)
+        {
+            throw ApiException.MissingField("messages");
+        }
+
+        var valid = new List<OutgoingMessage>(messages.Count);
+        var seen = new HashSet<int>();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var field = $"messages[{i}]";
+            var message = messages[i] ?? throw ApiException.InvalidField(field, "must be an object");
+            var deviceId = message.DeviceId ?? throw ApiException.MissingField($"{field}.deviceId");
+            if (deviceId < 1)
+            {
+                throw ApiException.InvalidField($"{field}.deviceId", "must be a device id (1 or more)");
+            }
+
+            if (!seen.Add(deviceId))
+            {
+                throw ApiException.InvalidField($"{field}.deviceId", $"device {deviceId} is named twice");
+            }
+
+            var registrationId = message.RegistrationId ?? throw ApiException.MissingField($"{field}.registrationId");
+            var type = message.Type ?? throw ApiException.MissingField($"{field}.type");
+            if (type < 1)
+            {
+                throw ApiException.InvalidField($"{field}.type", "must be a message type of 1 or more (0 is reserved for server notices)");
+            }
+
+            var content = message.Content ?? throw ApiException.MissingField($"{field}.content");
+            if (content.Length > maxContentBytes)
+            {
+                throw new ApiException(StatusCodes.Status413PayloadTooLarge, "content_too_large", $"{field}.content: over {maxContentBytes} bytes", $"{field}.content");
+            }
+
+            valid.Add(new OutgoingMessage(deviceId, registrationId, type, content));
+        }
+
+        return valid;
+    }
+
+    private static async Task FetchAsync(HttpContext context, IGrainFactory grains)
+    {
+        var page = await grains.GetGrain<IDeviceGrain>(context.Device().Address.GrainKey).FetchAsync(FetchPageSize);
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteStartArray("envelopes"u8);
+        foreach (var envelope in page.Envelopes)
+        {
+            writer.WriteRawValue(envelope, skipInputValidation: true);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteBoolean("more"u8, page.More);
+        writer.WriteEndObject();
+        await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private static async Task<IResult> AckAsync(HttpContext context, string id, IGrainFactory grains)
+    {
+        if (!Guid.TryParse(id, out var envelopeId))
+        {
+            throw ApiException.InvalidField("id", "must be an envelope id (a UUID)");
+        }
+
+        await grains.GetGrain<IDeviceGrain>(context.Device().Address.GrainKey).AckAsync([envelopeId]);
+        return Results.NoContent();
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics.Metrics;
+
+namespace Cluster.Inbox.Tests;
+
+/// <summary>
+/// Meters of one test only: a <see cref="MeterListener"/> can tell them from those of tests running in parallel by
+/// their <see cref="Meter.Scope"/>. Counts inbox commits and the largest batch.
+/// </summary>
+public sealed class TestMeterFactory : IMeterFactory
+{
+    private readonly List<Meter> _meters = [];
+    private readonly MeterListener _listener = new();
+    private long _commits;
+    private int _largestBatch;
+
+    public TestMeterFactory()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == this
+                && instrument.Name is "cluster_inbox_commits_total" or "cluster_inbox_commit_batch_rows")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _commits, value));
+        _listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
+        {
+            int seen;
+            while (value > (seen = Volatile.Read(ref _largestBatch))
+                && Interlocked.CompareExchange(ref _largestBatch, value, seen) != seen)
+            {
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>Transactions committed by stores that use this factory.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>The most rows one commit wrote.</summary>
+    public int LargestBatch => Volatile.Read(ref _largestBatch);
+
+    public Meter Create(MeterOptions options)
+    {
+        var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
+        lock (_meters)
+        {
+            _meters.Add(meter);
+        }
+
+        return meter;
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        lock (_meters)
+        {
+            _meters.ForEach(meter => meter.Dispose());
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using Cluster.Testing;
+
+namespace Cluster.Interop.Tests;
+
+/// <summary>
+/// Real libsignal clients (<c>@signalapp/libsignal-client</c>, the Node scripts of <c>tests/interop/</c>) against a silo
+/// of this process. Skipped, with the reason, where Node.js or the scripts' node modules are missing.
+/// </summary>
+public sealed class LibsignalInteropTests
+{
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(2);
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task PreKeySession_RealLibsignalClients_EstablishSessionThroughServer()
+    {
+        var node = NodeScripts.Require();
+        await using var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+
+        var result = await node.RunAsync("prekey-session.mjs", [silo.BaseAddress.ToString()], ScriptTimeout, Cancel);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, $"prekey-session.mjs exited with {result.ExitCode}.\n{result}");
+        Assert.True(result.StandardOutput.Contains("prekey-session: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
+    }
+}

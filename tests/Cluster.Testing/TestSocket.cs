@@ -1,0 +1,154 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace Cluster.Testing;
+
+/// <summary>A device's WebSocket, as a test client: frames arrive in a queue the test awaits, with timeouts that say what was expected.</summary>
+public sealed class TestSocket : IAsyncDisposable
+{
+    private readonly ClientWebSocket socket;
+    private readonly Channel<JsonObject> frames = Channel.CreateUnbounded<JsonObject>();
+    private readonly Task reader;
+    private readonly TaskCompletionSource<WebSocketCloseStatus?> closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TestSocket(ClientWebSocket socket)
+    {
+        this.socket = socket;
+        reader = ReadAsync();
+    }
+
+    public static async Task<TestSocket> ConnectAsync(TestSilo silo, TestDevice device, CancellationToken cancellationToken = default)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", TestDevice.BasicAuth(device.Login, device.Password).ToString());
+        var uri = new UriBuilder(silo.BaseAddress) { Scheme = "ws", Path = "/v1/websocket" }.Uri;
+        await socket.ConnectAsync(uri, cancellationToken);
+        return new TestSocket(socket);
+    }
+
+    /// <summary>The close status the server sent, once the socket has closed.</summary>
+    public Task<WebSocketCloseStatus?> Closed => closed.Task;
+
+    /// <summary>The next frame; fails after <paramref name="timeout"/> naming <paramref name="expected"/>.</summary>
+    public async Task<JsonObject> NextAsync(string expected, TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        try
+        {
+            return await frames.Reader.ReadAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"no frame arrived; expected {expected}");
+        }
+        catch (ChannelClosedException)
+        {
+            throw new InvalidOperationException($"the socket closed ({socket.CloseStatus}); expected {expected}");
+        }
+    }
+
+    /// <summary>The next envelope frame's envelope.</summary>
+    public async Task<JsonObject> NextEnvelopeAsync(TimeSpan? timeout = null)
+    {
+        var frame = await NextAsync("an envelope", timeout);
+        return (string?)frame["kind"] == "envelope"
+            ? frame["envelope"]!.AsObject()
+            : throw new InvalidOperationException($"expected an envelope, got {frame.ToJsonString()}");
+    }
+
+    /// <summary>Reads frames until queueEmpty and returns the envelopes before it.</summary>
+    public async Task<List<JsonObject>> ReadBacklogAsync(TimeSpan? timeout = null)
+    {
+        var envelopes = new List<JsonObject>();
+        while (true)
+        {
+            var frame = await NextAsync("the backlog and then queueEmpty", timeout);
+            switch ((string?)frame["kind"])
+            {
+                case "queueEmpty":
+                    return envelopes;
+                case "envelope":
+                    envelopes.Add(frame["envelope"]!.AsObject());
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected frame before queueEmpty: {frame.ToJsonString()}");
+            }
+        }
+    }
+
+    /// <summary>Whether a frame is waiting right now (without waiting for one).</summary>
+    public bool TryTake(out JsonObject? frame) => frames.Reader.TryRead(out frame);
+
+    public Task AckAsync(IEnumerable<JsonObject> envelopes) => AckAsync(envelopes.Select(e => (string)e["id"]!));
+
+    public async Task AckAsync(IEnumerable<string> ids)
+    {
+        var frame = new JsonObject { ["kind"] = "ack", ["ids"] = new JsonArray(ids.Select(id => (JsonNode)id).ToArray()) };
+        await socket.SendAsync(Encoding.UTF8.GetBytes(frame.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+    }
+
+    public async Task SendRawAsync(string text) =>
+        await socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    private async Task ReadAsync()
+    {
+        var buffer = new byte[1 << 20];
+        try
+        {
+            while (true)
+            {
+                var length = 0;
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, length, buffer.Length - length), CancellationToken.None);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    closed.TrySetResult(result.CloseStatus);
+                    if (socket.State == WebSocketState.CloseReceived)
+                    {
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    }
+
+                    return;
+                }
+
+                frames.Writer.TryWrite(JsonNode.Parse(buffer.AsSpan(0, length))!.AsObject());
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            closed.TrySetResult(socket.CloseStatus);
+        }
+        finally
+        {
+            frames.Writer.TryComplete();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (socket.State == WebSocketState.Open)
+        {
+            try
+            {
+                using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancel.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+            }
+        }
+
+        socket.Abort();
+        await reader;
+        socket.Dispose();
+    }
+}
