@@ -14,11 +14,14 @@ internal sealed class BenchOptions
           --stores sqlite,postgresql   stores to run (default: both; postgresql only when a server is given)
           --scenarios a,b,...          raw-insert, raw-cycle, append, append-empty, append-deep, ack (default: all)
           --duration SECONDS           measured time per scenario (default 6)
+          --rounds N                   repeat every scenario N times, interleaved; report medians (default 1)
           --warmup SECONDS             unmeasured time before it (default 1)
           --concurrency N              concurrent callers in the inbox scenarios (default 256)
           --devices N                  devices the random scenarios spread over (default 10000)
           --envelope BYTES             envelope size (default 1024)
           --raw-batch N                rows per transaction in the raw scenarios (default 1024)
+          --raw-writers N              connections writing at once in the raw scenarios (default: 1 for
+                                       SQLite, which admits one writer; --pg-writers for PostgreSQL)
           --deep N                     rows already queued for the device in append-deep (default 100000)
           --max-batch N                InboxStoreOptions.MaxBatchRows (default 4096)
           --pg-writers N               InboxStoreOptions.PostgresWriters (default 2)
@@ -37,6 +40,8 @@ internal sealed class BenchOptions
 
     public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(1);
 
+    public int Rounds { get; private set; } = 1;
+
     public int Concurrency { get; private set; } = 256;
 
     public int Devices { get; private set; } = 10_000;
@@ -46,6 +51,11 @@ internal sealed class BenchOptions
     public int RawBatch { get; private set; } = 1024;
 
     public int Deep { get; private set; } = 100_000;
+
+    private int? _rawWriters;
+
+    /// <summary>Raw writers for the store being run: SQLite admits one writer at a time.</summary>
+    public int RawWriters { get; private set; } = 1;
 
     public int MaxBatchRows { get; private set; } = 4096;
 
@@ -93,11 +103,13 @@ internal sealed class BenchOptions
                     options.Scenarios = List(value);
                     break;
                 case "--duration": options.Duration = TimeSpan.FromSeconds(Number(name, value, 1)); break;
+                case "--rounds": options.Rounds = Number(name, value, 1); break;
                 case "--warmup": options.Warmup = TimeSpan.FromSeconds(Number(name, value, 0)); break;
                 case "--concurrency": options.Concurrency = Number(name, value, 1); break;
                 case "--devices": options.Devices = Number(name, value, 1); break;
                 case "--envelope": options.EnvelopeBytes = Number(name, value, 1); break;
                 case "--raw-batch": options.RawBatch = Number(name, value, 1); break;
+                case "--raw-writers": options._rawWriters = Number(name, value, 1); break;
                 case "--deep": options.Deep = Number(name, value, 0); break;
                 case "--max-batch": options.MaxBatchRows = Number(name, value, 1); break;
                 case "--pg-writers": options.PostgresWriters = Number(name, value, 1); break;
@@ -125,6 +137,12 @@ internal sealed class BenchOptions
         return options;
     }
 
+    /// <summary>Sets what depends on the store about to run.</summary>
+    public void UseStore(StorageKind kind) => RawWriters = RawWritersOf(kind);
+
+    public int RawWritersOf(StorageKind kind) =>
+        kind == StorageKind.Sqlite ? _rawWriters ?? 1 : _rawWriters ?? PostgresWriters;
+
     private static string[] List(string value) =>
         value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -143,4 +161,8 @@ internal sealed class BenchOptions
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
 
-internal sealed class UsageException(string? message) : Exception(message);
+internal sealed class UsageException(string? detail) : Exception(detail ?? "Usage")
+{
+    /// <summary>What was wrong with the arguments; null when help was asked for.</summary>
+    public string? Detail { get; } = detail;
+}

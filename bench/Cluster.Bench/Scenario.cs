@@ -69,21 +69,37 @@ internal sealed class RawScenario(string name, bool cycle) : Scenario
     public override string Name => name;
 
     public override string Description(BenchOptions options) => cycle
-        ? $"raw limit: one connection, each transaction inserts {options.RawBatch} rows and deletes the {options.RawBatch} the previous one inserted (envelopes/s through the table)"
-        : $"raw limit: one connection, each transaction inserts {options.RawBatch} rows (rows/s)";
+        ? $"raw limit: {options.RawWriters} connection(s), each transaction inserts {options.RawBatch} rows and deletes the {options.RawBatch} its connection inserted before (envelopes/s through the table)"
+        : $"raw limit: {options.RawWriters} connection(s), each transaction inserts {options.RawBatch} rows (rows/s)";
 
     public override async Task<Measurement> RunAsync(BenchDatabase database, BenchOptions options)
     {
         var workload = new Workload(options.Devices, options.EnvelopeBytes);
-        await using var writer = await RawWriter.CreateAsync(database);
-        IReadOnlyList<InboxRow> previous = [];
-        return await Load.RunAsync(1, options.Warmup, options.Duration, cycle ? "envelopes/s" : "rows/s", async _ =>
+        var writers = new RawWriter[options.RawWriters];
+        var previous = new IReadOnlyList<InboxRow>[writers.Length];
+        for (var i = 0; i < writers.Length; i++)
         {
-            var rows = workload.RandomRows(options.RawBatch);
-            await writer.CommitAsync(rows, cycle ? previous : []);
-            previous = rows;
-            return rows.Length;
-        });
+            writers[i] = await RawWriter.CreateAsync(database);
+            previous[i] = [];
+        }
+
+        try
+        {
+            return await Load.RunAsync(writers.Length, options.Warmup, options.Duration, cycle ? "envelopes/s" : "rows/s", async writer =>
+            {
+                var rows = workload.RandomRows(options.RawBatch);
+                await writers[writer].CommitAsync(rows, cycle ? previous[writer] : []);
+                previous[writer] = rows;
+                return rows.Length;
+            });
+        }
+        finally
+        {
+            foreach (var writer in writers)
+            {
+                await writer.DisposeAsync();
+            }
+        }
     }
 }
 

@@ -59,6 +59,34 @@ public static class SchemaMigrator
         return new MigrationReport(applied, alreadyApplied);
     }
 
+    /// <summary>The embedded migrations the database has not applied yet (all of them when it has none).</summary>
+    /// <param name="kind">The database engine.</param>
+    /// <param name="connectionString">A connection string that can read the database.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    public static async Task<IReadOnlyList<string>> GetPendingAsync(
+        StorageKind kind, string connectionString, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        await using var connection = CreateConnection(kind, connectionString);
+        await connection.OpenAsync(cancellationToken);
+        var applied = new HashSet<long>();
+        try
+        {
+            await using var command = CreateCommand(connection, null, "SELECT version FROM schema_migrations;");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        catch (DbException)
+        {
+            // No history table: nothing was ever applied.
+        }
+
+        return MigrationScript.Load(kind).Where(s => !applied.Contains(s.Version)).Select(s => s.Name).ToList();
+    }
+
     private static DbConnection CreateConnection(StorageKind kind, string connectionString) => kind switch
     {
         StorageKind.Sqlite => new SqliteConnection(connectionString),

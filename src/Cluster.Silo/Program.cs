@@ -20,3 +20,14 @@ catch (OptionsValidationException ex)
 
     return 2;
 }
+catch (SchemaNotCurrentException ex)
+{
+    await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
+    return 3;
+}
+catch (System.Data.Common.DbException ex)
+{
+    // Never the connection string: it may hold a password.
+    await Console.Error.WriteLineAsync($"Cannot start: the database does not answer ({ex.Message})");
+    return 4;
+}

@@ -106,7 +106,7 @@ public sealed record AddDevice
     [Id(3)] public required byte[] IdentityKey { get; init; }
 
     /// <summary>The key index the primary gave this companion (must exceed every index the account used).</summary>
-    [Id(4)] public required int KeyIndex { get; init; }
+    [Id(4)] public required long KeyIndex { get; init; }
 
     /// <summary>The signed linking metadata, verbatim.</summary>
     [Id(5)] public byte[]? LinkingMetadata { get; init; }

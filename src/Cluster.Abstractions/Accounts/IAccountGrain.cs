@@ -13,9 +13,20 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("Register")]
     Task<bool> RegisterAsync(RegisterAccount request);
 
+    /// <summary>Makes a single-use link token, valid 10 minutes (null token: too many outstanding).</summary>
+    [Alias("CreateLinkToken")]
+    Task<LinkToken> CreateLinkTokenAsync();
+
     /// <summary>
-    /// Adds a companion with the lowest free device id, if the device limit and key index allow. The caller has checked
-    /// everything else (link token, signatures).
+    /// Links a companion, checking atomically: the token, the device limit, the key index and linking metadata, and
+    /// both ADV signatures. Only a successful link uses the token up.
+    /// </summary>
+    [Alias("LinkDevice")]
+    Task<LinkResult> LinkDeviceAsync(LinkDevice request);
+
+    /// <summary>
+    /// Adds a companion with the lowest free device id, if the device limit and key index allow, without a token or
+    /// signature checks: for trusted in-cluster callers (tools, tests). Clients link through <see cref="LinkDeviceAsync"/>.
     /// </summary>
     [Alias("AddDevice")]
     Task<AddDeviceResult> AddDeviceAsync(AddDevice request);
@@ -25,6 +36,26 @@ public interface IAccountGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Authenticate")]
     Task<DeviceCredential?> AuthenticateAsync(int deviceId);
+
+    /// <summary>Stores a signed device list published by <paramref name="byDeviceId"/> (the primary) and announces the change.</summary>
+    [Alias("PublishDeviceList")]
+    Task<DeviceListStatus> PublishDeviceListAsync(SignedDeviceList list, long timestampMs, string listAccountId, IReadOnlyList<long> validIndexes, int byDeviceId);
+
+    /// <summary>Removes a companion: its credentials stop working at once, its socket is closed with 4401, its queue purged.</summary>
+    [Alias("RemoveDevice")]
+    Task<RemoveDeviceStatus> RemoveDeviceAsync(int deviceId, int byDeviceId);
+
+    /// <summary>Everything a sender needs to verify the devices; <paramref name="requesterAccount"/> becomes interested.</summary>
+    [Alias("GetDeviceIdentities")]
+    Task<AccountDevices> GetDeviceIdentitiesAsync(string requesterAccount);
+
+    /// <summary>Tells every device of this account that <paramref name="accountId"/>'s devices changed.</summary>
+    [Alias("NotifyDeviceListChanged"), OneWay]
+    Task NotifyDeviceListChangedAsync(string accountId, long version);
+
+    /// <summary>The current device set for a send by <paramref name="senderAccount"/>, which becomes interested; from memory.</summary>
+    [Alias("GetDeviceSetFor"), ReadOnly]
+    Task<DeviceSet> GetDeviceSetForAsync(string senderAccount);
 
     /// <summary>The current device set, for validating a send against it; answered from memory.</summary>
     [Alias("GetDeviceSet"), ReadOnly]

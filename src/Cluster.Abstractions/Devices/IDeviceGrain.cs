@@ -39,6 +39,13 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("PublishEvent")]
     Task PublishEventAsync(byte[] eventJson);
 
+    /// <summary>
+    /// Pushes a live event (its JSON) if the device is connected, and says whether it was: false when no socket is
+    /// attached (the event is dropped, never stored).
+    /// </summary>
+    [Alias("TryPublishEvent")]
+    Task<bool> TryPublishEventAsync(byte[] eventJson);
+
     /// <summary>Attaches the device's socket: sends the backlog, then queueEmpty, then live envelopes. A previous socket is closed with 4409.</summary>
     [Alias("Connect")]
     Task ConnectAsync(IDeviceConnection connection, Guid connectionId);
@@ -58,4 +65,11 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>The oldest stored envelopes, for clients without a socket.</summary>
     [Alias("Fetch")]
     Task<InboxPage> FetchAsync(int limit);
+
+    /// <summary>
+    /// Forgets the device: closes its socket with 4401, deletes its queue and its keys. Idempotent; also run before a
+    /// device id is given to a new device.
+    /// </summary>
+    [Alias("Remove")]
+    Task RemoveAsync();
 }

@@ -1,28 +1,54 @@
+using System.Security.Cryptography;
+using System.Text;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Devices;
+using Cluster.Grains.Observability;
+using Cluster.Signal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Cluster.Grains.Accounts;
 
 /// <summary>
-/// Not reentrant: one call at a time is what makes registration and (later) linking race-free.
+/// Not reentrant: one call at a time is what makes registration, linking (token, limit, key index, lowest free id)
+/// and removal race-free without locks. Read-only calls (<c>[ReadOnly]</c> on the interface) may interleave.
 /// </summary>
-internal sealed class AccountGrain(
+internal sealed partial class AccountGrain(
     [PersistentState("account", GrainStorage.Name)] IPersistentState<AccountState> account,
     IOptions<KeyFetchLimitOptions> fetchLimit,
     IOptions<DeviceLimitOptions> devices,
+    IOptions<LinkingOptions> linking,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IAccountGrain
 {
+    private static readonly TimeSpan InterestFlushInterval = TimeSpan.FromMinutes(5);
+
     private readonly KeyFetchLimiter limiter = new(fetchLimit.Value, time);
 
     /// <summary>The device set senders are checked against, built once per change (null: rebuild).</summary>
     private DeviceSet? deviceSet;
 
+    /// <summary>Interest is recorded in memory and written at most every few minutes (a write per send would cost too much).</summary>
+    private bool interestDirty;
+    private IGrainTimer? interestFlush;
+
     private AccountState State => account.State;
 
     private string AccountId => this.GetPrimaryKeyString();
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        interestFlush = this.RegisterGrainTimer(FlushInterestAsync, new GrainTimerCreationOptions(InterestFlushInterval, InterestFlushInterval) { Interleave = false });
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        interestFlush?.Dispose();
+        await FlushInterestAsync(cancellationToken);
+    }
 
     public async Task<bool> RegisterAsync(RegisterAccount request)
     {
@@ -31,7 +57,7 @@ internal sealed class AccountGrain(
             return false;
         }
 
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = Now;
         var primary = new DeviceRecord
         {
             DeviceId = DeviceAddress.PrimaryDeviceId,
@@ -44,8 +70,7 @@ internal sealed class AccountGrain(
         };
 
         // Keys first: a failure here leaves no account behind, and a retry simply replaces them.
-        await GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(AccountId, primary.DeviceId).GrainKey)
-            .InitializeKeysAsync(request.Keys);
+        await Device(primary.DeviceId).InitializeKeysAsync(request.Keys);
 
         State.Exists = true;
         State.IdentityKey = request.IdentityKey;
@@ -54,6 +79,84 @@ internal sealed class AccountGrain(
         deviceSet = null;
         await account.WriteStateAsync();
         return true;
+    }
+
+    public async Task<LinkToken> CreateLinkTokenAsync()
+    {
+        var now = Now;
+        State.LinkTokens.RemoveAll(t => t.ExpiresAt <= now);
+        if (!State.Exists || State.LinkTokens.Count >= linking.Value.MaxOutstandingLinkTokens)
+        {
+            return new LinkToken(null, 0);
+        }
+
+        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var expiresAt = now + (long)linking.Value.LinkTokenLifetime.TotalMilliseconds;
+        State.LinkTokens.Add(new LinkTokenRecord(HashToken(token), expiresAt));
+        await account.WriteStateAsync();
+        ClusterMetrics.LinkTokens.Add(1);
+        return new LinkToken(token, expiresAt);
+    }
+
+    public async Task<LinkResult> LinkDeviceAsync(LinkDevice request)
+    {
+        var status = CheckLink(request, out var token);
+        if (status != LinkStatus.Linked)
+        {
+            ClusterMetrics.LinkAttempts.Add(1, new KeyValuePair<string, object?>("outcome", status.ToString()));
+            return new LinkResult(status, 0);
+        }
+
+        // Only a successful link uses the token up.
+        State.LinkTokens.Remove(token!);
+        var added = await AddDeviceAsync(request.Device);
+        ClusterMetrics.LinkAttempts.Add(1, new KeyValuePair<string, object?>("outcome", added.Status == AddDeviceStatus.Added ? "Linked" : added.Status.ToString()));
+        return added.Status switch
+        {
+            AddDeviceStatus.Added => new LinkResult(LinkStatus.Linked, added.DeviceId),
+            AddDeviceStatus.TooManyDevices => new LinkResult(LinkStatus.TooManyDevices, 0),
+            AddDeviceStatus.StaleKeyIndex => new LinkResult(LinkStatus.StaleKeyIndex, 0),
+            _ => new LinkResult(LinkStatus.BadToken, 0),
+        };
+    }
+
+    private LinkStatus CheckLink(LinkDevice request, out LinkTokenRecord? token)
+    {
+        var now = Now;
+        var hash = HashToken(request.Token);
+        token = State.Exists
+            ? State.LinkTokens.Find(t => t.ExpiresAt > now && CryptographicOperations.FixedTimeEquals(t.Hash, hash))
+            : null;
+        if (token is null)
+        {
+            return LinkStatus.BadToken;
+        }
+
+        if (State.Devices.Count >= devices.Value.MaxDevicesPerAccount)
+        {
+            return LinkStatus.TooManyDevices;
+        }
+
+        var device = request.Device;
+        if (request.MetadataAccountId != AccountId || request.MetadataKeyIndex != device.KeyIndex)
+        {
+            return LinkStatus.BadLinkingMetadata;
+        }
+
+        if (device.KeyIndex <= State.MaxKeyIndex)
+        {
+            return LinkStatus.StaleKeyIndex;
+        }
+
+        var metadata = device.LinkingMetadata!;
+        if (!XEdDsa.Verify(State.IdentityKey, AdvSignatures.AccountMessage(metadata, device.IdentityKey), device.AccountSignature))
+        {
+            return LinkStatus.BadAccountSignature;
+        }
+
+        return XEdDsa.Verify(device.IdentityKey, AdvSignatures.DeviceMessage(metadata, device.IdentityKey, State.IdentityKey), device.DeviceSignature)
+            ? LinkStatus.Linked
+            : LinkStatus.BadDeviceSignature;
     }
 
     public async Task<AddDeviceResult> AddDeviceAsync(AddDevice request)
@@ -79,11 +182,12 @@ internal sealed class AccountGrain(
             deviceId++;
         }
 
-        // A reused device id gets fresh keys; its inbox was purged when the previous device was removed.
-        var address = new DeviceAddress(AccountId, deviceId);
-        await GrainFactory.GetGrain<IDeviceGrain>(address.GrainKey).InitializeKeysAsync(request.Keys);
+        // A reused device id starts clean: nothing of the device that had it before (a late envelope included) survives.
+        var device = Device(deviceId);
+        await device.RemoveAsync();
+        await device.InitializeKeysAsync(request.Keys);
 
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = Now;
         State.Devices[deviceId] = new DeviceRecord
         {
             DeviceId = deviceId,
@@ -99,9 +203,57 @@ internal sealed class AccountGrain(
             DeviceSignature = request.DeviceSignature,
         };
         State.MaxKeyIndex = request.KeyIndex;
-        deviceSet = null;
-        await account.WriteStateAsync();
+        await ChangedAsync(byDeviceId: null);
         return new AddDeviceResult(AddDeviceStatus.Added, deviceId);
+    }
+
+    public async Task<DeviceListStatus> PublishDeviceListAsync(
+        SignedDeviceList list, long timestampMs, string listAccountId, IReadOnlyList<long> validIndexes, int byDeviceId)
+    {
+        if (!XEdDsa.Verify(State.IdentityKey, AdvSignatures.DeviceListMessage(list.List), list.Signature))
+        {
+            return DeviceListStatus.BadSignature;
+        }
+
+        if (listAccountId != AccountId)
+        {
+            return DeviceListStatus.WrongAccount;
+        }
+
+        if (State.DeviceList is not null && timestampMs <= State.DeviceListTimestamp)
+        {
+            return DeviceListStatus.Stale;
+        }
+
+        var linked = State.Devices.Values.Where(d => d.DeviceId != DeviceAddress.PrimaryDeviceId).Select(d => d.KeyIndex).Order();
+        if (!linked.SequenceEqual(validIndexes.Order()))
+        {
+            return DeviceListStatus.Mismatch;
+        }
+
+        State.DeviceList = list.List;
+        State.DeviceListSignature = list.Signature;
+        State.DeviceListTimestamp = timestampMs;
+        await ChangedAsync(byDeviceId);
+        return DeviceListStatus.Published;
+    }
+
+    public async Task<RemoveDeviceStatus> RemoveDeviceAsync(int deviceId, int byDeviceId)
+    {
+        if (deviceId == DeviceAddress.PrimaryDeviceId)
+        {
+            return RemoveDeviceStatus.IsPrimary;
+        }
+
+        if (!State.Exists || !State.Devices.Remove(deviceId))
+        {
+            return RemoveDeviceStatus.NotFound;
+        }
+
+        // Credentials go first (the state write), then the device's socket, queue and keys.
+        await ChangedAsync(byDeviceId);
+        await Device(deviceId).RemoveAsync();
+        return RemoveDeviceStatus.Removed;
     }
 
     public async Task<DeviceCredential?> AuthenticateAsync(int deviceId)
@@ -111,7 +263,7 @@ internal sealed class AccountGrain(
             return null;
         }
 
-        var today = StartOfDay(time.GetUtcNow().ToUnixTimeMilliseconds());
+        var today = StartOfDay(Now);
         if (device.LastSeenAt != today)
         {
             device.LastSeenAt = today;
@@ -122,6 +274,154 @@ internal sealed class AccountGrain(
     }
 
     public Task<DeviceSet> GetDeviceSetAsync() => Task.FromResult(deviceSet ??= BuildDeviceSet());
+
+    public Task<DeviceSet> GetDeviceSetForAsync(string senderAccount)
+    {
+        RecordInterest(senderAccount);
+        return GetDeviceSetAsync();
+    }
+
+    public Task<IReadOnlyList<DeviceSummary>> GetDevicesAsync()
+    {
+        var list = new List<DeviceSummary>(State.Devices.Count);
+        foreach (var device in State.Devices.Values)
+        {
+            list.Add(new DeviceSummary(device.DeviceId, device.Name, device.RegistrationId, device.LinkedAt, device.LastSeenAt));
+        }
+
+        return Task.FromResult<IReadOnlyList<DeviceSummary>>(list);
+    }
+
+    public Task<AccountDevices> GetDeviceIdentitiesAsync(string requesterAccount)
+    {
+        if (!State.Exists)
+        {
+            return Task.FromResult(new AccountDevices(false, [], null, []));
+        }
+
+        RecordInterest(requesterAccount);
+        var identities = State.Devices.Values
+            .Select(d => new DeviceIdentity(d.DeviceId, d.RegistrationId, d.IdentityKey, d.KeyIndex, d.LinkingMetadata, d.AccountSignature, d.DeviceSignature))
+            .ToList();
+        var list = State.DeviceList is { } bytes ? new SignedDeviceList(bytes, State.DeviceListSignature!) : null;
+        return Task.FromResult(new AccountDevices(true, State.IdentityKey, list, identities));
+    }
+
+    public Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId)
+    {
+        if (!State.Exists || (deviceId is { } id && !State.Devices.ContainsKey(id)))
+        {
+            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.NotFound });
+        }
+
+        if (!limiter.TryAcquire(requester, out var retryAfter))
+        {
+            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.RateLimited, RetryAfter = retryAfter });
+        }
+
+        RecordInterest(requester.AccountId);
+        var targets = new List<KeyTarget>();
+        foreach (var device in State.Devices.Values)
+        {
+            if (deviceId is null || device.DeviceId == deviceId)
+            {
+                targets.Add(new KeyTarget(device.DeviceId, device.RegistrationId, device.IdentityKey));
+            }
+        }
+
+        return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.Found, IdentityKey = State.IdentityKey, Devices = targets });
+    }
+
+    public Task NotifyDeviceListChangedAsync(string accountId, long version)
+    {
+        var deviceEvent = DeviceListChangedEvent(accountId, version);
+        foreach (var deviceId in State.Devices.Keys)
+        {
+            _ = Device(deviceId).PublishEventAsync(deviceEvent);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private IDeviceGrain Device(int deviceId) => GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(AccountId, deviceId).GrainKey);
+
+    /// <summary>
+    /// The devices changed: a new version is stored, then announced to the account's other devices and to every
+    /// interested account, in the background (the caller is answered once the change is stored).
+    /// </summary>
+    private async Task ChangedAsync(int? byDeviceId)
+    {
+        deviceSet = null;
+        State.DeviceListVersion++;
+        await account.WriteStateAsync();
+        interestDirty = false;
+        ClusterMetrics.DeviceListChanges.Add(1);
+
+        var version = State.DeviceListVersion;
+        var deviceEvent = DeviceListChangedEvent(AccountId, version);
+        foreach (var deviceId in State.Devices.Keys)
+        {
+            if (deviceId != byDeviceId)
+            {
+                _ = Device(deviceId).PublishEventAsync(deviceEvent);
+            }
+        }
+
+        var cutoff = Now - (long)linking.Value.InterestLifetime.TotalMilliseconds;
+        var interested = State.InterestedAccounts.Where(i => i.Value > cutoff && i.Key != AccountId).Select(i => i.Key).ToArray();
+        ClusterMetrics.DeviceListFanout.Record(interested.Length);
+        _ = AnnounceAsync(interested, version);
+    }
+
+    /// <summary>
+    /// One one-way message per interested account, in batches with a yield between them, so that an account with
+    /// 100,000 interested contacts keeps serving its own requests while the announcement goes out.
+    /// </summary>
+    private async Task AnnounceAsync(string[] interested, long version)
+    {
+        var batch = linking.Value.FanoutBatchSize;
+        for (var i = 0; i < interested.Length; i++)
+        {
+            _ = GrainFactory.GetGrain<IAccountGrain>(interested[i]).NotifyDeviceListChangedAsync(AccountId, version);
+            if ((i + 1) % batch == 0)
+            {
+                await Task.Yield();
+            }
+        }
+    }
+
+    private void RecordInterest(string otherAccount)
+    {
+        if (otherAccount == AccountId)
+        {
+            return;
+        }
+
+        // Kept to the hour: a contact that sends a thousand messages dirties the state once.
+        var hour = Now - (Now % 3_600_000);
+        if (!State.InterestedAccounts.TryGetValue(otherAccount, out var last) || last < hour)
+        {
+            State.InterestedAccounts[otherAccount] = hour;
+            interestDirty = true;
+        }
+    }
+
+    private async Task FlushInterestAsync(CancellationToken cancellationToken)
+    {
+        if (!interestDirty || !State.Exists)
+        {
+            return;
+        }
+
+        var cutoff = Now - (long)linking.Value.InterestLifetime.TotalMilliseconds;
+        foreach (var stale in State.InterestedAccounts.Where(i => i.Value <= cutoff).Select(i => i.Key).ToList())
+        {
+            State.InterestedAccounts.Remove(stale);
+        }
+
+        interestDirty = false;
+        await account.WriteStateAsync(cancellationToken);
+    }
 
     private DeviceSet BuildDeviceSet()
     {
@@ -142,40 +442,12 @@ internal sealed class AccountGrain(
         return new DeviceSet(true, ids, registrationIds);
     }
 
-    public Task<IReadOnlyList<DeviceSummary>> GetDevicesAsync()
-    {
-        var devices = new List<DeviceSummary>(State.Devices.Count);
-        foreach (var device in State.Devices.Values)
-        {
-            devices.Add(new DeviceSummary(device.DeviceId, device.Name, device.RegistrationId, device.LinkedAt, device.LastSeenAt));
-        }
+    private static byte[] DeviceListChangedEvent(string accountId, long version) =>
+        Encoding.UTF8.GetBytes($"{{\"type\":\"deviceListChanged\",\"accountId\":\"{accountId}\",\"version\":{version}}}");
 
-        return Task.FromResult<IReadOnlyList<DeviceSummary>>(devices);
-    }
+    private static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
-    public Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId)
-    {
-        if (!State.Exists || (deviceId is { } id && !State.Devices.ContainsKey(id)))
-        {
-            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.NotFound });
-        }
-
-        if (!limiter.TryAcquire(requester, out var retryAfter))
-        {
-            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.RateLimited, RetryAfter = retryAfter });
-        }
-
-        var targets = new List<KeyTarget>();
-        foreach (var device in State.Devices.Values)
-        {
-            if (deviceId is null || device.DeviceId == deviceId)
-            {
-                targets.Add(new KeyTarget(device.DeviceId, device.RegistrationId, device.IdentityKey));
-            }
-        }
-
-        return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.Found, IdentityKey = State.IdentityKey, Devices = targets });
-    }
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private static long StartOfDay(long unixMs) => unixMs - (unixMs % 86_400_000);
 }

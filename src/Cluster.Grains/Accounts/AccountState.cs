@@ -12,8 +12,27 @@ internal sealed class AccountState
     [Id(3)] public long CreatedAt { get; set; }
 
     /// <summary>The highest key index the account ever gave a companion (0: none yet).</summary>
-    [Id(4)] public int MaxKeyIndex { get; set; }
+    [Id(4)] public long MaxKeyIndex { get; set; }
+
+    /// <summary>Grows by one with every change of the devices (link, unlink, new signed list).</summary>
+    [Id(5)] public long DeviceListVersion { get; set; }
+
+    /// <summary>The signed device list, verbatim, or null before the primary published one.</summary>
+    [Id(6)] public byte[]? DeviceList { get; set; }
+
+    [Id(7)] public byte[]? DeviceListSignature { get; set; }
+
+    [Id(8)] public long DeviceListTimestamp { get; set; }
+
+    /// <summary>Outstanding link tokens: SHA-256 of the token and when it expires.</summary>
+    [Id(9)] public List<LinkTokenRecord> LinkTokens { get; set; } = [];
+
+    /// <summary>Accounts interested in this one (fetched its devices or keys, or messaged it), and when they last were.</summary>
+    [Id(10)] public Dictionary<string, long> InterestedAccounts { get; set; } = [];
 }
+
+[GenerateSerializer, Alias("LinkTokenRecord")]
+internal sealed record LinkTokenRecord([property: Id(0)] byte[] Hash, [property: Id(1)] long ExpiresAt);
 
 [GenerateSerializer, Alias("DeviceRecord")]
 internal sealed class DeviceRecord
@@ -33,7 +52,7 @@ internal sealed class DeviceRecord
     /// <summary>Unix ms, kept to the day: writing state on every request would cost a write per request.</summary>
     [Id(6)] public long LastSeenAt { get; set; }
 
-    [Id(7)] public int KeyIndex { get; set; }
+    [Id(7)] public long KeyIndex { get; set; }
 
     [Id(8)] public byte[]? LinkingMetadata { get; set; }
 

@@ -87,6 +87,12 @@ internal sealed partial class DeviceGrain
         return Task.CompletedTask;
     }
 
+    public Task<bool> TryPublishEventAsync(byte[] eventJson)
+    {
+        PushEvent(eventJson);
+        return Task.FromResult(connection is not null);
+    }
+
     public async Task ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId)
     {
         await EnsureInboxLoadedAsync();
@@ -156,6 +162,23 @@ internal sealed partial class DeviceGrain
         }
 
         return new InboxPage(envelopes, rows.Count > limit);
+    }
+
+    public async Task RemoveAsync()
+    {
+        if (connection is { } removed)
+        {
+            _ = removed.CloseAsync(4401, "device removed");
+            connection = null;
+        }
+
+        unacked.Clear();
+        ready.Clear();
+        await store.PurgeAsync(Address);
+        depth = 0;
+        await inboxState.ClearStateAsync();
+        inboxState.State = new DeviceInboxState();
+        await ClearKeysAsync();
     }
 
     private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson)]);

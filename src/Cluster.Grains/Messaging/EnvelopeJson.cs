@@ -37,4 +37,20 @@ public static class EnvelopeJson
 
         return output.WrittenSpan.ToArray();
     }
+
+    /// <summary>The content of a missed-call server notice: UTF-8 JSON <c>{"notice":"missedCall","callId","at"}</c>.</summary>
+    public static byte[] MissedCallNotice(string callId, long at)
+    {
+        var output = new ArrayBufferWriter<byte>(96);
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("notice"u8, "missedCall"u8);
+            writer.WriteString("callId"u8, callId);
+            writer.WriteNumber("at"u8, at);
+            writer.WriteEndObject();
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
 }

@@ -19,6 +19,48 @@ public static class EventJson
         writer.WriteNumber("dropped"u8, dropped);
     });
 
+    /// <summary><c>callOffer</c>: the offer sealed for the receiving device alone.</summary>
+    public static byte[] CallOffer(string callId, string from, int fromDevice, byte[] payload) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "callOffer"u8);
+        writer.WriteString("callId"u8, callId);
+        writer.WriteString("from"u8, from);
+        writer.WriteNumber("fromDevice"u8, fromDevice);
+        writer.WriteBase64String("payload"u8, payload);
+    });
+
+    /// <summary><c>callAnswered</c>, to the caller device: who answered, with the answer's payload.</summary>
+    public static byte[] CallAnswered(string callId, int byDevice, byte[] payload) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "callAnswered"u8);
+        writer.WriteString("callId"u8, callId);
+        writer.WriteNumber("byDevice"u8, byDevice);
+        writer.WriteBase64String("payload"u8, payload);
+    });
+
+    /// <summary><c>callAnsweredElsewhere</c>, to every callee device but the one that answered.</summary>
+    public static byte[] CallAnsweredElsewhere(string callId) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "callAnsweredElsewhere"u8);
+        writer.WriteString("callId"u8, callId);
+    });
+
+    /// <summary><c>callIce</c>, relayed to the other party's device.</summary>
+    public static byte[] CallIce(string callId, byte[] payload) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "callIce"u8);
+        writer.WriteString("callId"u8, callId);
+        writer.WriteBase64String("payload"u8, payload);
+    });
+
+    /// <summary><c>callEnded</c> with its reason (<c>rejected</c>, <c>hangup</c> or <c>timeout</c>).</summary>
+    public static byte[] CallEnded(string callId, string reason) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "callEnded"u8);
+        writer.WriteString("callId"u8, callId);
+        writer.WriteString("reason"u8, reason);
+    });
+
     private static byte[] Write(Action<Utf8JsonWriter> members)
     {
         var output = new ArrayBufferWriter<byte>(128);

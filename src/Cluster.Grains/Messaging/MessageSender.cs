@@ -18,14 +18,14 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
 {
     public async Task<SendResult> SendAsync(SendRequest request)
     {
-        var devices = await grains.GetGrain<IAccountGrain>(request.Destination).GetDeviceSetAsync();
+        var devices = await grains.GetGrain<IAccountGrain>(request.Destination).GetDeviceSetForAsync(request.Sender.AccountId);
         if (!devices.Exists)
         {
             return new SendResult { Status = SendStatus.UnknownAccount };
         }
 
         var ownAccount = request.Destination == request.Sender.AccountId;
-        if (Check(request, devices, ownAccount) is { } refusal)
+        if (Check(request, devices) is { } refusal)
         {
             return refusal;
         }
@@ -53,57 +53,16 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
     }
 
     /// <summary>The 409/410 checks of the protocol; null when the send covers exactly the right devices.</summary>
-    private static SendResult? Check(SendRequest request, DeviceSet devices, bool ownAccount)
-    {
-        List<int>? missing = null;
-        List<int>? extra = null;
-        List<int>? stale = null;
-        var named = new HashSet<int>(request.Messages.Count);
-        foreach (var message in request.Messages)
+    private static SendResult? Check(SendRequest request, DeviceSet devices) =>
+        DeviceCoverage.Check(devices, request.Sender, request.Destination, request.Messages, static m => (m.DeviceId, m.RegistrationId)) switch
         {
-            named.Add(message.DeviceId);
-            var index = Array.BinarySearch(devices.DeviceIds, message.DeviceId);
-            if (index < 0 || (ownAccount && message.DeviceId == request.Sender.DeviceId))
+            null => null,
+            { IsMismatch: true } mismatch => new SendResult
             {
-                (extra ??= []).Add(message.DeviceId);
-            }
-            else if (devices.RegistrationIds[index] != message.RegistrationId)
-            {
-                (stale ??= []).Add(message.DeviceId);
-            }
-        }
-
-        foreach (var deviceId in devices.DeviceIds)
-        {
-            if (!named.Contains(deviceId) && !(ownAccount && deviceId == request.Sender.DeviceId))
-            {
-                (missing ??= []).Add(deviceId);
-            }
-        }
-
-        if (missing is not null || extra is not null)
-        {
-            return new SendResult { Status = SendStatus.MismatchedDevices, MissingDevices = Sorted(missing), ExtraDevices = Sorted(extra) };
-        }
-
-        if (stale is not null)
-        {
-            return new SendResult { Status = SendStatus.StaleDevices, StaleDevices = Sorted(stale) };
-        }
-
-        return null;
-    }
-
-    private static int[] Sorted(List<int>? ids)
-    {
-        if (ids is null)
-        {
-            return [];
-        }
-
-        ids.Sort();
-        return [.. ids];
-    }
+                Status = SendStatus.MismatchedDevices, MissingDevices = mismatch.MissingDevices, ExtraDevices = mismatch.ExtraDevices,
+            },
+            var stale => new SendResult { Status = SendStatus.StaleDevices, StaleDevices = stale.StaleDevices },
+        };
 
     /// <summary>
     /// The same (sender device, destination, client message id, destination device) always gives the same envelope id,

@@ -55,4 +55,18 @@ public static class ClusterMetrics
 
     /// <summary>Sockets closed because the same device connected again (4409).</summary>
     public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
+
+    /// <summary>Link tokens made.</summary>
+    public static readonly Counter<long> LinkTokens = Meter.CreateCounter<long>("cluster_link_tokens_total", description: "Link tokens made");
+
+    /// <summary>Link attempts by outcome (label <c>outcome</c>).</summary>
+    public static readonly Counter<long> LinkAttempts = Meter.CreateCounter<long>("cluster_link_attempts_total", description: "Companion link attempts by outcome");
+
+    /// <summary>Device-list changes (link, unlink, new signed list).</summary>
+    public static readonly Counter<long> DeviceListChanges = Meter.CreateCounter<long>("cluster_device_list_changes_total", description: "Device-list changes");
+
+    /// <summary>Interested accounts told of one device-list change.</summary>
+    public static readonly Histogram<int> DeviceListFanout = Meter.CreateHistogram<int>(
+        "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
 }

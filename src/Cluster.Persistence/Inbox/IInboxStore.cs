@@ -13,18 +13,33 @@ public sealed record InboxRow(string Device, long Sequence, Guid Id, long Expire
 /// are group-committed: many callers' rows go into one transaction, and each caller is released once its rows are
 /// durable. Enqueue cost does not depend on queue depth.
 /// </summary>
+/// <remarks>
+/// Writes (append, delete, DeleteOldest, Purge) of one device are applied in the order they were called. A write's
+/// task faults when its transaction fails; the write is then not stored. Cancelling a write's token stops the wait
+/// only: a write already queued may still be committed, which is harmless because every write is idempotent
+/// (an id is stored once per device; deleting a missing id is a no-op). Rows and id lists must not be changed until
+/// the task completes.
+/// </remarks>
 public interface IInboxStore
 {
-    /// <summary>Stores rows; completes once they are durable (committed). Rows whose (device, id) exists already are skipped.</summary>
+    /// <summary>
+    /// Stores rows; completes once they are durable (committed). Rows whose (device, id) exists already are skipped.
+    /// A row whose (device, sequence) is taken by another id faults the call (it would lose an envelope); other
+    /// callers committing in the same batch are not affected.
+    /// </summary>
     Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes envelopes of one device by id (acks); ids not in the queue are ignored. Completes once durable.</summary>
     Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads up to <paramref name="limit"/> rows of a device with a sequence greater than <paramref name="afterSequence"/>, in sequence order, leaving out expired ones.</summary>
+    /// <summary>Reads up to <paramref name="limit"/> rows of a device with a sequence greater than <paramref name="afterSequence"/>, in sequence order, leaving out expired ones (<see cref="InboxRow.ExpiresAt"/> before <paramref name="now"/>).</summary>
     Task<IReadOnlyList<InboxRow>> ReadAsync(string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default);
 
-    /// <summary>The device's highest sequence ever stored and not yet purged, or 0.</summary>
+    /// <summary>
+    /// The highest sequence among the device's stored envelopes (expired ones not yet swept included), or 0 when its
+    /// queue is empty. Envelopes that were acked, dropped or purged no longer count: a caller that must never reuse a
+    /// sequence across an emptied queue keeps its own high-water mark.
+    /// </summary>
     Task<long> GetMaxSequenceAsync(string device, CancellationToken cancellationToken = default);
 
     /// <summary>How many envelopes the device's queue holds.</summary>

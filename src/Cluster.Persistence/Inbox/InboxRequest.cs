@@ -11,13 +11,13 @@ internal enum InboxOperation
 
 /// <summary>One caller's write, waiting in a writer's queue; its task completes once the write is committed.</summary>
 /// <remarks>
-/// The request is its own completion source (one allocation per call). Continuations run asynchronously so that
-/// completing a batch never runs callers' code on the writer.
+/// The request is its own completion source (one allocation per call). It lets continuations run synchronously: the
+/// writer never completes requests itself but hands each finished batch to one thread-pool work item (see
+/// <see cref="InboxWriter"/>), so a batch wakes one thread instead of one per caller.
 /// </remarks>
 internal sealed class InboxRequest : TaskCompletionSource<int>
 {
     private InboxRequest(InboxOperation operation, int weight)
-        : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         Operation = operation;
         Weight = weight;

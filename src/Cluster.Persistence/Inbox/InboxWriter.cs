@@ -89,7 +89,7 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// <summary>Runs whatever is still buffered and commits the transaction.</summary>
     protected abstract ValueTask CommitAsync();
 
-    /// <summary>Rolls back after a failure and drops the connection, so the next batch starts on a fresh one.</summary>
+    /// <summary>Rolls back after a failure and drops the connection, so the next batch starts on a fresh one. Never throws.</summary>
     protected abstract ValueTask AbortAsync();
 
     /// <summary>Whether the failure was one row breaking a constraint (a batch retried request by request isolates it).</summary>
@@ -156,10 +156,7 @@ internal abstract class InboxWriter : IAsyncDisposable
 
             if (failure is null)
             {
-                foreach (var request in _batch)
-                {
-                    request.TrySetResult(request.Result);
-                }
+                Release([.. _batch], null);
             }
             else if (_batch.Count > 1 && IsConstraintViolation(failure))
             {
@@ -167,10 +164,7 @@ internal abstract class InboxWriter : IAsyncDisposable
             }
             else
             {
-                foreach (var request in _batch)
-                {
-                    request.TrySetException(failure);
-                }
+                Release([.. _batch], failure);
             }
         }
         finally
@@ -178,6 +172,30 @@ internal abstract class InboxWriter : IAsyncDisposable
             _batch.Clear();
         }
     }
+
+    /// <summary>
+    /// Completes (or faults) requests on one thread-pool work item, never on the writer: callers' continuations run
+    /// there, one after another, and the writer goes on with the next batch.
+    /// </summary>
+    private static void Release(InboxRequest[] requests, Exception? failure) =>
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                var (requests, failure) = state;
+                foreach (var request in requests)
+                {
+                    if (failure is null)
+                    {
+                        request.TrySetResult(request.Result);
+                    }
+                    else
+                    {
+                        request.TrySetException(failure);
+                    }
+                }
+            },
+            (requests, failure),
+            preferLocal: false);
 
     /// <summary>One caller's bad row (a sequence stored twice) must not fail the other callers of its batch.</summary>
     private async Task RetryOneByOneAsync()
@@ -190,12 +208,12 @@ internal abstract class InboxWriter : IAsyncDisposable
             {
                 await ExecuteAsync(_single);
                 _metrics.Committed(request.Weight, started);
-                request.TrySetResult(request.Result);
+                Release([request], null);
             }
             catch (Exception ex)
             {
                 _metrics.Failed();
-                request.TrySetException(ex);
+                Release([request], ex);
             }
             finally
             {
@@ -206,9 +224,9 @@ internal abstract class InboxWriter : IAsyncDisposable
 
     private async Task ExecuteAsync(List<InboxRequest> batch)
     {
-        await BeginAsync();
         try
         {
+            await BeginAsync();
             foreach (var request in batch)
             {
                 switch (request.Operation)

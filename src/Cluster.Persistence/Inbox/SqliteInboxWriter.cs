@@ -34,8 +34,18 @@ internal sealed class SqliteInboxWriter : InboxWriter
     {
         if (_connection is null)
         {
-            _connection = (SqliteConnection)_dataSource.CreateConnection();
-            _connection.Open();
+            var connection = (SqliteConnection)_dataSource.CreateConnection();
+            try
+            {
+                connection.Open();
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+
+            _connection = connection;
         }
 
         // IMMEDIATE: takes the write lock now (waiting up to the busy timeout for Orleans' own writers).

@@ -1,11 +1,14 @@
 using Cluster.Grains.Accounts;
 using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Blobs;
+using Cluster.Silo.Calls;
 using Cluster.Silo.Health;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.Provisioning;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cluster.Silo.Hosting;
@@ -31,7 +34,9 @@ public static class SiloApplication
             .AddClusterObservability()
             .AddDeviceAuthentication()
             .AddKeys()
-            .AddMessaging(database);
+            .AddProvisioning().AddBlobs(database)
+            .AddMessaging(database)
+            .AddCalls();
 
         var app = builder.Build();
         app.UseApiStatusBodies();
@@ -42,8 +47,11 @@ public static class SiloApplication
         app.MapClusterMetrics();
         var v1 = app.MapGroup("/v1").WithApiErrors()
             .MapAccounts()
+            .MapDevices()
             .MapKeys()
-            .MapMessages();
+            .MapProvisioning().MapBlobs()
+            .MapMessages()
+            .MapCalls();
         DeviceSockets.Map(v1);
         return app;
     }
@@ -53,6 +61,8 @@ public static class SiloApplication
         builder.Services.AddOptions<KeyFetchLimitOptions>().BindConfiguration(KeyFetchLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<DeviceLimitOptions>().BindConfiguration(DeviceLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<LinkingOptions>().BindConfiguration(LinkingOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }

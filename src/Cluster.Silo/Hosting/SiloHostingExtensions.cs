@@ -23,6 +23,10 @@ internal static class SiloHostingExtensions
             // Registered before the silo so that it holds the file lock and has migrated before Orleans' providers start.
             builder.Services.AddHostedService<EmbeddedDatabaseInitializer>();
         }
+        else
+        {
+            builder.Services.AddHostedService<SchemaCheck>();
+        }
 
         builder.UseOrleans(silo =>
         {

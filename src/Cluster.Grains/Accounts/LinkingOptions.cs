@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Cluster.Grains.Accounts;
+
+/// <summary>Linking and device-list announcements; section <c>Linking</c>.</summary>
+public sealed class LinkingOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Linking";
+
+    /// <summary>How long a link token is valid. Default: 10 minutes.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan LinkTokenLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How many unexpired link tokens an account may hold at once (the rate limit on making them). Default: 5.</summary>
+    [Range(1, 1000)]
+    public int MaxOutstandingLinkTokens { get; set; } = 5;
+
+    /// <summary>How long an account stays interested in another after fetching its devices or keys or messaging it. Default: 30 days.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    public TimeSpan InterestLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Interested accounts told of a change per batch before the fan-out yields. Default: 500.</summary>
+    [Range(1, 100_000)]
+    public int FanoutBatchSize { get; set; } = 500;
+}

@@ -1,0 +1,135 @@
+using System.Data;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cluster.Persistence.Blobs;
+
+/// <summary>
+/// Blobs in PostgreSQL (tables <c>blobs</c> and <c>blob_chunks</c>, migration <c>0003_blobs</c>). Every statement
+/// commits on its own through a pooled connection; the chunks' foreign key keeps a chunk from landing on a blob the
+/// sweep has just removed, and removing a blob removes its chunks.
+/// </summary>
+public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
+{
+    // SKIP LOCKED: two silos sweeping at once, or a sweep meeting an upload's chunk insert, never wait on each other.
+    private const string DeleteExpiredSql =
+        "DELETE FROM blobs WHERE id IN "
+        + "(SELECT id FROM blobs WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+    private const string ForeignKeyViolation = "23503";
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>A store on a migrated database.</summary>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    public PostgresBlobStore(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        _dataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <inheritdoc />
+    public override async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        await using var command = _dataSource.CreateCommand(
+            "SELECT length, chunk_count, expires_at FROM blobs WHERE id = $1 AND length IS NOT NULL AND expires_at > $2");
+        command.Parameters.Add(Text(id));
+        command.Parameters.Add(Bigint(now));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredBlob(id, reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(buffer);
+        await using var command = _dataSource.CreateCommand("SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2");
+        command.Parameters.Add(Text(id));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
+        // Sequential: the chunk is copied from the socket into the caller's buffer, not buffered whole by Npgsql first.
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return -1;
+        }
+
+        await using var stream = await reader.GetStreamAsync(0, cancellationToken);
+        if (stream.Length > buffer.Length)
+        {
+            throw new InvalidOperationException($"Chunk {index} of a blob is {stream.Length} bytes, larger than the {buffer.Length}-byte buffer.");
+        }
+
+        var length = (int)stream.Length;
+        await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
+        return length;
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return 0;
+        }
+
+        await using var command = _dataSource.CreateCommand(DeleteExpiredSql);
+        command.Parameters.Add(Bigint(now));
+        command.Parameters.Add(Bigint(limit));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Closes every pooled connection.</summary>
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private protected override async Task InsertPendingAsync(string id, long abandonAt, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("INSERT INTO blobs (id, expires_at) VALUES ($1, $2)");
+        command.Parameters.Add(Text(id));
+        command.Parameters.Add(Bigint(abandonAt));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private protected override async Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)");
+        command.Parameters.Add(Text(id));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = data, NpgsqlDbType = NpgsqlDbType.Bytea });
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (PostgresException ex) when (ex.SqlState == ForeignKeyViolation)
+        {
+            return false;
+        }
+    }
+
+    private protected override async Task<bool> CompleteAsync(string id, long expiresAt, long length, int chunkCount, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(
+            "UPDATE blobs SET expires_at = $2, length = $3, chunk_count = $4 WHERE id = $1 AND length IS NULL");
+        command.Parameters.Add(Text(id));
+        command.Parameters.Add(Bigint(expiresAt));
+        command.Parameters.Add(Bigint(length));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkCount, NpgsqlDbType = NpgsqlDbType.Integer });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    private protected override async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand("DELETE FROM blobs WHERE id = $1");
+        command.Parameters.Add(Text(id));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static NpgsqlParameter<string> Text(string value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter<long> Bigint(long value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bigint };
+}

@@ -1,0 +1,201 @@
+using Microsoft.Data.Sqlite;
+
+namespace Cluster.Persistence.Blobs;
+
+/// <summary>
+/// Blobs in the embedded SQLite file (tables <c>blobs</c> and <c>blob_chunks</c>, migration <c>0003_blobs</c>). Each
+/// chunk commits on its own, so the file's write lock is held for one chunk at a time, never while a client is slow;
+/// this store's writes take turns among themselves (Microsoft.Data.Sqlite's async calls block, and SQLite has one
+/// writer), and take turns with the inbox's writer through the busy timeout.
+/// </summary>
+public sealed class SqliteBlobStore : BlobStore, IDisposable
+{
+    // The pending row must still be there (not swept) when a chunk lands: checked in the same write transaction.
+    private const string InsertChunkSql =
+        "INSERT INTO blob_chunks (blob_id, seq, data) SELECT @id, @seq, @data "
+        + "WHERE EXISTS (SELECT 1 FROM blobs WHERE id = @id AND length IS NULL);";
+
+    private const string ExpiredIds =
+        "SELECT id FROM blobs WHERE expires_at <= @now ORDER BY expires_at, id LIMIT @limit";
+
+    private readonly SqliteFileDataSource _dataSource;
+    private readonly SemaphoreSlim _writeTurn = new(1, 1);
+
+    /// <summary>A store on a migrated database file.</summary>
+    /// <param name="dataSource">The database file, with the project's PRAGMAs.</param>
+    public SqliteBlobStore(SqliteFileDataSource dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _dataSource = dataSource;
+    }
+
+    /// <inheritdoc />
+    public override async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT length, chunk_count, expires_at FROM blobs WHERE id = @id AND length IS NOT NULL AND expires_at > @now;";
+        command.Parameters.AddWithValue("@id", id);
+        command.Parameters.AddWithValue("@now", now);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new StoredBlob(id, reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(buffer);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = @id AND seq = @seq;";
+        command.Parameters.AddWithValue("@id", id);
+        command.Parameters.AddWithValue("@seq", index);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return -1;
+        }
+
+        var length = reader.GetBytes(0, 0, null, 0, 0);
+        if (length > buffer.Length)
+        {
+            throw new InvalidOperationException($"Chunk {index} of a blob is {length} bytes, larger than the {buffer.Length}-byte buffer.");
+        }
+
+        return (int)reader.GetBytes(0, 0, buffer, 0, (int)length);
+    }
+
+    /// <inheritdoc />
+    public override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return 0;
+        }
+
+        await _writeTurn.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            // IMMEDIATE: both statements see the same expired set, and no upload commits between them.
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            await using var chunks = connection.CreateCommand();
+            chunks.CommandText = $"DELETE FROM blob_chunks WHERE blob_id IN ({ExpiredIds});";
+            chunks.Parameters.AddWithValue("@now", now);
+            chunks.Parameters.AddWithValue("@limit", limit);
+            await chunks.ExecuteNonQueryAsync(cancellationToken);
+            await using var blobs = connection.CreateCommand();
+            blobs.CommandText = $"DELETE FROM blobs WHERE id IN ({ExpiredIds});";
+            blobs.Parameters.AddWithValue("@now", now);
+            blobs.Parameters.AddWithValue("@limit", limit);
+            var deleted = await blobs.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return deleted;
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+    }
+
+    /// <summary>Releases the write turn's semaphore; connections are pooled by Microsoft.Data.Sqlite.</summary>
+    public void Dispose() => _writeTurn.Dispose();
+
+    private protected override Task InsertPendingAsync(string id, long abandonAt, CancellationToken cancellationToken) =>
+        WriteAsync(
+            "INSERT INTO blobs (id, expires_at) VALUES (@id, @expires);",
+            command =>
+            {
+                command.Parameters.AddWithValue("@id", id);
+                command.Parameters.AddWithValue("@expires", abandonAt);
+            },
+            cancellationToken);
+
+    private protected override async Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        // Microsoft.Data.Sqlite binds whole arrays only: a full chunk goes as the pooled buffer itself, only the last,
+        // shorter one is copied.
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment)
+            && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array
+                : data.ToArray();
+        return await WriteAsync(
+            InsertChunkSql,
+            command =>
+            {
+                command.Parameters.AddWithValue("@id", id);
+                command.Parameters.AddWithValue("@seq", index);
+                command.Parameters.Add("@data", SqliteType.Blob).Value = bytes;
+            },
+            cancellationToken) == 1;
+    }
+
+    private protected override async Task<bool> CompleteAsync(string id, long expiresAt, long length, int chunkCount, CancellationToken cancellationToken) =>
+        await WriteAsync(
+            "UPDATE blobs SET expires_at = @expires, length = @length, chunk_count = @chunks WHERE id = @id AND length IS NULL;",
+            command =>
+            {
+                command.Parameters.AddWithValue("@id", id);
+                command.Parameters.AddWithValue("@expires", expiresAt);
+                command.Parameters.AddWithValue("@length", length);
+                command.Parameters.AddWithValue("@chunks", chunkCount);
+            },
+            cancellationToken) == 1;
+
+    private protected override async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        await _writeTurn.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM blob_chunks WHERE blob_id = @id; DELETE FROM blobs WHERE id = @id;";
+            command.Parameters.AddWithValue("@id", id);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+    }
+
+    private async Task<int> WriteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken)
+    {
+        await _writeTurn.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            bind(command);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = (SqliteConnection)_dataSource.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}

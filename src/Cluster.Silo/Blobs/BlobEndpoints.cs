@@ -1,0 +1,109 @@
+using System.Buffers;
+using Cluster.Grains;
+using Cluster.Persistence.Blobs;
+using Cluster.Silo.Hosting;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Blobs;
+
+/// <summary>
+/// <c>POST /v1/blobs</c> and <c>GET /v1/blobs/{blobId}</c>: opaque blobs (encrypted history bundles) for any device,
+/// streamed to and from the database a chunk at a time.
+/// </summary>
+internal static class BlobEndpoints
+{
+    public static WebApplicationBuilder AddBlobs(this WebApplicationBuilder builder, DatabaseEndpoint database)
+    {
+        builder.Services.AddOptions<BlobOptions>().BindConfiguration(BlobOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddBlobStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
+        builder.Services.AddHostedService<BlobSweeper>();
+        return builder;
+    }
+
+    public static RouteGroupBuilder MapBlobs(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/blobs", UploadAsync).RequireAuthorization();
+        v1.MapGet("/blobs/{blobId}", DownloadAsync).RequireAuthorization();
+        return v1;
+    }
+
+    private static async Task<IResult> UploadAsync(
+        HttpContext context, IBlobStore store, IOptions<BlobOptions> options, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
+    {
+        var limits = options.Value;
+        if (context.Request.ContentLength > limits.MaxBytes)
+        {
+            throw TooLarge(limits.MaxBytes);
+        }
+
+        // Kestrel's own cap (30 MB unless raised) would refuse a legitimate blob; this one is ours.
+        JsonBody.LimitBody(context, limits.MaxBytes);
+        var now = time.GetUtcNow();
+        var write = new BlobWrite(
+            BlobIds.New(),
+            limits.MaxBytes,
+            (now + limits.TimeToLive).ToUnixTimeMilliseconds(),
+            (now + limits.UploadTimeout).ToUnixTimeMilliseconds());
+        BlobWriteResult result;
+        try
+        {
+            result = await store.WriteAsync(write, context.Request.Body, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge(limits.MaxBytes);
+        }
+
+        return result.Status switch
+        {
+            BlobWriteStatus.Stored => Results.Json(
+                new BlobCreatedResponse(write.Id, write.ExpiresAt),
+                ProtocolJson.Default.BlobCreatedResponse,
+                statusCode: StatusCodes.Status201Created),
+            BlobWriteStatus.TooLarge => throw TooLarge(limits.MaxBytes),
+            _ => throw new ApiException(
+                StatusCodes.Status408RequestTimeout, "upload_timeout", $"the upload took longer than {limits.UploadTimeout} and was dropped"),
+        };
+    }
+
+    private static async Task DownloadAsync(
+        HttpContext context, string blobId, IBlobStore store, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
+    {
+        var blob = BlobIds.IsValid(blobId)
+            ? await store.FindAsync(blobId, time.GetUtcNow().ToUnixTimeMilliseconds(), context.RequestAborted)
+            : null;
+        if (blob is null)
+        {
+            throw new ApiException(StatusCodes.Status404NotFound, "not_found", "no such blob, or it has expired");
+        }
+
+        var response = context.Response;
+        response.ContentType = "application/octet-stream";
+        response.ContentLength = blob.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(BlobStore.ChunkBytes);
+        try
+        {
+            for (var i = 0; i < blob.ChunkCount; i++)
+            {
+                var length = await store.ReadChunkAsync(blob.Id, i, buffer, context.RequestAborted);
+                if (length < 0)
+                {
+                    // Swept while it was being sent (it expired mid-download): the status is out, so cut the response
+                    // short rather than end it as if it were whole.
+                    context.Abort();
+                    return;
+                }
+
+                await response.Body.WriteAsync(buffer.AsMemory(0, length), context.RequestAborted);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ApiException TooLarge(long maxBytes) =>
+        new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"a blob is at most {maxBytes} bytes");
+}

@@ -1,0 +1,156 @@
+using Cluster.Abstractions;
+using Cluster.Abstractions.Accounts;
+using Cluster.Abstractions.Calls;
+using Cluster.Grains.Calls;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Calls;
+
+/// <summary>
+/// <c>/v1/calls</c>: the gateway checks the shape of each request and leaves every decision about the call to its
+/// <see cref="ICallGrain"/>.
+/// </summary>
+internal static class CallEndpoints
+{
+    /// <summary>Room in a <c>POST /v1/calls</c> body for this many offers (more than any account has devices).</summary>
+    private const int MaxOffersInBody = 8;
+
+    public static WebApplicationBuilder AddCalls(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CallOptions>().BindConfiguration(CallOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    public static RouteGroupBuilder MapCalls(this RouteGroupBuilder v1)
+    {
+        v1.MapPost("/calls", StartAsync).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/answer", AnswerAsync).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/reject", RejectAsync).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/hangup", HangupAsync).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/ice", IceAsync).RequireAuthorization();
+        return v1;
+    }
+
+    private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options)
+    {
+        var caller = context.Device().Address;
+        var maxPayloadBytes = options.Value.MaxPayloadBytes;
+        JsonBody.LimitBody(context, (long)maxPayloadBytes * 4 / 3 * MaxOffersInBody + 64 * 1024);
+        var body = await JsonBody.ReadAsync(context, ProtocolJson.Default.StartCallRequest);
+        var callee = body.To ?? throw ApiException.MissingField("to");
+        if (!AccountIds.IsValid(callee))
+        {
+            throw ApiException.InvalidField("to", "must be an E.164 number");
+        }
+
+        var offers = ValidateOffers(body.Offers, maxPayloadBytes);
+        var callId = CallIds.New();
+        var result = await grains.GetGrain<ICallGrain>(callId).StartAsync(new StartCall { Caller = caller, Callee = callee, Offers = offers });
+        return result.Status switch
+        {
+            StartCallStatus.Ringing => Results.Json(new CallIdResponse(callId), ProtocolJson.Default.CallIdResponse, statusCode: StatusCodes.Status201Created),
+            StartCallStatus.UnknownAccount => throw ApiException.NotFound("account"),
+            StartCallStatus.MismatchedDevices => Results.Json(
+                new MismatchedDevicesError("mismatched_devices", "the offers do not cover exactly the callee's current devices", result.MissingDevices, result.ExtraDevices),
+                ProtocolJson.Default.MismatchedDevicesError,
+                statusCode: StatusCodes.Status409Conflict),
+            _ => Results.Json(
+                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
+                ProtocolJson.Default.StaleDevicesError,
+                statusCode: StatusCodes.Status410Gone),
+        };
+    }
+
+    private static async Task<IResult> AnswerAsync(HttpContext context, string callId, IGrainFactory grains, IOptions<CallOptions> options)
+    {
+        var call = Call(grains, callId);
+        var payload = await ReadPayloadAsync(context, options.Value.MaxPayloadBytes);
+        var status = await call.AnswerAsync(context.Device().Address, payload);
+        return Outcome(status, Results.Json(new CallIdResponse(callId), ProtocolJson.Default.CallIdResponse));
+    }
+
+    private static async Task<IResult> RejectAsync(HttpContext context, string callId, IGrainFactory grains) =>
+        Outcome(await Call(grains, callId).RejectAsync(context.Device().Address), Results.NoContent());
+
+    private static async Task<IResult> HangupAsync(HttpContext context, string callId, IGrainFactory grains) =>
+        Outcome(await Call(grains, callId).HangupAsync(context.Device().Address), Results.NoContent());
+
+    private static async Task<IResult> IceAsync(HttpContext context, string callId, IGrainFactory grains, IOptions<CallOptions> options)
+    {
+        var call = Call(grains, callId);
+        var payload = await ReadPayloadAsync(context, options.Value.MaxPayloadBytes);
+        return Outcome(await call.RelayIceAsync(context.Device().Address, payload), Results.NoContent());
+    }
+
+    private static ICallGrain Call(IGrainFactory grains, string callId) => CallIds.IsValid(callId)
+        ? grains.GetGrain<ICallGrain>(callId)
+        : throw ApiException.InvalidField("callId", "must be a call id (32 lowercase hex digits)");
+
+    private static IResult Outcome(CallActionStatus status, IResult done) => status switch
+    {
+        CallActionStatus.Done => done,
+        CallActionStatus.NotFound => throw ApiException.NotFound("call"),
+        CallActionStatus.Forbidden => throw ApiException.Forbidden("this device is not in the call, or not in a role that may do this"),
+        CallActionStatus.Ended => throw new ApiException(StatusCodes.Status409Conflict, "call_ended", "the call has ended"),
+        CallActionStatus.NotRinging => throw new ApiException(StatusCodes.Status409Conflict, "call_not_ringing", "the call is no longer ringing: another device answered it"),
+        CallActionStatus.NotAnswered => throw new ApiException(StatusCodes.Status409Conflict, "call_not_answered", "nobody has answered the call yet"),
+        _ => throw new InvalidOperationException($"unexpected call status {status}"),
+    };
+
+    private static async Task<byte[]> ReadPayloadAsync(HttpContext context, int maxPayloadBytes)
+    {
+        JsonBody.LimitBody(context, (long)maxPayloadBytes * 4 / 3 + 16 * 1024);
+        var body = await JsonBody.ReadAsync(context, ProtocolJson.Default.CallPayloadRequest);
+        return ValidatePayload(body.Payload, "payload", maxPayloadBytes);
+    }
+
+    private static List<CallOfferCopy> ValidateOffers(List<CallOfferDto?>? offers, int maxPayloadBytes)
+    {
+        if (offers is null)
+        {
+            throw ApiException.MissingField("offers");
+        }
+
+        var valid = new List<CallOfferCopy>(offers.Count);
+        var seen = new HashSet<int>();
+        for (var i = 0; i < offers.Count; i++)
+        {
+            var field = $"offers[{i}]";
+            var offer = offers[i] ?? throw ApiException.InvalidField(field, "must be an object");
+            var deviceId = offer.DeviceId ?? throw ApiException.MissingField($"{field}.deviceId");
+            if (deviceId < DeviceAddress.PrimaryDeviceId)
+            {
+                throw ApiException.InvalidField($"{field}.deviceId", "must be a device id (1 or more)");
+            }
+
+            if (!seen.Add(deviceId))
+            {
+                throw ApiException.InvalidField($"{field}.deviceId", $"device {deviceId} is named twice");
+            }
+
+            var registrationId = offer.RegistrationId ?? throw ApiException.MissingField($"{field}.registrationId");
+            valid.Add(new CallOfferCopy(deviceId, registrationId, ValidatePayload(offer.Payload, $"{field}.payload", maxPayloadBytes)));
+        }
+
+        return valid;
+    }
+
+    private static byte[] ValidatePayload(byte[]? payload, string field, int maxPayloadBytes)
+    {
+        if (payload is null)
+        {
+            throw ApiException.MissingField(field);
+        }
+
+        if (payload.Length == 0)
+        {
+            throw ApiException.InvalidField(field, "must not be empty");
+        }
+
+        return payload.Length <= maxPayloadBytes
+            ? payload
+            : throw new ApiException(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"{field}: over {maxPayloadBytes} bytes", field);
+    }
+}
