@@ -24,4 +24,23 @@ public sealed class LibsignalInteropTests
         Assert.True(result.ExitCode == 0, $"prekey-session.mjs exited with {result.ExitCode}.\n{result}");
         Assert.True(result.StandardOutput.Contains("prekey-session: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
     }
+
+    /// <summary>
+    /// <c>multi-device.mjs</c>: A and B with three devices each, companions linked with ADV signatures made by libsignal
+    /// and signed device lists, every device on its own WebSocket; each A device sends real ciphertext to each B device
+    /// (and sync copies to its own devices), each device decrypts exactly its own envelopes, and a B device's reply over
+    /// the established sessions decrypts on every A device.
+    /// </summary>
+    [Fact]
+    public async Task MultiDevice_RealLibsignalClients_LinkAndMessageThroughServer()
+    {
+        var node = NodeScripts.Require("ws");
+        await using var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+
+        var result = await node.RunAsync("multi-device.mjs", [silo.BaseAddress.ToString()], ScriptTimeout, Cancel);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, $"multi-device.mjs exited with {result.ExitCode}.\n{result}");
+        Assert.True(result.StandardOutput.Contains("multi-device: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
+    }
 }

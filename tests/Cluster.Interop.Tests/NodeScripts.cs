@@ -11,15 +11,22 @@ internal sealed record NodeScriptResult(int ExitCode, string StandardOutput, str
 /// <summary>The Node.js executable and the <c>tests/interop/</c> folder with its node modules installed.</summary>
 internal sealed class NodeScripts(string node, string directory)
 {
-    /// <summary>Skips the calling test unless <c>node</c> is on PATH and <c>npm ci</c> has run in <c>tests/interop</c>.</summary>
-    public static NodeScripts Require()
+    /// <summary>
+    /// Skips the calling test unless <c>node</c> is on PATH and <c>npm ci</c> has run in <c>tests/interop</c>: libsignal
+    /// and each of <paramref name="packages"/> (further npm packages the script imports) are installed.
+    /// </summary>
+    public static NodeScripts Require(params string[] packages)
     {
         var node = FindOnPath(OperatingSystem.IsWindows() ? "node.exe" : "node");
         Assert.SkipWhen(node is null, "Node.js is not installed: `node` is not on PATH.");
         var directory = Path.Combine(RepositoryRoot(), "tests", "interop");
-        Assert.SkipUnless(
-            File.Exists(Path.Combine(directory, "node_modules", "@signalapp", "libsignal-client", "package.json")),
-            $"tests/interop/node_modules is missing: run `npm ci --prefix tests/interop` ({directory}).");
+        foreach (var package in (string[])["@signalapp/libsignal-client", .. packages])
+        {
+            Assert.SkipUnless(
+                File.Exists(Path.Combine([directory, "node_modules", .. package.Split('/'), "package.json"])),
+                $"tests/interop/node_modules has no {package}: run `npm ci --prefix tests/interop` ({directory}).");
+        }
+
         return new NodeScripts(node!, directory);
     }
 

@@ -1,6 +1,6 @@
-// A minimal libsignal client of this server's HTTP protocol (docs/protocol.md): a device with real libsignal key
-// material and in-memory stores, and helpers for the endpoints a client calls. Scripts in this folder build on it;
-// messaging (PUT /v1/messages, the WebSocket) will add its helpers here.
+// A minimal libsignal client of this server's protocol (docs/protocol.md): a device with real libsignal key
+// material and in-memory stores, the signed structures of Automatic Device Verification (linking metadata, device
+// lists), helpers for the HTTP endpoints a client calls, and a device's WebSocket. Scripts in this folder build on it.
 import { randomBytes, randomInt } from 'node:crypto';
 import * as Signal from '@signalapp/libsignal-client';
 
@@ -187,12 +187,16 @@ export class Device {
     this.password = password;
     this.registrationId = registrationId;
     this.identity = identity;
-    this.address = Signal.ProtocolAddress.new(accountId, deviceId);
     this.sessions = new MemorySessionStore();
     this.identities = new MemoryIdentityKeyStore(identity, registrationId);
     this.preKeys = new MemoryPreKeyStore();
     this.signedPreKeys = new MemorySignedPreKeyStore();
     this.kyberPreKeys = new MemoryKyberPreKeyStore();
+  }
+
+  /** This device's libsignal address; a companion's changes once linking assigns its device id. */
+  get address() {
+    return Signal.ProtocolAddress.new(this.accountId, this.deviceId);
   }
 
   get login() {
@@ -244,6 +248,16 @@ export class Device {
     return keys;
   }
 
+  /** A full key set as registration and linking take it: signed prekey 1, last-resort KEM key 1, one-time keys from 100. */
+  async newKeySet({ oneTime = 5, kemOneTime = 5 } = {}) {
+    return {
+      signedPreKey: await this.newSignedPreKey(1),
+      kemLastResortKey: await this.newKemPreKey(1, { lastResort: true }),
+      oneTimePreKeys: await this.newOneTimePreKeys(100, oneTime),
+      kemOneTimeKeys: await this.newKemOneTimeKeys(100, kemOneTime),
+    };
+  }
+
   /** Starts a session with a remote device from its bundle (X3DH/PQXDH as the sender). */
   async startSession(remoteAddress, bundle) {
     await Signal.processPreKeyBundle(bundle, remoteAddress, this.address, this.sessions, this.identities);
@@ -252,6 +266,12 @@ export class Device {
   async hasSession(remoteAddress) {
     const record = await this.sessions.getSession(remoteAddress);
     return record?.hasCurrentState() ?? false;
+  }
+
+  /** The registration id of the remote device as the current session knows it (what a send names), or null. */
+  async remoteRegistrationId(remoteAddress) {
+    const record = await this.sessions.getSession(remoteAddress);
+    return record?.hasCurrentState() ? record.remoteRegistrationId() : null;
   }
 
   /** Encrypts for a device this one has a session with: {type, content} as PUT /v1/messages will carry it. */
@@ -349,6 +369,484 @@ export class Server {
   fetchBundles(requester, accountId, deviceId) {
     return this.#expect(200, 'GET', `/v1/keys/${encodeURIComponent(accountId)}/${deviceId}`, { device: requester });
   }
+
+  /** POST /v1/devices/link-token (the primary): {token, expiresAt}. */
+  linkToken(primary) {
+    return this.#expect(201, 'POST', '/v1/devices/link-token', { device: primary });
+  }
+
+  /**
+   * PUT /v1/devices/link (no credentials: the token is the authority) for `companion`, a Device of the account whose
+   * deviceId is not known yet; `link` has {token, keyIndex, linkingMetadata, accountSignature, deviceSignature} as
+   * bytes where binary. Sets `companion.deviceId` to the id the server gave; returns the answer {deviceId}.
+   */
+  async link(companion, { token, keyIndex, linkingMetadata, accountSignature, deviceSignature, name }, keys) {
+    const answer = await this.#expect(201, 'PUT', '/v1/devices/link', {
+      json: {
+        accountId: companion.accountId,
+        token,
+        password: companion.password,
+        registrationId: companion.registrationId,
+        name,
+        identityKey: companion.identityKey,
+        keyIndex,
+        linkingMetadata: toBase64(linkingMetadata),
+        accountSignature: toBase64(accountSignature),
+        deviceSignature: toBase64(deviceSignature),
+        ...keys,
+      },
+    });
+    if (!Number.isInteger(answer?.deviceId) || answer.deviceId < 2) {
+      throw new ProtocolError(`PUT /v1/devices/link: expected {deviceId} of 2 or more, got ${JSON.stringify(answer)}`);
+    }
+    companion.deviceId = answer.deviceId;
+    return answer;
+  }
+
+  /** PUT /v1/devices/list (the primary): a signed keyIndexList, both as bytes. */
+  publishDeviceList(primary, list, signature) {
+    return this.#expect(204, 'PUT', '/v1/devices/list', { device: primary, json: { list: toBase64(list), signature: toBase64(signature) } });
+  }
+
+  /** GET /v1/devices (any own device): {devices: [{deviceId, name, registrationId, linkedAt, lastSeenAt}]}. */
+  ownDevices(device) {
+    return this.#expect(200, 'GET', '/v1/devices', { device });
+  }
+
+  /** GET /v1/accounts/{accountId}/devices: the device registry a sender verifies (see verifyAccountDevices). */
+  accountDevices(requester, accountId) {
+    return this.#expect(200, 'GET', `/v1/accounts/${encodeURIComponent(accountId)}/devices`, { device: requester });
+  }
+
+  /** PUT /v1/messages/{accountId}: `body` is {messages, timestamp, online?, urgent?, clientMessageId?}; {status, body}. */
+  sendMessages(sender, accountId, body) {
+    return this.request('PUT', `/v1/messages/${encodeURIComponent(accountId)}`, { device: sender, json: body });
+  }
+
+  /** GET /v1/messages (the device): {envelopes, more}. */
+  fetchMessages(device) {
+    return this.#expect(200, 'GET', '/v1/messages', { device });
+  }
+
+  /**
+   * Opens the device's WebSocket (GET /v1/websocket), with Basic credentials or, with `query: true`, with
+   * `?login=&password=`. Resolves once the upgrade succeeded.
+   */
+  connect(device, { query = false, timeoutMs = 10_000 } = {}) {
+    const url = new URL(`${this.baseUrl}/v1/websocket`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const headers = {};
+    if (query) {
+      url.searchParams.set('login', device.login);
+      url.searchParams.set('password', device.password);
+    } else {
+      headers.authorization = `Basic ${Buffer.from(`${device.login}:${device.password}`, 'utf8').toString('base64')}`;
+    }
+    return DeviceSocket.open(url, headers, `socket of ${device.login}`, timeoutMs);
+  }
+}
+
+/**
+ * A device's WebSocket: every text frame the server sends, parsed, waits in a queue until the script takes it.
+ * `take` hands out the first queued frame that matches, or waits for one (with a timeout); frames that do not match
+ * stay queued, so events and envelopes may interleave in any order.
+ */
+export class DeviceSocket {
+  #socket;
+  #frames = [];
+  #waiters = new Set();
+  #closed = null;
+
+  constructor(socket, name) {
+    this.#socket = socket;
+    this.name = name;
+    socket.on('message', (data, isBinary) => {
+      let frame;
+      try {
+        frame = JSON.parse(isBinary ? Buffer.from(data).toString('utf8') : data.toString());
+      } catch {
+        frame = { kind: '<not JSON>', text: data.toString().slice(0, 200) };
+      }
+      this.#frames.push(frame);
+      this.#wake();
+    });
+    socket.on('close', (code, reason) => {
+      this.#closed = { code, reason: reason.toString() };
+      this.#wake();
+    });
+    socket.on('error', () => {});
+  }
+
+  static async open(url, headers, name, timeoutMs) {
+    // Imported here, so that scripts without sockets run without the `ws` package (Node 20's WebSocket needs a flag).
+    const { default: WebSocket } = await import('ws');
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers, handshakeTimeout: timeoutMs });
+      const fail = (message) => {
+        socket.removeAllListeners();
+        socket.on('error', () => {});
+        socket.terminate();
+        reject(new ProtocolError(`${name}: ${message}`));
+      };
+      socket.once('unexpected-response', (_request, response) => fail(`upgrade refused with ${response.statusCode}`));
+      socket.once('error', (error) => fail(`could not connect: ${error.message}`));
+      socket.once('open', () => {
+        socket.removeAllListeners('unexpected-response');
+        socket.removeAllListeners('error');
+        resolve(new DeviceSocket(socket, name));
+      });
+    });
+  }
+
+  #wake() {
+    for (const wake of this.#waiters) {
+      wake();
+    }
+  }
+
+  /** The frames received and not taken yet. */
+  get pending() {
+    return [...this.#frames];
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Takes the first queued frame for which `predicate` holds, waiting up to `timeoutMs` for one to come. */
+  take(predicate, what, timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      let timer;
+      const attempt = () => {
+        const index = this.#frames.findIndex(predicate);
+        if (index >= 0) {
+          done();
+          resolve(this.#frames.splice(index, 1)[0]);
+        } else if (this.#closed) {
+          done();
+          reject(new ProtocolError(`${this.name}: closed (${this.#closed.code} ${this.#closed.reason}) while waiting for ${what}`));
+        }
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(attempt);
+      };
+      timer = setTimeout(() => {
+        done();
+        reject(new ProtocolError(`${this.name}: no ${what} within ${timeoutMs} ms; frames not taken: ${JSON.stringify(this.#frames).slice(0, 600)}`));
+      }, timeoutMs);
+      this.#waiters.add(attempt);
+      attempt();
+    });
+  }
+
+  /** Takes the next envelope frame's envelope. */
+  async envelope(what = 'an envelope', timeoutMs) {
+    return (await this.take((frame) => frame.kind === 'envelope', what, timeoutMs)).envelope;
+  }
+
+  /** Takes the next event whose `type` is `type` and for which `predicate` holds. */
+  async event(type, predicate = () => true, what = `a ${type} event`, timeoutMs) {
+    return (await this.take((frame) => frame.kind === 'event' && frame.event?.type === type && predicate(frame.event), what, timeoutMs)).event;
+  }
+
+  /** Waits for queueEmpty (the backlog stored before the connection has been sent). */
+  queueEmpty(timeoutMs) {
+    return this.take((frame) => frame.kind === 'queueEmpty', 'queueEmpty', timeoutMs);
+  }
+
+  /** {"kind":"ack","ids":[...]}: the server deletes those envelopes for good. */
+  ack(ids) {
+    this.#socket.send(JSON.stringify({ kind: 'ack', ids }));
+  }
+
+  /** Closes the socket normally and waits (briefly) for the close to complete. */
+  close() {
+    if (this.#closed) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#socket.terminate();
+        resolve();
+      }, 2_000);
+      this.#socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#socket.close(1000);
+    });
+  }
+}
+
+// ---- Automatic Device Verification: the signed structures (docs/protocol.md, "Linking a companion") ----------------
+// All integers big-endian; str = u16 length || UTF-8.
+
+class ByteWriter {
+  #parts = [];
+
+  u8(value) {
+    this.#parts.push(Buffer.from([value]));
+    return this;
+  }
+
+  u16(value) {
+    const bytes = Buffer.alloc(2);
+    bytes.writeUInt16BE(value);
+    this.#parts.push(bytes);
+    return this;
+  }
+
+  u32(value) {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(value);
+    this.#parts.push(bytes);
+    return this;
+  }
+
+  u64(value) {
+    const bytes = Buffer.alloc(8);
+    bytes.writeBigUInt64BE(BigInt(value));
+    this.#parts.push(bytes);
+    return this;
+  }
+
+  str(value) {
+    const bytes = Buffer.from(value, 'utf8');
+    return this.u16(bytes.length).bytes(bytes);
+  }
+
+  bytes(value) {
+    this.#parts.push(Buffer.from(value));
+    return this;
+  }
+
+  build() {
+    return new Uint8Array(Buffer.concat(this.#parts));
+  }
+}
+
+class ByteReader {
+  #bytes;
+  #offset = 0;
+
+  constructor(bytes, what) {
+    this.#bytes = Buffer.from(bytes);
+    this.what = what;
+  }
+
+  #need(count, field) {
+    if (this.#offset + count > this.#bytes.length) {
+      throw new ProtocolError(`${this.what}: truncated at ${field}`);
+    }
+  }
+
+  u8(field) {
+    this.#need(1, field);
+    return this.#bytes.readUInt8(this.#offset++);
+  }
+
+  u16(field) {
+    this.#need(2, field);
+    const value = this.#bytes.readUInt16BE(this.#offset);
+    this.#offset += 2;
+    return value;
+  }
+
+  u32(field) {
+    this.#need(4, field);
+    const value = this.#bytes.readUInt32BE(this.#offset);
+    this.#offset += 4;
+    return value;
+  }
+
+  u64(field) {
+    this.#need(8, field);
+    const value = this.#bytes.readBigUInt64BE(this.#offset);
+    this.#offset += 8;
+    return Number(value);
+  }
+
+  str(field) {
+    const length = this.u16(`${field} length`);
+    this.#need(length, field);
+    const value = this.#bytes.subarray(this.#offset, this.#offset + length).toString('utf8');
+    this.#offset += length;
+    return value;
+  }
+
+  end() {
+    if (this.#offset !== this.#bytes.length) {
+      throw new ProtocolError(`${this.what}: ${this.#bytes.length - this.#offset} bytes after the last field`);
+    }
+  }
+}
+
+const concat = (...parts) => new Uint8Array(Buffer.concat(parts.map((part) => Buffer.from(part))));
+
+export const Adv = {
+  /** linkingMetadata = u8 1 || str accountId || u32 keyIndex || u64 timestampMs */
+  linkingMetadata(accountId, keyIndex, timestampMs) {
+    return new ByteWriter().u8(1).str(accountId).u32(keyIndex).u64(timestampMs).build();
+  },
+
+  parseLinkingMetadata(bytes) {
+    const reader = new ByteReader(bytes, 'linkingMetadata');
+    const version = reader.u8('version');
+    if (version !== 1) {
+      throw new ProtocolError(`linkingMetadata: version ${version}, expected 1`);
+    }
+    const metadata = { accountId: reader.str('accountId'), keyIndex: reader.u32('keyIndex'), timestampMs: reader.u64('timestampMs') };
+    reader.end();
+    return metadata;
+  },
+
+  /** keyIndexList = u8 1 || str accountId || u64 timestampMs || u32 currentIndex || u16 n || n × u32 validIndex */
+  keyIndexList(accountId, timestampMs, currentIndex, validIndexes) {
+    const writer = new ByteWriter().u8(1).str(accountId).u64(timestampMs).u32(currentIndex).u16(validIndexes.length);
+    for (const index of validIndexes) {
+      writer.u32(index);
+    }
+    return writer.build();
+  },
+
+  parseKeyIndexList(bytes) {
+    const reader = new ByteReader(bytes, 'keyIndexList');
+    const version = reader.u8('version');
+    if (version !== 1) {
+      throw new ProtocolError(`keyIndexList: version ${version}, expected 1`);
+    }
+    const list = { accountId: reader.str('accountId'), timestampMs: reader.u64('timestampMs'), currentIndex: reader.u32('currentIndex') };
+    const count = reader.u16('count');
+    list.validIndexes = [];
+    for (let i = 0; i < count; i++) {
+      list.validIndexes.push(reader.u32(`validIndex[${i}]`));
+    }
+    reader.end();
+    return list;
+  },
+
+  /** What the primary signs as accountSignature: 0x06 0x00 || linkingMetadata || companionIdentityKey */
+  accountMessage(linkingMetadata, companionIdentityKey) {
+    return concat([0x06, 0x00], linkingMetadata, companionIdentityKey);
+  },
+
+  /** What the companion signs as deviceSignature: 0x06 0x01 || linkingMetadata || companionIdentityKey || primaryIdentityKey */
+  deviceMessage(linkingMetadata, companionIdentityKey, primaryIdentityKey) {
+    return concat([0x06, 0x01], linkingMetadata, companionIdentityKey, primaryIdentityKey);
+  },
+
+  /** What the primary signs as the device list's signature: 0x06 0x02 || keyIndexList */
+  deviceListMessage(keyIndexList) {
+    return concat([0x06, 0x02], keyIndexList);
+  },
+};
+
+/**
+ * Links `companion` (a new Device of `primary`'s account, with its own identity) as the protocol describes: the primary
+ * asks for a link token, signs the companion's identity key with the linking metadata (accountSignature), the companion
+ * signs both identity keys (deviceSignature), and the companion calls PUT /v1/devices/link with its keys. In a real
+ * client the token, metadata and accountSignature travel to the companion through the provisioning channel.
+ * Returns {deviceId, linkingMetadata, accountSignature, deviceSignature}.
+ */
+export async function linkCompanion(server, primary, companion, { keyIndex, timestampMs = Date.now(), name, keys }) {
+  const { token } = await server.linkToken(primary);
+  const companionKey = companion.identity.publicKey.serialize();
+  const primaryKey = primary.identity.publicKey.serialize();
+  const linkingMetadata = Adv.linkingMetadata(primary.accountId, keyIndex, timestampMs);
+  const accountSignature = primary.identity.privateKey.sign(Adv.accountMessage(linkingMetadata, companionKey));
+  const deviceSignature = companion.identity.privateKey.sign(Adv.deviceMessage(linkingMetadata, companionKey, primaryKey));
+  const { deviceId } = await server.link(companion, { token, keyIndex, linkingMetadata, accountSignature, deviceSignature, name }, keys);
+  return { deviceId, linkingMetadata, accountSignature, deviceSignature };
+}
+
+/** A keyIndexList signed by the primary: {list, signature}, both bytes. */
+export function signedDeviceList(primary, { timestampMs, currentIndex, validIndexes }) {
+  const list = Adv.keyIndexList(primary.accountId, timestampMs, currentIndex, validIndexes);
+  return { list, signature: primary.identity.privateKey.sign(Adv.deviceListMessage(list)) };
+}
+
+/**
+ * What a sender checks in a GET /v1/accounts/{accountId}/devices answer before it encrypts to those devices, all with
+ * libsignal's PublicKey.verify: the primary is device 1 with key index 0 and the account's identity key; each companion's
+ * linkingMetadata names this account and its key index, its accountSignature verifies under the primary identity key and
+ * its deviceSignature under its own identity key; the device list is signed by the primary, names this account, and its
+ * valid indexes are exactly the companions' key indexes. Throws a ProtocolError naming the first thing that does not
+ * hold; returns {primaryIdentityKey, list, devices: [{deviceId, registrationId, identityKey, keyIndex}]} (keys base64).
+ */
+export function verifyAccountDevices(answer, accountId) {
+  const fail = (message) => {
+    throw new ProtocolError(`devices of ${accountId}: ${message}`);
+  };
+  if (answer?.accountId !== accountId) {
+    fail(`answer names account ${JSON.stringify(answer?.accountId)}`);
+  }
+  const primaryBytes = fromBase64(answer.primaryIdentityKey, 'primaryIdentityKey');
+  const primaryKey = Signal.PublicKey.deserialize(primaryBytes);
+  if (!Array.isArray(answer.devices) || answer.devices.length === 0) {
+    fail('no devices');
+  }
+  const ids = new Set();
+  const devices = [];
+  for (const entry of answer.devices) {
+    const what = `device ${entry.deviceId}`;
+    if (!Number.isInteger(entry.deviceId) || entry.deviceId < 1 || ids.has(entry.deviceId)) {
+      fail(`${what}: bad or repeated device id`);
+    }
+    ids.add(entry.deviceId);
+    const identityBytes = fromBase64(entry.identityKey, `${what}.identityKey`);
+    const identityKey = Signal.PublicKey.deserialize(identityBytes);
+    if (entry.deviceId === 1) {
+      if (entry.keyIndex !== 0 || entry.linkingMetadata !== null || entry.accountSignature !== null || entry.deviceSignature !== null) {
+        fail(`the primary must have keyIndex 0 and null signatures, got ${JSON.stringify(entry)}`);
+      }
+      if (!Buffer.from(identityBytes).equals(Buffer.from(primaryBytes))) {
+        fail('the primary\'s identity key is not primaryIdentityKey');
+      }
+    } else {
+      const metadataBytes = fromBase64(entry.linkingMetadata, `${what}.linkingMetadata`);
+      const metadata = Adv.parseLinkingMetadata(metadataBytes);
+      if (metadata.accountId !== accountId || metadata.keyIndex !== entry.keyIndex || entry.keyIndex < 1) {
+        fail(`${what}: linkingMetadata ${JSON.stringify(metadata)} does not name this account and key index ${entry.keyIndex}`);
+      }
+      const accountSignature = fromBase64(entry.accountSignature, `${what}.accountSignature`);
+      if (!primaryKey.verify(Adv.accountMessage(metadataBytes, identityBytes), accountSignature)) {
+        fail(`${what}: accountSignature does not verify under the primary identity key`);
+      }
+      const deviceSignature = fromBase64(entry.deviceSignature, `${what}.deviceSignature`);
+      if (!identityKey.verify(Adv.deviceMessage(metadataBytes, identityBytes, primaryBytes), deviceSignature)) {
+        fail(`${what}: deviceSignature does not verify under its own identity key`);
+      }
+    }
+    devices.push({ deviceId: entry.deviceId, registrationId: entry.registrationId, identityKey: entry.identityKey, keyIndex: entry.keyIndex });
+  }
+  if (!ids.has(1)) {
+    fail('no primary (device 1)');
+  }
+  const companionIndexes = devices.filter((device) => device.deviceId !== 1).map((device) => device.keyIndex).sort((a, b) => a - b);
+  let list = null;
+  if (answer.deviceList === null || answer.deviceList === undefined) {
+    if (companionIndexes.length > 0) {
+      fail(`${companionIndexes.length} companions but no signed device list`);
+    }
+  } else {
+    const listBytes = fromBase64(answer.deviceList.list, 'deviceList.list');
+    if (!primaryKey.verify(Adv.deviceListMessage(listBytes), fromBase64(answer.deviceList.signature, 'deviceList.signature'))) {
+      fail('the device list signature does not verify under the primary identity key');
+    }
+    list = Adv.parseKeyIndexList(listBytes);
+    if (list.accountId !== accountId) {
+      fail(`the device list names ${list.accountId}`);
+    }
+    if (JSON.stringify(list.validIndexes) !== JSON.stringify(companionIndexes)) {
+      fail(`the signed list's valid indexes ${JSON.stringify(list.validIndexes)} are not the companions' key indexes ${JSON.stringify(companionIndexes)}`);
+    }
+    if (companionIndexes.some((index) => index > list.currentIndex)) {
+      fail(`a companion's key index is above the list's currentIndex ${list.currentIndex}`);
+    }
+  }
+  devices.sort((a, b) => a.deviceId - b.deviceId);
+  return { primaryIdentityKey: answer.primaryIdentityKey, list, devices };
 }
 
 /** A libsignal PreKeyBundle from one entry of a GET /v1/keys answer's `devices`. */

@@ -364,8 +364,8 @@ internal sealed partial class CallGrain(
         Call.EndedAt = Now;
         if (reason == CallEndReason.Timeout && offline.Length > 0)
         {
-            // Before the state write: if the silo dies in between, the reactivated call times out again and the
-            // notices, having the same ids, are stored once.
+            // Before the state write: if the silo dies in between, the reactivated call times out again, and the
+            // notices, having the same ids, are not stored a second time while the first copies are queued.
             try
             {
                 await StoreMissedCallNoticesAsync(offline);
@@ -453,10 +453,20 @@ internal sealed partial class CallGrain(
         ringTimer?.Dispose();
         var due = TimeSpan.FromMilliseconds(Math.Max(0, Call.RingDeadline - Now));
         var trigger = new DeadlineTrigger(this.AsReference<ICallGrain>(), logger, CallId);
-        using (ExecutionContext.SuppressFlow())
+        if (ExecutionContext.IsFlowSuppressed())
         {
-            ringTimer = time.CreateTimer(static s => ((DeadlineTrigger)s!).Fire(), trigger, due, Timeout.InfiniteTimeSpan);
+            ringTimer = Create();
         }
+        else
+        {
+            // The callback must not carry this request's context (its call chain) into a call made long after.
+            using (ExecutionContext.SuppressFlow())
+            {
+                ringTimer = Create();
+            }
+        }
+
+        ITimer Create() => time.CreateTimer(static s => ((DeadlineTrigger)s!).Fire(), trigger, due, Timeout.InfiniteTimeSpan);
     }
 
     private async Task UnregisterReminderAsync()

@@ -26,6 +26,7 @@ internal sealed partial class DeviceGrain
 
     private IDeviceConnection? connection;
     private Guid connectionId;
+    private long connectedAt;
     private long sentThrough;
     private long backlogEnd;
     private bool queueEmptySent;
@@ -57,7 +58,7 @@ internal sealed partial class DeviceGrain
             }
         }
 
-        depth += rows.Length;
+        SetDepth(depth + rows.Length);
         ClusterMetrics.EnvelopesStored.Add(rows.Length);
         if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
         {
@@ -104,6 +105,7 @@ internal sealed partial class DeviceGrain
 
         connection = newConnection;
         connectionId = newConnectionId;
+        connectedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         unacked.Clear();
         ready.Clear();
         sentThrough = 0;
@@ -142,12 +144,12 @@ internal sealed partial class DeviceGrain
         {
             if (unacked.Remove(id, out var storedAt))
             {
-                ClusterMetrics.DeliveryLatency.Record((now - storedAt) / 1000.0);
+                ClusterMetrics.DeliveryLatency.Record((now - storedAt) / 1000.0, storedAt >= connectedAt ? ClusterMetrics.LiveDelivery : ClusterMetrics.BacklogDelivery);
             }
         }
 
         await store.DeleteAsync(Address, ids);
-        depth = Math.Max(0, depth - ids.Count);
+        SetDepth(Math.Max(0, depth - ids.Count));
         ClusterMetrics.EnvelopesAcked.Add(ids.Count);
         await PumpAsync();
     }
@@ -175,10 +177,23 @@ internal sealed partial class DeviceGrain
         unacked.Clear();
         ready.Clear();
         await store.PurgeAsync(Address);
-        depth = 0;
+        SetDepth(0);
         await inboxState.ClearStateAsync();
         inboxState.State = new DeviceInboxState();
         await ClearKeysAsync();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        SetDepth(0);
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    /// <summary>Every change of <see cref="depth"/> goes through here, so that the silo's inbox-depth gauge stays the sum over active devices.</summary>
+    private void SetDepth(long value)
+    {
+        ClusterMetrics.AddInboxDepth(value - depth);
+        depth = value;
     }
 
     private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson)]);
@@ -188,14 +203,14 @@ internal sealed partial class DeviceGrain
     private async Task LoadInboxAsync()
     {
         lastSequence = await store.GetMaxSequenceAsync(Address);
-        depth = await store.CountAsync(Address);
+        SetDepth(await store.CountAsync(Address));
     }
 
     private async Task DropOldestAsync()
     {
         var excess = (int)Math.Min(int.MaxValue, depth - messaging.Value.MaxQueueLength);
         var dropped = await store.DeleteOldestAsync(Address, excess);
-        depth -= dropped;
+        SetDepth(depth - dropped);
         ClusterMetrics.EnvelopesDropped.Add(dropped);
         inboxState.State.DroppedSinceConnected += dropped;
         await inboxState.WriteStateAsync();

@@ -52,7 +52,9 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         ArgumentNullException.ThrowIfNull(buffer);
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM blob_chunks WHERE blob_id = @id AND seq = @seq;";
+        // With the rowid selected, GetStream reads the chunk straight into the buffer (incremental blob I/O) instead of
+        // materializing it as a new array.
+        command.CommandText = "SELECT rowid, data FROM blob_chunks WHERE blob_id = @id AND seq = @seq;";
         command.Parameters.AddWithValue("@id", id);
         command.Parameters.AddWithValue("@seq", index);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -61,13 +63,15 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
             return -1;
         }
 
-        var length = reader.GetBytes(0, 0, null, 0, 0);
-        if (length > buffer.Length)
+        await using var chunk = reader.GetStream(1);
+        if (chunk.Length > buffer.Length)
         {
-            throw new InvalidOperationException($"Chunk {index} of a blob is {length} bytes, larger than the {buffer.Length}-byte buffer.");
+            throw new InvalidOperationException($"Chunk {index} of a blob is {chunk.Length} bytes, larger than the {buffer.Length}-byte buffer.");
         }
 
-        return (int)reader.GetBytes(0, 0, buffer, 0, (int)length);
+        var length = (int)chunk.Length;
+        await chunk.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
+        return length;
     }
 
     /// <inheritdoc />

@@ -46,6 +46,12 @@ public sealed class ClusterHostOptions
     /// </summary>
     public double ShutdownDrainSeconds { get; set; }
 
+    /// <summary>
+    /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>). Every value defaults to
+    /// Orleans' own default; see <see cref="ClusterMembershipSettings"/>.
+    /// </summary>
+    public ClusterMembershipSettings Membership { get; set; } = new();
+
     /// <summary>The parsed <see cref="Storage"/>; valid only after validation.</summary>
     public StorageMode StorageMode => Enum.Parse<StorageMode>(Storage, ignoreCase: true);
 
@@ -71,6 +77,30 @@ public sealed class ClusterHostOptions
 
         return options;
     }
+}
+
+/// <summary>
+/// How fast the cluster declares a silo dead that stopped answering (a <c>kill -9</c>, a lost machine), and how long dead
+/// silos stay in the membership table. A silo is suspected after <see cref="MissedProbesLimit"/> probes of
+/// <see cref="ProbeTimeoutSeconds"/> each go unanswered, and declared dead once <see cref="VotesForDeathDeclaration"/>
+/// silos suspect it: with Orleans' defaults that is about 15 to 20 seconds. A silo that stops gracefully leaves at once.
+/// </summary>
+public sealed class ClusterMembershipSettings
+{
+    /// <summary>Initial timeout of one liveness probe, in seconds (Orleans adapts it between half and four times this). Default: 5.</summary>
+    public double ProbeTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Missed probes after which a silo suspects (votes against) the silo it probes. Default: 3.</summary>
+    public int MissedProbesLimit { get; set; } = 3;
+
+    /// <summary>Suspicions needed to declare a silo dead (Orleans needs fewer when fewer silos are active). Default: 2.</summary>
+    public int VotesForDeathDeclaration { get; set; } = 2;
+
+    /// <summary>How often each silo re-reads the membership table (changes also spread by gossip at once), in seconds. Default: 60.</summary>
+    public double TableRefreshSeconds { get; set; } = 60;
+
+    /// <summary>How long a dead silo's row stays in the membership table before cleanup may delete it, in hours (at least 1: Orleans keeps a dead row an hour anyway). Default: 168 (a week).</summary>
+    public double DefunctSiloExpirationHours { get; set; } = 168;
 }
 
 /// <summary>Where the silo keeps its state.</summary>
@@ -124,7 +154,38 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             failures.Add($"{key}:ShutdownDrainSeconds: {options.ShutdownDrainSeconds} is outside 0..600.");
         }
 
+        ValidateMembership(options.Membership, failures);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateMembership(ClusterMembershipSettings membership, List<string> failures)
+    {
+        var key = $"{ClusterHostOptions.SectionName}:{nameof(ClusterHostOptions.Membership)}";
+        if (membership.ProbeTimeoutSeconds is < 0.1 or > 600 || double.IsNaN(membership.ProbeTimeoutSeconds))
+        {
+            failures.Add($"{key}:ProbeTimeoutSeconds: {membership.ProbeTimeoutSeconds} is outside 0.1..600.");
+        }
+
+        if (membership.MissedProbesLimit is < 1 or > 100)
+        {
+            failures.Add($"{key}:MissedProbesLimit: {membership.MissedProbesLimit} is outside 1..100.");
+        }
+
+        if (membership.VotesForDeathDeclaration is < 1 or > 100)
+        {
+            failures.Add($"{key}:VotesForDeathDeclaration: {membership.VotesForDeathDeclaration} is outside 1..100.");
+        }
+
+        if (membership.TableRefreshSeconds is < 0.1 or > 3600 || double.IsNaN(membership.TableRefreshSeconds))
+        {
+            failures.Add($"{key}:TableRefreshSeconds: {membership.TableRefreshSeconds} is outside 0.1..3600.");
+        }
+
+        if (membership.DefunctSiloExpirationHours is < 1 or > 8760 || double.IsNaN(membership.DefunctSiloExpirationHours))
+        {
+            failures.Add($"{key}:DefunctSiloExpirationHours: {membership.DefunctSiloExpirationHours} is outside 1..8760 (Orleans keeps dead rows at least an hour anyway).");
+        }
     }
 
     private static void ValidatePostgres(string? connectionString, List<string> failures)

@@ -35,6 +35,15 @@ internal static class SiloHostingExtensions
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                var membership = options.Membership;
+                o.ProbeTimeout = TimeSpan.FromSeconds(membership.ProbeTimeoutSeconds);
+                o.NumMissedProbesLimit = membership.MissedProbesLimit;
+                o.NumVotesForDeathDeclaration = membership.VotesForDeathDeclaration;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(membership.TableRefreshSeconds);
+                o.DefunctSiloExpiration = TimeSpan.FromHours(membership.DefunctSiloExpirationHours);
+            });
 
             if (options.StorageMode == StorageMode.Sqlite)
             {

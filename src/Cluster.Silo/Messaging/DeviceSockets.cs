@@ -21,6 +21,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
     private const int MaxClientFrameBytes = 64 * 1024;
 
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
+    private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool shuttingDown;
 
     public static void Map(RouteGroupBuilder v1) =>
@@ -70,6 +71,11 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         {
             open.TryRemove(connection, out _);
             ClusterMetrics.SocketsOpen.Add(-1);
+            if (shuttingDown && open.IsEmpty)
+            {
+                allClosed.TrySetResult();
+            }
+
             grains.DeleteObjectReference<IDeviceConnection>(reference);
             try
             {
@@ -91,11 +97,18 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
             await connection.CloseAsync((int)WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
         }
 
-        var deadline = DateTime.UtcNow + wait;
-        while (!open.IsEmpty && DateTime.UtcNow < deadline)
+        if (open.IsEmpty)
         {
-            // Bounded wait for clients to finish the close handshake; there is no event for "all sockets gone".
-            await Task.Delay(50);
+            return;
+        }
+
+        try
+        {
+            await allClosed.Task.WaitAsync(wait);
+        }
+        catch (TimeoutException)
+        {
+            // Clients that do not finish the close handshake in time are cut off when the server stops.
         }
     }
 
