@@ -50,6 +50,23 @@ public sealed class LinkingTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task GetAccountDevices_ManyTimes_PrimarySignaturesStayNull()
+    {
+        var primary = await TestAccounts.RegisterAsync(Silo);
+        await Linking.LinkAsync(Silo, primary, keyIndex: 1);
+        using var http = primary.CreateClient(Silo);
+
+        for (var i = 0; i < 50; i++)
+        {
+            var seen = await http.GetFromJsonAsync<JsonObject>($"/v1/accounts/{Uri.EscapeDataString(primary.AccountId)}/devices", Cancel);
+            var first = seen!["devices"]![0]!.AsObject();
+            Assert.True(first.ContainsKey("accountSignature") && first["accountSignature"] is null, $"call {i}: {first.ToJsonString()}");
+            Assert.True(first["deviceSignature"] is null && first["linkingMetadata"] is null, $"call {i}: {first.ToJsonString()}");
+            Assert.Null(seen["deviceList"]);
+        }
+    }
+
+    [Fact]
     public async Task Link_NewCompanion_ReceivesMessagesSentToTheAccount()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);

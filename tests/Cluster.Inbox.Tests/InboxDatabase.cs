@@ -30,7 +30,7 @@ public sealed class InboxDatabase : IAsyncDisposable
     public SqliteFileDataSource? SqliteDataSource { get; }
 
     /// <summary>A fresh migrated database; a PostgreSQL one skips the test when PostgreSQL is not configured.</summary>
-    public static async Task<InboxDatabase> CreateAsync(StorageKind kind)
+    public static async Task<InboxDatabase> CreateAsync(StorageKind kind, CancellationToken cancellationToken = default)
     {
         InboxDatabase database;
         if (kind == StorageKind.PostgreSql)
@@ -45,7 +45,7 @@ public sealed class InboxDatabase : IAsyncDisposable
                 kind, SqliteConnectionStrings.ForFile(Path.Combine(directory.FullName, "cluster.db")), directory, null);
         }
 
-        await SchemaMigrator.MigrateAsync(kind, database.ConnectionString, TestContext.Current.CancellationToken);
+        await SchemaMigrator.MigrateAsync(kind, database.ConnectionString, cancellationToken);
         return database;
     }
 
@@ -120,3 +120,36 @@ public sealed class InboxDatabase : IAsyncDisposable
         }
     }
 }
+
+/// <summary>
+/// One migrated database shared by the tests of a class (they use fresh device ids, and run one at a time). Null
+/// when PostgreSQL is not configured: the tests then skip themselves.
+/// </summary>
+public abstract class InboxDatabaseFixture(StorageKind kind) : IAsyncLifetime
+{
+    public InboxDatabase? Database { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        if (kind == StorageKind.PostgreSql && !PostgresDatabase.IsConfigured)
+        {
+            return;
+        }
+
+        Database = await InboxDatabase.CreateAsync(kind);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Database is not null)
+        {
+            await Database.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SqliteInboxFixture() : InboxDatabaseFixture(StorageKind.Sqlite);
+
+public sealed class PostgresInboxFixture() : InboxDatabaseFixture(StorageKind.PostgreSql);

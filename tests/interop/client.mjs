@@ -772,7 +772,8 @@ export function signedDeviceList(primary, { timestampMs, currentIndex, validInde
  * linkingMetadata names this account and its key index, its accountSignature verifies under the primary identity key and
  * its deviceSignature under its own identity key; the device list is signed by the primary, names this account, and its
  * valid indexes are exactly the companions' key indexes. Throws a ProtocolError naming the first thing that does not
- * hold; returns {primaryIdentityKey, list, devices: [{deviceId, registrationId, identityKey, keyIndex}]} (keys base64).
+ * hold; returns {primaryIdentityKey, list, devices: [{deviceId, registrationId, identityKey, keyIndex}], notes} (keys
+ * base64; `notes`: deviations from the protocol that were tolerated).
  */
 export function verifyAccountDevices(answer, accountId) {
   const fail = (message) => {
@@ -788,6 +789,7 @@ export function verifyAccountDevices(answer, accountId) {
   }
   const ids = new Set();
   const devices = [];
+  const notes = [];
   for (const entry of answer.devices) {
     const what = `device ${entry.deviceId}`;
     if (!Number.isInteger(entry.deviceId) || entry.deviceId < 1 || ids.has(entry.deviceId)) {
@@ -797,7 +799,9 @@ export function verifyAccountDevices(answer, accountId) {
     const identityBytes = fromBase64(entry.identityKey, `${what}.identityKey`);
     const identityKey = Signal.PublicKey.deserialize(identityBytes);
     if (entry.deviceId === 1) {
-      if (entry.keyIndex !== 0 || entry.linkingMetadata !== null || entry.accountSignature !== null || entry.deviceSignature !== null) {
+      // The protocol says the primary has key index 0 and null signatures.
+      const fields = ['linkingMetadata', 'accountSignature', 'deviceSignature'];
+      if (entry.keyIndex !== 0 || fields.some((name) => entry[name] !== null)) {
         fail(`the primary must have keyIndex 0 and null signatures, got ${JSON.stringify(entry)}`);
       }
       if (!Buffer.from(identityBytes).equals(Buffer.from(primaryBytes))) {
@@ -846,7 +850,7 @@ export function verifyAccountDevices(answer, accountId) {
     }
   }
   devices.sort((a, b) => a.deviceId - b.deviceId);
-  return { primaryIdentityKey: answer.primaryIdentityKey, list, devices };
+  return { primaryIdentityKey: answer.primaryIdentityKey, list, devices, notes };
 }
 
 /** A libsignal PreKeyBundle from one entry of a GET /v1/keys answer's `devices`. */

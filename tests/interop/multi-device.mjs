@@ -41,6 +41,17 @@ async function libsignal(what, action) {
   }
 }
 
+/** Deviations from the protocol the clients tolerated (see verifyAccountDevices); printed, and named in the summary. */
+const serverNotes = new Set();
+
+function verifyDevices(answer, accountId) {
+  const registry = verifyAccountDevices(answer, accountId);
+  for (const note of registry.notes) {
+    serverNotes.add(`GET /v1/accounts/{id}/devices: ${note}`);
+  }
+  return registry;
+}
+
 let currentStep = 'start';
 const stepsDone = [];
 
@@ -77,8 +88,12 @@ async function deviceListEvents(socket, accountId, count, what) {
   return versions.sort((a, b) => a - b);
 }
 
-function consecutive(versions, first, what) {
-  checkEqual(versions, versions.map((_, i) => first + i), what);
+/** Waits for a deviceListChanged event about `accountId` with each of `versions` on `socket`. */
+async function expectDeviceListEvents(socket, accountId, versions, what) {
+  for (const version of versions) {
+    await socket.event('deviceListChanged', (e) => e.accountId === accountId && e.version === version,
+      `deviceListChanged for ${accountId} version ${version} (${what})`, FRAME_TIMEOUT_MS);
+  }
 }
 
 /** Connects a device's socket and reads until queueEmpty; a fresh device must have nothing queued. */
@@ -213,14 +228,14 @@ async function scenario(server, sockets) {
   // 1. A and B register their primaries; B's primary connects and fetches A's devices, so B is interested in A.
   const a1 = new Device();
   const b1 = new Device();
-  const { b1Socket, aBefore } = await step('1 register A and B, B fetches A\'s devices', async () => {
+  const b1Socket = await step('1 register A and B, B fetches A\'s devices', async () => {
     await server.register(a1, { name: 'A phone', ...await a1.newKeySet() });
     await server.register(b1, { name: 'B phone', ...await b1.newKeySet() });
     const socket = await connectFresh(server, b1, sockets);
-    const registry = verifyAccountDevices(await server.accountDevices(b1, a1.accountId), a1.accountId);
+    const registry = verifyDevices(await server.accountDevices(b1, a1.accountId), a1.accountId);
     checkEqual({ primaryIdentityKey: registry.primaryIdentityKey, devices: registry.devices.map((d) => d.deviceId), list: registry.list },
       { primaryIdentityKey: a1.identityKey, devices: [1], list: null }, `GET /v1/accounts/${a1.accountId}/devices before linking`);
-    return { b1Socket: socket, aBefore: registry };
+    return socket;
   });
 
   // 2. A links two companions (key indexes 1 and 2) and publishes a signed device list; B hears of each change.
@@ -243,11 +258,11 @@ async function scenario(server, sockets) {
 
     // B (interested) hears of all three changes; A's own devices of each change they did not make.
     const seenByB = await deviceListEvents(b1Socket, a1.accountId, 3, 'B is interested in A: link, link, list');
-    const first = seenByB[0];
-    consecutive(seenByB, first, `versions of A's changes seen by ${b1.login}`);
-    consecutive(await deviceListEvents(aSockets.get(a1), a1.accountId, 2, 'the two links'), first, `versions seen by ${a1.login} (the links)`);
-    consecutive(await deviceListEvents(aSockets.get(a2), a1.accountId, 2, 'the second link and the list'), first + 1, `versions seen by ${a2.login}`);
-    consecutive(await deviceListEvents(aSockets.get(a3), a1.accountId, 1, 'the list'), first + 2, `versions seen by ${a3.login}`);
+    const [first] = seenByB;
+    checkEqual(seenByB, [first, first + 1, first + 2], `versions of A's changes seen by ${b1.login}`);
+    await expectDeviceListEvents(aSockets.get(a1), a1.accountId, [first, first + 1], 'the two links');
+    await expectDeviceListEvents(aSockets.get(a2), a1.accountId, [first + 1, first + 2], 'the second link and the list');
+    await expectDeviceListEvents(aSockets.get(a3), a1.accountId, [first + 2], 'the list');
     return seenByB;
   });
 
@@ -264,8 +279,9 @@ async function scenario(server, sockets) {
     const { list, signature } = signedDeviceList(b1, { timestampMs: timestamp(), currentIndex: 2, validIndexes: [1, 2] });
     await server.publishDeviceList(b1, list, signature);
     const links = await deviceListEvents(b1Socket, b1.accountId, 2, 'B\'s own two links');
-    consecutive(await deviceListEvents(bSockets.get(b2), b1.accountId, 2, 'the second link and the list'), links[1], `versions seen by ${b2.login}`);
-    consecutive(await deviceListEvents(bSockets.get(b3), b1.accountId, 1, 'the list'), links[1] + 1, `versions seen by ${b3.login}`);
+    checkEqual(links, [links[0], links[0] + 1], `versions of B's links seen by ${b1.login}`);
+    await expectDeviceListEvents(bSockets.get(b2), b1.accountId, [links[1], links[1] + 1], 'the second link and the list');
+    await expectDeviceListEvents(bSockets.get(b3), b1.accountId, [links[1] + 1], 'the list');
   });
 
   // 4. Each side verifies the other's devices itself, with libsignal: the device-list signature, and each companion's
@@ -286,7 +302,7 @@ async function scenario(server, sockets) {
       [a1, a1.accountId, a1, [a2, a3]], [b2, b1.accountId, b1, [b2, b3]],
     ]) {
       const answer = await server.accountDevices(reader, target);
-      const registry = verifyAccountDevices(answer, target);
+      const registry = verifyDevices(answer, target);
       expectRegistry(registry, primary, companions, `GET /v1/accounts/${target}/devices by ${reader.login}`);
       of.set(`${reader.login}>${target}`, registry);
 
@@ -313,7 +329,6 @@ async function scenario(server, sockets) {
         check(refused, `a tampered ${what} of ${target} still verified`);
       }
     }
-    check(aBefore.devices.length === 1, 'A had one device before linking');
     return of;
   });
 
@@ -337,7 +352,7 @@ async function scenario(server, sockets) {
 
       const syncText = utf8(`sync: ${sender.login} told ${b1.accountId} "${Buffer.from(plaintext).toString()}"`);
       const syncAt = timestamp();
-      const ownRegistry = verifyAccountDevices(await server.accountDevices(sender, a1.accountId), a1.accountId);
+      const ownRegistry = verifyDevices(await server.accountDevices(sender, a1.accountId), a1.accountId);
       const sync = await sendToAccount(server, sender, a1.accountId, ownRegistry, syncText, syncAt, `${sender.login} sync copies`);
       checkEqual([...sync.sent.keys()], aDevices.filter((d) => d !== sender).map((d) => d.deviceId), `${sender.login}: sync copies went to`);
       for (const [deviceId, { type }] of sync.sent) {
@@ -398,7 +413,8 @@ async function scenario(server, sockets) {
   return `${NAME}: OK: A ${a1.accountId} (3 devices) and B ${b1.accountId} (3 devices) linked companions with libsignal ADV signatures `
     + `and signed lists; B's primary saw A's device-list versions ${aVersions.join(',')}; each side verified the other's list and `
     + `companion signatures; ${received.b} PreKey messages A→B and ${received.sync} sync copies decrypted on the right devices `
-    + `and acked (queues empty); 3 Whisper replies B→A decrypted (libsignal-client ${libsignalVersion()})`;
+    + `and acked (queues empty); 3 Whisper replies B→A decrypted (libsignal-client ${libsignalVersion()})`
+    + (serverNotes.size > 0 ? `; tolerated: ${[...serverNotes].join('; ')}` : '');
 }
 
 function libsignalVersion() {
@@ -429,4 +445,7 @@ try {
   process.exitCode = 1;
 } finally {
   clearTimeout(overall);
+  for (const note of serverNotes) {
+    console.error(`${NAME}: NOTE: server deviates from the protocol: ${note}`);
+  }
 }

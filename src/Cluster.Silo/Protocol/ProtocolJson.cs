@@ -3,8 +3,16 @@ using System.Text.Json.Serialization;
 
 namespace Cluster.Silo.Protocol;
 
-/// <summary>Source-generated JSON for the client protocol: camelCase, base64 byte arrays, no reflection.</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict, RespectNullableAnnotations = false)]
+/// <summary>
+/// Source-generated JSON for the client protocol: camelCase, base64 byte arrays, no reflection. Metadata mode only:
+/// the generated fast-path serializer of .NET 10 writes a null <c>byte[]</c> as <c>""</c> (dotnet/runtime#129833),
+/// and the protocol's nulls (the primary's signatures) must stay null.
+/// </summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    GenerationMode = JsonSourceGenerationMode.Metadata,
+    NumberHandling = JsonNumberHandling.Strict,
+    RespectNullableAnnotations = false)]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RegisterAccountRequest))]
 [JsonSerializable(typeof(RegisterAccountResponse))]

@@ -1,0 +1,24 @@
+namespace Cluster.Faults.Tests;
+
+/// <summary>
+/// Waits for a condition that lives in another process (a silo's readiness, a row in the membership table), which
+/// sends this test no event: checks it every 100 ms until a deadline, then fails naming what was expected.
+/// </summary>
+public static class Eventually
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> expected)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"not within {timeout.TotalSeconds:0}s: {expected()}");
+            }
+
+            await Task.Delay(Interval);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Cluster.Testing;
+
+namespace Cluster.Faults.Tests;
+
+/// <summary>
+/// Real devices on real sockets against a cluster of silo processes: accounts with a primary and a companion, sockets
+/// spread over every silo, paced traffic while a fault runs, then the accounting of every envelope.
+/// </summary>
+public sealed class FaultScenario : IAsyncDisposable
+{
+    private const int Accounts = 4;
+
+    /// <summary>Time for the last envelopes to arrive once traffic stops: covers a socket re-attaching to a moved device grain (30 s keep-alive).</summary>
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly ITestOutputHelper output;
+
+    private FaultScenario(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts, IReadOnlyList<FaultDevice> devices, ITestOutputHelper output)
+    {
+        Cluster = cluster;
+        Devices = devices;
+        this.output = output;
+        Traffic = new Traffic(cluster, accounts);
+    }
+
+    public ProcessCluster Cluster { get; }
+
+    public IReadOnlyList<FaultDevice> Devices { get; }
+
+    public Traffic Traffic { get; }
+
+    /// <summary>Registers the accounts (each on another silo), links a companion to each, and connects every device, round robin over the silos.</summary>
+    public static async Task<FaultScenario> StartAsync(ProcessCluster cluster, ITestOutputHelper output)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var accounts = new List<IReadOnlyList<TestDevice>>();
+        for (var a = 0; a < Accounts; a++)
+        {
+            var silo = cluster.Silos[a % cluster.Silos.Count].BaseAddress;
+            var (primary, body) = TestAccounts.NewRegistration();
+            await ExpectOkAsync(await http.PostAsJsonAsync(new Uri(silo, "/v1/accounts"), body), "registration");
+            var companion = await LinkAsync(http, cluster.Silos[(a + 1) % cluster.Silos.Count].BaseAddress, primary);
+            accounts.Add([primary, companion]);
+        }
+
+        var devices = accounts.SelectMany(a => a)
+            .Select((device, i) => new FaultDevice(device, cluster, i % cluster.Silos.Count))
+            .ToList();
+        var scenario = new FaultScenario(cluster, accounts, devices, output);
+        foreach (var device in devices)
+        {
+            device.Start();
+        }
+
+        await Task.WhenAll(devices.Select(d => d.Connected)).WaitAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine($"{devices.Count} devices of {Accounts} accounts connected; sockets per silo: " +
+            string.Join(", ", devices.GroupBy(d => d.CurrentSilo).OrderBy(g => g.Key).Select(g => $"silo {g.Key + 1}: {g.Count()}")));
+        return scenario;
+    }
+
+    /// <summary>Runs traffic while <paramref name="fault"/> runs (at least <paramref name="minimumSends"/> sends), then checks every envelope.</summary>
+    public async Task RunAsync(Func<Task> fault, int minimumSends)
+    {
+        var faultTask = Task.Run(fault);
+        await Traffic.RunAsync(faultTask, minimumSends, TimeSpan.FromMilliseconds(100), concurrency: 4);
+        await AccountAsync();
+    }
+
+    /// <summary>
+    /// Every send that got a 200 reaches each of its devices; after dedup by envelope id, exactly once: a content never
+    /// comes with two different ids, and nothing arrives that was never sent.
+    /// </summary>
+    private async Task AccountAsync()
+    {
+        var promised = Traffic.PromisedByDevice();
+        var drain = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Devices.Select(d => d.WaitForAsync(promised.GetValueOrDefault(d.Device.Login) ?? [], DeliveryTimeout)));
+        drain.Stop();
+
+        int delivered = 0, duplicates = 0, promisedTotal = 0;
+        var problems = new List<string>();
+        foreach (var device in Devices)
+        {
+            var expected = promised.GetValueOrDefault(device.Device.Login) ?? [];
+            promisedTotal += expected.Count;
+            var received = device.Received;
+            delivered += received.Count;
+            duplicates += received.Count - received.Select(r => r.Id).Distinct().Count();
+            foreach (var group in received.GroupBy(r => r.Content))
+            {
+                var ids = group.Select(r => r.Id).Distinct().ToList();
+                if (ids.Count > 1)
+                {
+                    problems.Add($"{device.Device.Login} got '{group.Key}' under {ids.Count} different envelope ids");
+                }
+
+                if (!Traffic.AllContents.ContainsKey(group.Key))
+                {
+                    problems.Add($"{device.Device.Login} got '{group.Key}', which nobody sent");
+                }
+            }
+        }
+
+        var closes = Devices.SelectMany(d => d.Closes)
+            .GroupBy(c => c.Key)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Key}: {g.Sum(c => c.Value)}");
+        var report = new StringBuilder()
+            .AppendLine($"sends: {Traffic.Started} started, {Traffic.Ok} got 200, {Traffic.Failed} failed; {Traffic.Retries} retries ({Traffic.StatusErrors} 5xx, {Traffic.ConnectionErrors} no answer)")
+            .AppendLine($"envelopes: {promisedTotal} promised by 200s, {delivered} frames delivered, {duplicates} duplicates by id (redelivered unacked), all delivered {drain.Elapsed.TotalSeconds:0.0}s after traffic stopped")
+            .AppendLine($"sockets: {Devices.Sum(d => d.Connections)} opened for {Devices.Count} devices; ended with {string.Join(", ", closes)}");
+        output.WriteLine(report.ToString());
+
+        Assert.Empty(Traffic.Unexpected);
+        Assert.Empty(problems);
+        Assert.Equal(0, Traffic.Failed);
+        Assert.Equal(Traffic.Started, Traffic.Ok);
+    }
+
+    public void Log(string line) => output.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.f}] {line}");
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var device in Devices)
+        {
+            await device.DisposeAsync();
+        }
+
+        Traffic.Dispose();
+    }
+
+    private static async Task<TestDevice> LinkAsync(HttpClient http, Uri silo, TestDevice primary)
+    {
+        using var tokenRequest = new HttpRequestMessage(HttpMethod.Post, new Uri(silo, "/v1/devices/link-token"));
+        tokenRequest.Headers.Authorization = TestDevice.BasicAuth(primary.Login, primary.Password);
+        var token = (string)(await ExpectOkAsync(await http.SendAsync(tokenRequest), "link token"))!["token"]!;
+        var (companion, body) = Linking.NewRequest(primary, token, keyIndex: 1);
+        var answer = await ExpectOkAsync(await http.PutAsJsonAsync(new Uri(silo, "/v1/devices/link"), body), "link");
+        return companion with { DeviceId = (int)answer!["deviceId"]! };
+    }
+
+    private static async Task<JsonObject?> ExpectOkAsync(HttpResponseMessage response, string what)
+    {
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            return response.IsSuccessStatusCode
+                ? text.Length > 0 ? JsonNode.Parse(text)?.AsObject() : null
+                : throw new InvalidOperationException($"{what} failed: {(int)response.StatusCode} {text}");
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using Cluster.Persistence;
+using Cluster.Testing;
+
+namespace Cluster.Faults.Tests;
+
+/// <summary>
+/// Three silo processes on PostgreSQL, eight devices on sockets spread over them, paced traffic, and a fault in the
+/// middle of it. Each test ends with the accounting of every envelope (<see cref="FaultScenario"/>).
+/// </summary>
+/// <remarks>The tests of this class run one after another (one class, one collection): each runs a cluster of its own.</remarks>
+public sealed class FaultToleranceTests(ITestOutputHelper output)
+{
+    private const int Silos = 3;
+    private const int MinimumSends = 200;
+
+    /// <summary>Upper bound for declaring a killed silo dead with the tests' settings (1 s probes, 2 misses, 1 vote); ~2 s when idle.</summary>
+    private static readonly TimeSpan DeathDeadline = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task KillSilo_MidTraffic_DeclaredDeadAndNoAcknowledgedEnvelopeLost()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(database.ConnectionString, Silos);
+        await using var scenario = await FaultScenario.StartAsync(cluster, output);
+        var victim = cluster.Silos[1];
+
+        await scenario.RunAsync(
+            async () =>
+            {
+                await scenario.Traffic.OkCount(40);
+                var sockets = scenario.Devices.Count(d => d.CurrentSilo == victim.Index - 1);
+                victim.Kill();
+                scenario.Log($"SIGKILL silo {victim.Index} after {scenario.Traffic.Ok} sends got 200; it held {sockets} sockets");
+                var dead = await cluster.WaitDeadAsync(victim, DeathDeadline);
+                scenario.Log($"silo {victim.Index} declared Dead in the membership table {dead.TotalSeconds:0.0}s after SIGKILL");
+                var okAtRestart = scenario.Traffic.Ok;
+                victim.Start();
+                var ready = await cluster.WaitReadyAsync(victim);
+                scenario.Log($"silo {victim.Index} restarted, ready after {ready.TotalSeconds:0.0}s; {scenario.Traffic.Ok - okAtRestart} sends got 200 meanwhile");
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 40);
+            },
+            MinimumSends);
+
+        Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} runs at the end"));
+    }
+
+    [Fact]
+    public async Task RollingRestart_MidTraffic_EverySiloLeavesGracefullyAndNoAcknowledgedEnvelopeLost()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(database.ConnectionString, Silos);
+        await using var scenario = await FaultScenario.StartAsync(cluster, output);
+        var readinessOffSeen = 0;
+
+        await scenario.RunAsync(
+            async () =>
+            {
+                await scenario.Traffic.OkCount(30);
+                foreach (var silo in cluster.Silos)
+                {
+                    var clock = Stopwatch.StartNew();
+                    await silo.TerminateAsync();
+                    // ShutdownDrainSeconds=1: for that second the process serves, but /health/ready is 503.
+                    await Eventually.TrueAsync(async () => !silo.IsRunning || !await cluster.IsReadyAsync(silo), StopDeadline, () => $"silo {silo.Index} not ready after SIGTERM");
+                    if (silo.IsRunning)
+                    {
+                        readinessOffSeen++;
+                    }
+
+                    await silo.WaitForExitAsync(StopDeadline);
+                    var stopped = clock.Elapsed;
+                    Assert.Equal(0, silo.ExitCode);
+                    Assert.Equal(6, await cluster.MembershipStatusAsync(silo));
+                    silo.Start();
+                    var ready = await cluster.WaitReadyAsync(silo);
+                    scenario.Log($"silo {silo.Index}: SIGTERM → exit 0 and Dead (left) in the table after {stopped.TotalSeconds:0.0}s; ready again {ready.TotalSeconds:0.0}s after start; {scenario.Traffic.Ok} sends got 200 so far");
+                }
+
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 30);
+            },
+            MinimumSends);
+
+        output.WriteLine($"readiness seen off while a stopping silo still ran: {readinessOffSeen} of {Silos}");
+        Assert.True(scenario.Devices.Sum(d => d.Closes.GetValueOrDefault("1001")) > 0, "stopping silos closed sockets with 1001");
+    }
+
+    [Fact]
+    public async Task RestartPostgres_MidTraffic_SilosRecoverAndNoAcknowledgedEnvelopeLost()
+    {
+        Assert.SkipUnless(PostgresDatabase.IsConfigured, PostgresDatabase.SkipReason);
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, postgres.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(postgres.ConnectionString, Silos);
+        await using var scenario = await FaultScenario.StartAsync(cluster, output);
+
+        await scenario.RunAsync(
+            async () =>
+            {
+                await scenario.Traffic.OkCount(40);
+                var clock = Stopwatch.StartNew();
+                await postgres.StopAsync();
+                scenario.Log($"PostgreSQL stopped (fast) after {scenario.Traffic.Ok} sends got 200");
+                await Eventually.TrueAsync(
+                    async () => !(await Task.WhenAll(cluster.Silos.Select(cluster.IsReadyAsync))).Any(ready => ready),
+                    TimeSpan.FromSeconds(30),
+                    () => "every silo reports not ready while the database is down");
+                var okWhileDown = scenario.Traffic.Ok;
+                await postgres.StartAgainAsync();
+                scenario.Log($"PostgreSQL started again, {clock.Elapsed.TotalSeconds:0.0}s after the stop; {scenario.Traffic.Ok - okWhileDown} sends got 200 while it was down");
+                await Task.WhenAll(cluster.Silos.Select(cluster.WaitReadyAsync));
+                scenario.Log($"every silo ready again {clock.Elapsed.TotalSeconds:0.0}s after the stop");
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 40);
+            },
+            MinimumSends);
+
+        Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} survived the database outage"));
+    }
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Cluster.Faults.Tests;
+
+/// <summary>
+/// N silo processes forming one cluster on one PostgreSQL database, with the short failure-detection settings the
+/// fault tests run with.
+/// </summary>
+public sealed class ProcessCluster : IAsyncDisposable
+{
+    /// <summary>Orleans' <c>SiloStatus.Dead</c> as stored in the membership table.</summary>
+    private const int DeadStatus = 6;
+
+    /// <summary>How long a silo process may take to become ready on a busy 2-core machine.</summary>
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>Failure detection used by the tests: a killed silo is suspected after 2 × 1 s and one vote declares it dead.</summary>
+    public static readonly IReadOnlyDictionary<string, string> FastFailureDetection = new Dictionary<string, string>
+    {
+        ["Cluster:Membership:ProbeTimeoutSeconds"] = "1",
+        ["Cluster:Membership:MissedProbesLimit"] = "2",
+        ["Cluster:Membership:VotesForDeathDeclaration"] = "1",
+        ["Cluster:Membership:TableRefreshSeconds"] = "5",
+        ["Cluster:ShutdownDrainSeconds"] = "1",
+    };
+
+    private readonly string directory;
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private ProcessCluster(string connectionString, string clusterId, string directory, IReadOnlyList<ProcessSilo> silos)
+    {
+        ConnectionString = connectionString;
+        ClusterId = clusterId;
+        this.directory = directory;
+        Silos = silos;
+    }
+
+    public string ConnectionString { get; }
+
+    /// <summary>Where the silos' logs are (kept after the test, for post-mortems).</summary>
+    public string LogDirectory => directory;
+
+    public string ClusterId { get; }
+
+    public IReadOnlyList<ProcessSilo> Silos { get; }
+
+    /// <summary>Starts <paramref name="count"/> silos at once and waits until every one is ready.</summary>
+    public static async Task<ProcessCluster> StartAsync(string connectionString, int count)
+    {
+        var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..8];
+        var directory = Directory.CreateTempSubdirectory("cluster-faults-").FullName;
+        var silos = Enumerable.Range(1, count)
+            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, FastFailureDetection))
+            .ToList();
+        var cluster = new ProcessCluster(connectionString, clusterId, directory, silos);
+        try
+        {
+            foreach (var silo in silos)
+            {
+                silo.Start();
+            }
+
+            await Task.WhenAll(silos.Select(cluster.WaitReadyAsync));
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Whether the silo answers <c>/health/ready</c> with 200 now.</summary>
+    public async Task<bool> IsReadyAsync(ProcessSilo silo)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri(silo.BaseAddress, "/health/ready"));
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until the silo is ready; fails with its log if it exits or takes longer than <see cref="ReadyTimeout"/>.</summary>
+    public async Task<TimeSpan> WaitReadyAsync(ProcessSilo silo)
+    {
+        var clock = Stopwatch.StartNew();
+        await Eventually.TrueAsync(
+            async () => !silo.IsRunning
+                ? throw new InvalidOperationException($"silo {silo.Index} exited ({silo.ExitCode}) while starting:\n{silo.Tail()}")
+                : await IsReadyAsync(silo),
+            ReadyTimeout,
+            () => $"silo {silo.Index} ready at {silo.BaseAddress}health/ready; log:\n{silo.Tail()}");
+        return clock.Elapsed;
+    }
+
+    /// <summary>The membership status of the newest generation on the silo's port (Orleans' SiloStatus numbers), or null.</summary>
+    public async Task<int?> MembershipStatusAsync(ProcessSilo silo)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT status FROM orleans_membership WHERE deployment_id = @cluster AND port = @port ORDER BY generation DESC LIMIT 1",
+            connection);
+        command.Parameters.AddWithValue("cluster", ClusterId);
+        command.Parameters.AddWithValue("port", silo.SiloPort);
+        return await command.ExecuteScalarAsync() is int status ? status : null;
+    }
+
+    /// <summary>Waits until the membership table says the silo's current generation is Dead; returns how long that took.</summary>
+    public async Task<TimeSpan> WaitDeadAsync(ProcessSilo silo, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        await Eventually.TrueAsync(async () => await MembershipStatusAsync(silo) == DeadStatus, timeout, () => $"silo {silo.Index} declared Dead in the membership table");
+        return clock.Elapsed;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(Silos.Select(s => s.DisposeAsync().AsTask()));
+        http.Dispose();
+    }
+}

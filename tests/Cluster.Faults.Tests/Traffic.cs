@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Cluster.Testing;
+
+namespace Cluster.Faults.Tests;
+
+/// <summary>
+/// Sends messages between the test accounts, paced, spread over every silo, as clients do: a send that fails with a
+/// 5xx, a refused connection or a timeout is retried on the next silo with the same <c>clientMessageId</c> until it
+/// gets a 200. Remembers what every 200 promised: which device must receive which content.
+/// </summary>
+public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts) : IDisposable
+{
+    /// <summary>A send that has not had a 200 after this long counts as failed (the cluster did not recover).</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(90);
+
+    private readonly HttpClient http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(15),
+    };
+
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> promised = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> milestones = new();
+    private readonly ConcurrentQueue<string> unexpected = new();
+    private int started;
+    private int ok;
+    private int retries;
+    private int failed;
+    private int statusErrors;
+    private int connectionErrors;
+
+    public int Started => Volatile.Read(ref started);
+
+    public int Ok => Volatile.Read(ref ok);
+
+    /// <summary>Attempts after the first one, over all sends.</summary>
+    public int Retries => Volatile.Read(ref retries);
+
+    /// <summary>Failed attempts answered with a 5xx.</summary>
+    public int StatusErrors => Volatile.Read(ref statusErrors);
+
+    /// <summary>Failed attempts without an answer (refused, reset, timed out).</summary>
+    public int ConnectionErrors => Volatile.Read(ref connectionErrors);
+
+    /// <summary>Sends that never got a 200.</summary>
+    public int Failed => Volatile.Read(ref failed);
+
+    /// <summary>Answers a test did not expect at all (a 4xx): the send was wrong, or the server broke its contract.</summary>
+    public IReadOnlyCollection<string> Unexpected => unexpected;
+
+    /// <summary>For each device login, the contents it must receive (every send that got a 200).</summary>
+    public IReadOnlyDictionary<string, List<string>> PromisedByDevice()
+    {
+        var byDevice = new Dictionary<string, List<string>>();
+        foreach (var (_, contents) in promised)
+        {
+            foreach (var entry in contents)
+            {
+                var login = entry[(entry.LastIndexOf(' ') + 1)..];
+                if (!byDevice.TryGetValue(login, out var list))
+                {
+                    byDevice[login] = list = [];
+                }
+
+                list.Add(entry);
+            }
+        }
+
+        return byDevice;
+    }
+
+    /// <summary>Every content any send carried, 200 or not: nothing else may ever arrive.</summary>
+    public ConcurrentDictionary<string, byte> AllContents { get; } = new();
+
+    /// <summary>Completes once <paramref name="count"/> sends have had their 200.</summary>
+    public Task OkCount(int count)
+    {
+        var milestone = milestones.GetOrAdd($"{count}", _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (Ok >= count)
+        {
+            milestone.TrySetResult();
+        }
+
+        return milestone.Task;
+    }
+
+    /// <summary>
+    /// Starts a send every <paramref name="interval"/>, at most <paramref name="concurrency"/> at once, until
+    /// <paramref name="until"/> completes and at least <paramref name="minimum"/> sends have started; then waits for the
+    /// sends in flight.
+    /// </summary>
+    public async Task RunAsync(Task until, int minimum, TimeSpan interval, int concurrency)
+    {
+        using var slots = new SemaphoreSlim(concurrency);
+        var inFlight = new List<Task>();
+        var random = new Random(12345);
+        using var pace = new PeriodicTimer(interval);
+        while (!until.IsCompleted || Started < minimum)
+        {
+            await pace.WaitForNextTickAsync();
+            await slots.WaitAsync();
+            var from = random.Next(accounts.Count);
+            var to = (from + 1 + random.Next(accounts.Count - 1)) % accounts.Count;
+            var sender = accounts[from][random.Next(accounts[from].Count)];
+            var n = Interlocked.Increment(ref started);
+            var silo = n % cluster.Silos.Count;
+            inFlight.Add(SendAsync(n, sender, accounts[to], silo).ContinueWith(_ => slots.Release(), TaskScheduler.Default));
+        }
+
+        await Task.WhenAll(inFlight);
+        await until;
+    }
+
+    private async Task SendAsync(int n, TestDevice sender, IReadOnlyList<TestDevice> destination, int firstSilo)
+    {
+        var text = $"m{n:D4}";
+        var body = Messages.Body(destination, text, clientMessageId: text);
+        var contents = destination.Select(d => Messages.Content(text, d)).ToList();
+        foreach (var content in contents)
+        {
+            AllContents[content] = 0;
+        }
+
+        var deadline = DateTime.UtcNow + GiveUpAfter;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (attempt > 0)
+            {
+                Interlocked.Increment(ref retries);
+            }
+
+            var silo = cluster.Silos[(firstSilo + attempt) % cluster.Silos.Count];
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(silo.BaseAddress, $"/v1/messages/{Uri.EscapeDataString(destination[0].AccountId)}"))
+            {
+                Content = JsonContent.Create(body),
+            };
+            request.Headers.Authorization = TestDevice.BasicAuth(sender.Login, sender.Password);
+            try
+            {
+                using var response = await http.SendAsync(request);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    promised[text] = contents;
+                    var count = Interlocked.Increment(ref ok);
+                    if (milestones.TryGetValue($"{count}", out var milestone))
+                    {
+                        milestone.TrySetResult();
+                    }
+
+                    return;
+                }
+
+                if ((int)response.StatusCode < 500)
+                {
+                    unexpected.Enqueue($"{text} from {sender.Login}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                    Interlocked.Increment(ref failed);
+                    return;
+                }
+
+                Interlocked.Increment(ref statusErrors);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                Interlocked.Increment(ref connectionErrors);
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                Interlocked.Increment(ref failed);
+                return;
+            }
+
+            // Every silo refused in turn: back off a little before the next round, as a client would.
+            if ((attempt + 1) % cluster.Silos.Count == 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+        }
+    }
+
+    public void Dispose() => http.Dispose();
+}
