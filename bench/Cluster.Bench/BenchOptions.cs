@@ -13,7 +13,7 @@ internal sealed class BenchOptions
 
           --stores sqlite,postgresql   stores to run (default: both; postgresql only when a server is given)
           --scenarios a,b,...          raw-insert, raw-cycle, append, append-empty, append-deep, ack (default: all)
-          --duration SECONDS           measured time per scenario (default 6)
+          --duration SECONDS           measured time per scenario (default 5)
           --rounds N                   repeat every scenario N times, interleaved; report medians (default 1)
           --warmup SECONDS             unmeasured time before it (default 1)
           --concurrency N              concurrent callers in the inbox scenarios (default 256)
@@ -36,7 +36,7 @@ internal sealed class BenchOptions
 
     public IReadOnlyList<string> Scenarios { get; private set; } = [.. Scenario.Names];
 
-    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(6);
+    public TimeSpan Duration { get; private set; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan Warmup { get; private set; } = TimeSpan.FromSeconds(1);
 

@@ -26,11 +26,13 @@ public sealed class BlobTests(SiloFixture fixture)
         var content = RandomNumberGenerator.GetBytes((2 * 1024 * 1024) + 12345);
         var before = DateTimeOffset.UtcNow;
 
-        var (status, created) = await Blobs.UploadAsync(upload, content, Cancel);
+        using var posted = await upload.PostAsync("/v1/blobs", Blobs.Content(content), Cancel);
+        var created = (await posted.Content.ReadFromJsonAsync<JsonObject>(Cancel))!;
         using var response = await download.GetAsync($"/v1/blobs/{(string)created["blobId"]!}", Cancel);
         var bytes = await response.Content.ReadAsByteArrayAsync(Cancel);
 
-        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        Assert.Equal($"/v1/blobs/{(string)created["blobId"]!}", posted.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(content.Length, response.Content.Headers.ContentLength);

@@ -233,6 +233,19 @@ public sealed class ProvisioningLifetimeTests
     }
 
     [Fact]
+    public async Task Shutdown_WaitingSocket_ClosedWith1001()
+    {
+        var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+        await using var _ = silo;
+        var (socket, _) = await ProvisioningSocket.OpenAsync(silo, Cancel);
+        await using var __ = socket;
+
+        await silo.StopAsync();
+
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, await socket.ClosedAsync("with 1001 when the silo shuts down"));
+    }
+
+    [Fact]
     public async Task Lifetime_Configured_SocketClosesThen()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -65,7 +65,7 @@ public sealed class FaultScenario : IAsyncDisposable
     public async Task RunAsync(Func<Task> fault, int minimumSends)
     {
         var faultTask = Task.Run(fault);
-        await Traffic.RunAsync(faultTask, minimumSends, TimeSpan.FromMilliseconds(100), concurrency: 4);
+        await Traffic.RunAsync(faultTask, minimumSends, TimeSpan.FromMilliseconds(200), concurrency: 4);
         await AccountAsync();
     }
 

@@ -86,6 +86,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output)
             MinimumSends);
 
         output.WriteLine($"readiness seen off while a stopping silo still ran: {readinessOffSeen} of {Silos}");
+        Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} runs at the end (none was declared dead by mistake)"));
         Assert.True(scenario.Devices.Sum(d => d.Closes.GetValueOrDefault("1001")) > 0, "stopping silos closed sockets with 1001");
     }
 
@@ -104,16 +105,17 @@ public sealed class FaultToleranceTests(ITestOutputHelper output)
                 await scenario.Traffic.OkCount(40);
                 var clock = Stopwatch.StartNew();
                 await postgres.StopAsync();
-                scenario.Log($"PostgreSQL stopped (fast) after {scenario.Traffic.Ok} sends got 200");
+                var okAtStop = scenario.Traffic.Ok;
+                scenario.Log($"PostgreSQL stopped (fast) after {okAtStop} sends got 200; stopping took {clock.Elapsed.TotalSeconds:0.0}s");
                 await Eventually.TrueAsync(
                     async () => !(await Task.WhenAll(cluster.Silos.Select(cluster.IsReadyAsync))).Any(ready => ready),
                     TimeSpan.FromSeconds(30),
                     () => "every silo reports not ready while the database is down");
-                var okWhileDown = scenario.Traffic.Ok;
+                scenario.Log($"every silo not ready {clock.Elapsed.TotalSeconds:0.0}s after the stop began");
                 await postgres.StartAgainAsync();
-                scenario.Log($"PostgreSQL started again, {clock.Elapsed.TotalSeconds:0.0}s after the stop; {scenario.Traffic.Ok - okWhileDown} sends got 200 while it was down");
+                scenario.Log($"PostgreSQL accepts connections again {clock.Elapsed.TotalSeconds:0.0}s after the stop began; {scenario.Traffic.Ok - okAtStop} sends got 200 since it stopped");
                 await Task.WhenAll(cluster.Silos.Select(cluster.WaitReadyAsync));
-                scenario.Log($"every silo ready again {clock.Elapsed.TotalSeconds:0.0}s after the stop");
+                scenario.Log($"every silo ready again {clock.Elapsed.TotalSeconds:0.0}s after the stop began");
                 await scenario.Traffic.OkCount(scenario.Traffic.Ok + 40);
             },
             MinimumSends);

@@ -37,6 +37,7 @@ public sealed class ProcessSilo : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Warning",
             "--Logging:LogLevel:Orleans.Runtime.Silo=Information",
+            "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
         };
         list.AddRange(settings.Select(s => $"--{s.Key}={s.Value}"));
         args = list;

@@ -313,6 +313,17 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task AppendAsync_CanceledBeforehand_IsCanceledAndStoresNothing()
+    {
+        var row = Row(NewDevice(), 1);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Store.AppendAsync([row], new CancellationToken(canceled: true)));
+
+        await Store.AppendAsync([Row(row.Device, 2)], Cancel);
+        Assert.Equal(1, await Store.CountAsync(row.Device, Cancel));
+    }
+
+    [Fact]
     public async Task AppendAsync_AfterDispose_ThrowsObjectDisposed()
     {
         await ((IAsyncDisposable)Store).DisposeAsync();

@@ -51,11 +51,11 @@ internal sealed class MetricsWatch(TestSilo silo, PrometheusServer? prometheus) 
     private readonly Dictionary<Series, double> prometheusBaseline = [];
     private readonly Dictionary<Series, double> expected = [];
     private readonly HashSet<Series> atLeast = [];
-    private bool siloFailed;
-    private bool prometheusFailed;
 
+    /// <summary>The first checkpoint at which the silo's values were wrong (empty when none was).</summary>
     public List<string> SiloMismatches { get; } = [];
 
+    /// <summary>The first checkpoint at which Prometheus's values were wrong (empty when none was).</summary>
     public List<string> PrometheusMismatches { get; } = [];
 
     /// <summary>How many checkpoints compared values (on the silo; on Prometheus too when it runs).</summary>
@@ -114,28 +114,29 @@ internal sealed class MetricsWatch(TestSilo silo, PrometheusServer? prometheus) 
     /// <summary>Waits until every series holds its expected total on the silo, then in Prometheus; records what never did.</summary>
     public async Task CheckpointAsync(string step, CancellationToken cancellationToken)
     {
+        // After a side's first mismatch its later values mean little (a step that failed may still be running), so
+        // only the first is reported.
         Checkpoints++;
-        var failure = await WaitAsync(step, series, siloBaseline, expected, atLeast, siloFailed ? TimeSpan.Zero : SiloDeadline, async () =>
+        if (SiloMismatches.Count == 0)
         {
-            var samples = MetricsText.Parse(await ScrapeAsync(cancellationToken));
-            return series.Select(s => s.SumOf(samples)).ToList();
-        }, cancellationToken);
-        if (failure is not null)
-        {
-            siloFailed = true;
-            SiloMismatches.Add(failure);
+            var failure = await WaitAsync(step, series, siloBaseline, expected, atLeast, SiloDeadline, async () =>
+            {
+                var samples = MetricsText.Parse(await ScrapeAsync(cancellationToken));
+                return series.Select(s => s.SumOf(samples)).ToList();
+            }, cancellationToken);
+            if (failure is not null)
+            {
+                SiloMismatches.Add(failure);
+            }
         }
 
-        if (prometheus is null)
+        if (prometheus is not null && PrometheusMismatches.Count == 0)
         {
-            return;
-        }
-
-        failure = await WaitAsync(step, series, prometheusBaseline, expected, atLeast, prometheusFailed ? TimeSpan.Zero : PrometheusDeadline, () => ReadPrometheusAsync(series, cancellationToken), cancellationToken);
-        if (failure is not null)
-        {
-            prometheusFailed = true;
-            PrometheusMismatches.Add(failure);
+            var failure = await WaitAsync(step, series, prometheusBaseline, expected, atLeast, PrometheusDeadline, () => ReadPrometheusAsync(series, cancellationToken), cancellationToken);
+            if (failure is not null)
+            {
+                PrometheusMismatches.Add(failure);
+            }
         }
     }
 

@@ -41,7 +41,7 @@ public sealed class PromQlTests
                     for: 1m
             """;
 
-        Assert.Equal(["sum by (job) (\n          x_total\n        )", "up == 0"], PromQl.RuleExpressions(rules).Select(e => e.Trim()));
+        Assert.Equal(["sum by (job) (\n            x_total\n          )", "up == 0"], PromQl.RuleExpressions(rules).Select(e => e.Trim()));
         Assert.Equal(["a:b:c"], PromQl.RecordedNames(rules));
         Assert.Equal(["Y"], PromQl.AlertNames(rules));
     }

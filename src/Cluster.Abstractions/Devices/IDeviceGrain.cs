@@ -50,9 +50,9 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("Connect")]
     Task ConnectAsync(IDeviceConnection connection, Guid connectionId);
 
-    /// <summary>Whether <paramref name="connectionId"/> is still the attached socket (false after a reactivation elsewhere).</summary>
+    /// <summary>Whether <paramref name="connectionId"/> is still the attached socket, was replaced by another, or is unknown (the grain was reactivated elsewhere).</summary>
     [Alias("Ping")]
-    Task<bool> PingAsync(Guid connectionId);
+    Task<SocketAttachment> PingAsync(Guid connectionId);
 
     /// <summary>Detaches the socket if it is still the attached one.</summary>
     [Alias("Disconnect")]
@@ -72,4 +72,17 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Remove")]
     Task RemoveAsync();
+}
+
+/// <summary>What a device grain knows of a socket that asks.</summary>
+public enum SocketAttachment
+{
+    /// <summary>It is the device's attached socket.</summary>
+    Attached,
+
+    /// <summary>Another socket of the device is attached now: this one lost (4409).</summary>
+    Replaced,
+
+    /// <summary>No socket is attached (the grain was reactivated): this one should attach again.</summary>
+    Detached,
 }

@@ -1,3 +1,4 @@
+using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
@@ -122,7 +123,10 @@ internal sealed partial class DeviceGrain
         await PumpAsync();
     }
 
-    public Task<bool> PingAsync(Guid id) => Task.FromResult(connection is not null && connectionId == id);
+    public Task<SocketAttachment> PingAsync(Guid id) => Task.FromResult(
+        connection is null ? SocketAttachment.Detached
+        : connectionId == id ? SocketAttachment.Attached
+        : SocketAttachment.Replaced);
 
     public Task DisconnectAsync(Guid id)
     {
@@ -198,7 +202,16 @@ internal sealed partial class DeviceGrain
 
     private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson)]);
 
-    private Task EnsureInboxLoadedAsync() => inboxLoaded ??= LoadInboxAsync();
+    private Task EnsureInboxLoadedAsync()
+    {
+        // A load that failed (the database was down) is tried again by the next call rather than remembered.
+        if (inboxLoaded is { IsFaulted: true } or { IsCanceled: true })
+        {
+            inboxLoaded = null;
+        }
+
+        return inboxLoaded ??= LoadInboxAsync();
+    }
 
     private async Task LoadInboxAsync()
     {

@@ -24,7 +24,11 @@ internal static class InboxCalls
     /// </summary>
     public static Task<int> Enqueue(InboxWriter writer, InboxRequest request, object owner, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<int>(cancellationToken);
+        }
+
         ObjectDisposedException.ThrowIf(!writer.TryEnqueue(request), owner);
         return cancellationToken.CanBeCanceled ? request.Task.WaitAsync(cancellationToken) : request.Task;
     }

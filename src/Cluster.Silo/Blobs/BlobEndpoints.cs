@@ -54,6 +54,21 @@ internal static class BlobEndpoints
         {
             throw TooLarge(limits.MaxBytes);
         }
+        catch (BadHttpRequestException ex)
+        {
+            // The body ended before its Content-Length, or was malformed chunking; nothing of it was kept.
+            throw new ApiException(ex.StatusCode, "bad_request", "the request body was cut short or malformed");
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-upload; nothing of it was kept, and there is no one to answer.
+            return Results.Empty;
+        }
+
+        if (result.Status == BlobWriteStatus.Stored)
+        {
+            context.Response.Headers.Location = $"/v1/blobs/{write.Id}";
+        }
 
         return result.Status switch
         {

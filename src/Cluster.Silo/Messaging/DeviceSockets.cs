@@ -52,7 +52,17 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         ClusterMetrics.SocketsOpen.Add(1);
         try
         {
-            await grain.ConnectAsync(reference, connectionId);
+            try
+            {
+                await grain.ConnectAsync(reference, connectionId);
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+            {
+                LogAttachFailed(ex);
+                await socket.CloseAsync(WebSocketCloseStatus.InternalServerError, "reconnect", CancellationToken.None);
+                return;
+            }
+
             var writer = connection.RunWriterAsync(stop.Token);
             var keepAlive = KeepAliveAsync(grain, reference, connection, connectionId, stop.Token);
             await ReadAsync(socket, grain, connection, stop.Token);
@@ -155,6 +165,12 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         {
             // The client went away.
         }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+        {
+            // An ack could not be applied (the device's grain or the database is unreachable): the envelopes stay
+            // queued, and the client is told to reconnect rather than left on a socket that no longer works.
+            await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
+        }
     }
 
     private static SocketClientFrame? Parse(ReadOnlySpan<byte> json)
@@ -176,11 +192,17 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                if (!await grain.PingAsync(connectionId))
+                switch (await grain.PingAsync(connectionId))
                 {
-                    // The grain was reactivated (its silo died) and does not know this socket: attach again, which
-                    // sends every unacked envelope once more (the device dedups by envelope id).
-                    await grain.ConnectAsync(reference, connectionId);
+                    case SocketAttachment.Detached:
+                        // The grain was reactivated (its silo died) and does not know this socket: attach again, which
+                        // sends every unacked envelope once more (the device dedups by envelope id).
+                        await grain.ConnectAsync(reference, connectionId);
+                        break;
+                    case SocketAttachment.Replaced:
+                        // A newer socket of the device is attached; the grain's close to this one may have been lost.
+                        await connection.CloseAsync(4409, "connected elsewhere");
+                        return;
                 }
             }
         }
@@ -194,6 +216,9 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
             await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Attaching a device socket to its grain failed; the client is told to reconnect")]
+    private partial void LogAttachFailed(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Detaching a closed device socket failed")]
     private partial void LogDetachFailed(Exception ex);
