@@ -1,4 +1,3 @@
-using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
@@ -106,36 +105,9 @@ internal static class CallEndpoints
         return ValidatePayload(body.Payload, "payload", maxPayloadBytes);
     }
 
-    private static List<CallOfferCopy> ValidateOffers(List<CallOfferDto?>? offers, int maxPayloadBytes)
-    {
-        if (offers is null)
-        {
-            throw ApiException.MissingField("offers");
-        }
-
-        var valid = new List<CallOfferCopy>(offers.Count);
-        var seen = new HashSet<int>();
-        for (var i = 0; i < offers.Count; i++)
-        {
-            var field = $"offers[{i}]";
-            var offer = offers[i] ?? throw ApiException.InvalidField(field, "must be an object");
-            var deviceId = offer.DeviceId ?? throw ApiException.MissingField($"{field}.deviceId");
-            if (deviceId < DeviceAddress.PrimaryDeviceId)
-            {
-                throw ApiException.InvalidField($"{field}.deviceId", "must be a device id (1 or more)");
-            }
-
-            if (!seen.Add(deviceId))
-            {
-                throw ApiException.InvalidField($"{field}.deviceId", $"device {deviceId} is named twice");
-            }
-
-            var registrationId = offer.RegistrationId ?? throw ApiException.MissingField($"{field}.registrationId");
-            valid.Add(new CallOfferCopy(deviceId, registrationId, ValidatePayload(offer.Payload, $"{field}.payload", maxPayloadBytes)));
-        }
-
-        return valid;
-    }
+    private static List<CallOfferCopy> ValidateOffers(List<CallOfferDto?>? offers, int maxPayloadBytes) =>
+        DeviceCopies.Validate(offers, "offers", o => o.DeviceId, o => o.RegistrationId, (offer, field, deviceId, registrationId) =>
+            new CallOfferCopy(deviceId, registrationId, ValidatePayload(offer.Payload, $"{field}.payload", maxPayloadBytes)));
 
     private static byte[] ValidatePayload(byte[]? payload, string field, int maxPayloadBytes)
     {

@@ -69,31 +69,9 @@ internal static class MessageEndpoints
         };
     }
 
-    private static List<OutgoingMessage> ValidateMessages(List<OutgoingMessageDto?>? messages, int maxContentBytes)
-    {
-        if (messages is null)
+    private static List<OutgoingMessage> ValidateMessages(List<OutgoingMessageDto?>? messages, int maxContentBytes) =>
+        DeviceCopies.Validate(messages, "messages", m => m.DeviceId, m => m.RegistrationId, (message, field, deviceId, registrationId) =>
         {
-            throw ApiException.MissingField("messages");
-        }
-
-        var valid = new List<OutgoingMessage>(messages.Count);
-        var seen = new HashSet<int>();
-        for (var i = 0; i < messages.Count; i++)
-        {
-            var field = $"messages[{i}]";
-            var message = messages[i] ?? throw ApiException.InvalidField(field, "must be an object");
-            var deviceId = message.DeviceId ?? throw ApiException.MissingField($"{field}.deviceId");
-            if (deviceId < 1)
-            {
-                throw ApiException.InvalidField($"{field}.deviceId", "must be a device id (1 or more)");
-            }
-
-            if (!seen.Add(deviceId))
-            {
-                throw ApiException.InvalidField($"{field}.deviceId", $"device {deviceId} is named twice");
-            }
-
-            var registrationId = message.RegistrationId ?? throw ApiException.MissingField($"{field}.registrationId");
             var type = message.Type ?? throw ApiException.MissingField($"{field}.type");
             if (type < 1)
             {
@@ -106,11 +84,8 @@ internal static class MessageEndpoints
                 throw new ApiException(StatusCodes.Status413PayloadTooLarge, "content_too_large", $"{field}.content: over {maxContentBytes} bytes", $"{field}.content");
             }
 
-            valid.Add(new OutgoingMessage(deviceId, registrationId, type, content));
-        }
-
-        return valid;
-    }
+            return new OutgoingMessage(deviceId, registrationId, type, content);
+        });
 
     private static async Task FetchAsync(HttpContext context, IGrainFactory grains)
     {

@@ -26,50 +26,23 @@ internal static class MessagingExtensions
     }
 }
 
-/// <summary>Deletes expired envelopes on a fixed interval; every silo sweeps, which is harmless (deletes are idempotent).</summary>
-internal sealed partial class ExpirySweeper(
+/// <summary>Deletes expired envelopes from every inbox.</summary>
+internal sealed class ExpirySweeper(
     IInboxStore store,
     IOptions<MessagingOptions> options,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
-    ILogger<ExpirySweeper> logger) : BackgroundService
+    ILogger<ExpirySweeper> logger) : PeriodicSweeper(time, logger)
 {
-    private const int BatchSize = 10_000;
+    protected override string What => "envelopes";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.Value.ExpirySweepInterval;
+
+    protected override int BatchSize => 10_000;
+
+    protected override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.ExpirySweepInterval, time, stoppingToken);
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (System.Data.Common.DbException ex)
-            {
-                LogSweepFailed(ex);
-            }
-        }
+        var deleted = await store.DeleteExpiredAsync(now, limit, cancellationToken);
+        ClusterMetrics.EnvelopesExpired.Add(deleted);
+        return deleted;
     }
-
-    /// <summary>Deletes everything expired now, in batches.</summary>
-    public async Task<int> SweepAsync(CancellationToken cancellationToken)
-    {
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await store.DeleteExpiredAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), BatchSize, cancellationToken);
-            total += deleted;
-            ClusterMetrics.EnvelopesExpired.Add(deleted);
-        }
-        while (deleted == BatchSize);
-        return total;
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting expired envelopes failed; retrying at the next sweep")]
-    private partial void LogSweepFailed(Exception ex);
 }
