@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cluster.Client.Accounts;
+using Cluster.Client.Blobs;
+using Cluster.Client.Keys;
+using Cluster.Client.Messaging;
+
+namespace Cluster.Client;
+
+/// <summary>The protocol's JSON: camelCase, nulls left out, source-generated (no reflection at run time).</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    GenerationMode = JsonSourceGenerationMode.Metadata)]
+[JsonSerializable(typeof(RegistrationRequest))]
+[JsonSerializable(typeof(RegisteredDevice))]
+[JsonSerializable(typeof(DeviceInfoList))]
+[JsonSerializable(typeof(LinkToken))]
+[JsonSerializable(typeof(LinkRequest))]
+[JsonSerializable(typeof(LinkAnswer))]
+[JsonSerializable(typeof(SignedDeviceList))]
+[JsonSerializable(typeof(AccountDevices))]
+[JsonSerializable(typeof(PreKeyUpload))]
+[JsonSerializable(typeof(KeyCounts))]
+[JsonSerializable(typeof(PreKeyBundle))]
+[JsonSerializable(typeof(OutgoingMessage))]
+[JsonSerializable(typeof(SendResult))]
+[JsonSerializable(typeof(Envelope))]
+[JsonSerializable(typeof(MessagePage))]
+[JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(StartCallBody))]
+[JsonSerializable(typeof(CallIdAnswer))]
+[JsonSerializable(typeof(PayloadBody))]
+[JsonSerializable(typeof(UploadedBlob))]
+[JsonSerializable(typeof(ProvisioningBody))]
+[JsonSerializable(typeof(AckFrame))]
+internal sealed partial class ClientJson : JsonSerializerContext;
+
+internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
+
+internal sealed record LinkAnswer(int DeviceId);
+
+internal sealed record ErrorBody(
+    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices);
+
+internal sealed record StartCallBody(string To, IReadOnlyList<Calls.CallOffer> Offers);
+
+internal sealed record CallIdAnswer(string CallId);
+
+internal sealed record PayloadBody(byte[] Payload);
+
+internal sealed record ProvisioningBody(string Body);
+
+internal sealed record AckFrame(string Kind, IReadOnlyList<Guid> Ids);

@@ -1,0 +1,252 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Cluster.Client.Accounts;
+using Cluster.Client.Blobs;
+using Cluster.Client.Calls;
+using Cluster.Client.Keys;
+using Cluster.Client.Messaging;
+
+namespace Cluster.Client;
+
+/// <summary>
+/// The cluster's HTTP API, typed: one instance per device (or anonymous, for registration and linking).
+/// Every refusal throws a <see cref="ClusterApiException"/> (or <see cref="MismatchedDevicesException"/> /
+/// <see cref="StaleDevicesException"/> for a device set that needs fixing); nothing is retried silently.
+/// Thread-safe; share one per device.
+/// </summary>
+public sealed class ClusterClient : IDisposable
+{
+    private readonly HttpClient http;
+    private readonly bool ownsHttp;
+
+    /// <summary>A client for the silo (or load balancer) at <paramref name="gateway"/>.</summary>
+    /// <param name="gateway">The base address, e.g. <c>http://127.0.0.1:8080</c>.</param>
+    /// <param name="credentials">The device to act as; null for the anonymous calls (register, link).</param>
+    /// <param name="handler">The HTTP handler to use, e.g. one <see cref="SocketsHttpHandler"/> shared by many devices; the client does not dispose it.</param>
+    public ClusterClient(Uri gateway, DeviceCredentials? credentials = null, HttpMessageHandler? handler = null)
+        : this(new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: handler is null) { BaseAddress = gateway }, credentials)
+    {
+        ownsHttp = true;
+    }
+
+    /// <summary>A client over an existing <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is set; the caller keeps ownership of it.</summary>
+    public ClusterClient(HttpClient http, DeviceCredentials? credentials = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (http.BaseAddress is null)
+        {
+            throw new ArgumentException("the HttpClient needs a BaseAddress", nameof(http));
+        }
+
+        this.http = http;
+        Credentials = credentials;
+        Authorization = credentials?.ToAuthorizationHeader();
+    }
+
+    /// <summary>The device this client acts as, or null when anonymous.</summary>
+    public DeviceCredentials? Credentials { get; }
+
+    /// <summary>The gateway's base address.</summary>
+    public Uri Gateway => http.BaseAddress!;
+
+    private AuthenticationHeaderValue? Authorization { get; }
+
+    /// <summary>A client for another device on the same connection pool.</summary>
+    public ClusterClient As(DeviceCredentials credentials) => new(http, credentials);
+
+    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device.</summary>
+    public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "/v1/accounts", request, ClientJson.Default.RegistrationRequest, ClientJson.Default.RegisteredDevice, cancellationToken, anonymous: true);
+
+    /// <summary><c>GET /v1/devices</c>: the caller's own devices.</summary>
+    public async Task<IReadOnlyList<DeviceInfo>> GetOwnDevicesAsync(CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Get, "/v1/devices", ClientJson.Default.DeviceInfoList, cancellationToken)).Devices;
+
+    /// <summary><c>POST /v1/devices/link-token</c> (primary only): a single-use token for linking one companion.</summary>
+    public Task<LinkToken> CreateLinkTokenAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "/v1/devices/link-token", ClientJson.Default.LinkToken, cancellationToken);
+
+    /// <summary><c>PUT /v1/devices/link</c>: links a companion; returns its address.</summary>
+    public async Task<RegisteredDevice> LinkDeviceAsync(LinkRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var answer = await SendAsync(HttpMethod.Put, "/v1/devices/link", request, ClientJson.Default.LinkRequest, ClientJson.Default.LinkAnswer, cancellationToken, anonymous: true);
+        return new RegisteredDevice(request.AccountId, answer.DeviceId);
+    }
+
+    /// <summary><c>DELETE /v1/devices/{deviceId}</c> (the primary, or the device itself): unlinks a device.</summary>
+    public Task RemoveDeviceAsync(int deviceId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"/v1/devices/{deviceId.ToString(CultureInfo.InvariantCulture)}", cancellationToken);
+
+    /// <summary><c>PUT /v1/devices/list</c> (primary only): publishes a signed device list.</summary>
+    public Task PublishDeviceListAsync(SignedDeviceList list, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/devices/list", list, ClientJson.Default.SignedDeviceList, cancellationToken);
+
+    /// <summary><c>GET /v1/accounts/{accountId}/devices</c>: an account's devices with their ADV signatures.</summary>
+    public Task<AccountDevices> GetAccountDevicesAsync(string accountId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, $"/v1/accounts/{Uri.EscapeDataString(accountId)}/devices", ClientJson.Default.AccountDevices, cancellationToken);
+
+    /// <summary><c>PUT /v1/keys</c>: uploads prekeys for the calling device.</summary>
+    public Task UploadKeysAsync(PreKeyUpload upload, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/keys", upload, ClientJson.Default.PreKeyUpload, cancellationToken);
+
+    /// <summary><c>GET /v1/keys</c>: the calling device's one-time key counts.</summary>
+    public Task<KeyCounts> GetKeyCountsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "/v1/keys", ClientJson.Default.KeyCounts, cancellationToken);
+
+    /// <summary><c>GET /v1/keys/{accountId}/{deviceId}</c>: prekey bundles of one device, or of all (<paramref name="deviceId"/> null).</summary>
+    public Task<PreKeyBundle> GetPreKeysAsync(string accountId, int? deviceId = null, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Get,
+            $"/v1/keys/{Uri.EscapeDataString(accountId)}/{(deviceId is { } id ? id.ToString(CultureInfo.InvariantCulture) : "*")}",
+            ClientJson.Default.PreKeyBundle,
+            cancellationToken);
+
+    /// <summary>
+    /// <c>PUT /v1/messages/{accountId}</c>: returns once every copy is durably stored. A 409/410 throws
+    /// <see cref="MismatchedDevicesException"/>/<see cref="StaleDevicesException"/>: fix the device set and send again
+    /// (with the same <see cref="OutgoingMessage.ClientMessageId"/>: a refused send stored nothing).
+    /// </summary>
+    public Task<SendResult> SendMessageAsync(string accountId, OutgoingMessage message, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"/v1/messages/{Uri.EscapeDataString(accountId)}", message, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, cancellationToken);
+
+    /// <summary><c>GET /v1/messages</c>: up to 100 queued envelopes, for a device without a socket.</summary>
+    public Task<MessagePage> GetMessagesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "/v1/messages", ClientJson.Default.MessagePage, cancellationToken);
+
+    /// <summary><c>DELETE /v1/messages/{id}</c>: acks (deletes) one envelope; idempotent.</summary>
+    public Task AckMessageAsync(Guid envelopeId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"/v1/messages/{envelopeId:D}", cancellationToken);
+
+    /// <summary><c>POST /v1/calls</c>: rings every device of <paramref name="to"/>, one sealed offer each; returns the call id.</summary>
+    public async Task<string> StartCallAsync(string to, IReadOnlyList<CallOffer> offers, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "/v1/calls", new StartCallBody(to, offers), ClientJson.Default.StartCallBody, ClientJson.Default.CallIdAnswer, cancellationToken)).CallId;
+
+    /// <summary><c>POST /v1/calls/{callId}/answer</c>: answers a ringing call; a later answer (another device won) throws 409 <c>call_not_ringing</c>.</summary>
+    public Task AnswerCallAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/answer", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
+
+    /// <summary><c>POST /v1/calls/{callId}/reject</c>: rejects a ringing call; the call ends.</summary>
+    public Task RejectCallAsync(string callId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/reject", cancellationToken);
+
+    /// <summary><c>POST /v1/calls/{callId}/hangup</c>: ends the call.</summary>
+    public Task HangUpAsync(string callId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/hangup", cancellationToken);
+
+    /// <summary><c>POST /v1/calls/{callId}/ice</c>: relays a sealed ICE candidate to the other party's device.</summary>
+    public Task SendIceAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/ice", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
+
+    /// <summary><c>POST /v1/blobs</c>: uploads an (already encrypted) blob, e.g. a history bundle.</summary>
+    public async Task<UploadedBlob> UploadBlobAsync(Stream content, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Post, "/v1/blobs", anonymous: false);
+        request.Content = new StreamContent(content);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return await ReadAsync(request, ClientJson.Default.UploadedBlob, cancellationToken);
+    }
+
+    /// <summary><c>GET /v1/blobs/{blobId}</c>: downloads a blob.</summary>
+    public async Task<byte[]> DownloadBlobAsync(string blobId, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Get, $"/v1/blobs/{Uri.EscapeDataString(blobId)}", anonymous: false);
+        using var response = await http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+    }
+
+    /// <summary><c>PUT /v1/provisioning/{address}</c> (primary only): hands the client-encrypted provisioning body to the device waiting at <paramref name="address"/>.</summary>
+    public Task ProvisionAsync(string address, string body, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"/v1/provisioning/{Uri.EscapeDataString(address)}", new ProvisioningBody(body), ClientJson.Default.ProvisioningBody, cancellationToken);
+
+    /// <summary>Disposes the underlying <see cref="HttpClient"/> when this client created it.</summary>
+    public void Dispose()
+    {
+        if (ownsHttp)
+        {
+            http.Dispose();
+        }
+    }
+
+    private Task SendAsync(HttpMethod method, string path, CancellationToken cancellationToken) =>
+        SendAsync<object?>(method, path, null, null, cancellationToken);
+
+    private async Task SendAsync<TBody>(HttpMethod method, string path, TBody body, JsonTypeInfo<TBody>? bodyType, CancellationToken cancellationToken)
+    {
+        using var request = NewRequest(method, path, anonymous: false);
+        if (bodyType is not null)
+        {
+            request.Content = JsonContent.Create(body, bodyType);
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    private async Task<TAnswer> SendAsync<TAnswer>(HttpMethod method, string path, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken)
+    {
+        using var request = NewRequest(method, path, anonymous: false);
+        return await ReadAsync(request, answerType, cancellationToken);
+    }
+
+    private async Task<TAnswer> SendAsync<TBody, TAnswer>(
+        HttpMethod method, string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken, bool anonymous = false)
+    {
+        using var request = NewRequest(method, path, anonymous);
+        request.Content = JsonContent.Create(body, bodyType);
+        return await ReadAsync(request, answerType, cancellationToken);
+    }
+
+    private HttpRequestMessage NewRequest(HttpMethod method, string path, bool anonymous)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (!anonymous)
+        {
+            request.Headers.Authorization = Authorization
+                ?? throw new InvalidOperationException($"{method} {path} needs a device's credentials; this client is anonymous");
+        }
+
+        return request;
+    }
+
+    private async Task<TAnswer> ReadAsync<TAnswer>(HttpRequestMessage request, JsonTypeInfo<TAnswer> answerType, CancellationToken cancellationToken)
+    {
+        using var response = await http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+        return await response.Content.ReadFromJsonAsync(answerType, cancellationToken)
+            ?? throw new ClusterApiException(response.StatusCode, "empty_answer", $"{request.Method} {request.RequestUri}: the server answered null");
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        ErrorBody? error = null;
+        try
+        {
+            error = text.Length == 0 ? null : JsonSerializer.Deserialize(text, ClientJson.Default.ErrorBody);
+        }
+        catch (JsonException)
+        {
+        }
+
+        var code = error?.Error ?? response.StatusCode.ToString();
+        var message = error?.Message ?? (text.Length == 0 ? response.ReasonPhrase ?? "" : text);
+        throw response.StatusCode switch
+        {
+            HttpStatusCode.Conflict when error?.MissingDevices is not null || error?.ExtraDevices is not null =>
+                new MismatchedDevicesException(message, error.MissingDevices ?? [], error.ExtraDevices ?? []),
+            HttpStatusCode.Gone when error?.StaleDevices is not null => new StaleDevicesException(message, error.StaleDevices),
+            _ => new ClusterApiException(response.StatusCode, code, message, error?.Field, response.Headers.RetryAfter?.Delta),
+        };
+    }
+}
