@@ -161,7 +161,10 @@ public sealed class DeviceConnection : IAsyncDisposable
     /// <summary>Acks one envelope.</summary>
     public Task AckAsync(Guid envelopeId, CancellationToken cancellationToken = default) => AckAsync([envelopeId], cancellationToken);
 
-    /// <summary>Closes the socket (normal closure) and stops reconnecting. Acks not yet sent are lost; their envelopes will be delivered again.</summary>
+    /// <summary>
+    /// Closes the socket with a normal closure and stops reconnecting. Acks already sent are applied before the server
+    /// answers the close; acks not yet sent (made while disconnected) are lost, and their envelopes come again next time.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         ClientWebSocket? socket;
@@ -176,27 +179,50 @@ public sealed class DeviceConnection : IAsyncDisposable
             socket = current;
         }
 
-        if (socket is { State: WebSocketState.Open })
+        if (socket is not null)
+        {
+            await CloseAsync(socket);
+        }
+
+        if (loop is not null)
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+                // The receive loop ends when the server answers the close (it reads frames in order, so it has applied
+                // every ack sent before it); a server that does not answer in time is cut off.
+                await loop.WaitAsync(TimeSpan.FromSeconds(5));
             }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            catch (TimeoutException)
             {
+                socket?.Abort();
+                await loop;
             }
-        }
-
-        socket?.Abort();
-        if (loop is not null)
-        {
-            await loop;
         }
 
         Stop(DeviceConnectionStopReason.Disposed);
         stopping.Dispose();
         sendLock.Dispose();
+    }
+
+    private async Task CloseAsync(ClientWebSocket socket)
+    {
+        await sendLock.WaitAsync();
+        try
+        {
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            socket.Abort();
+        }
+        finally
+        {
+            sendLock.Release();
+        }
     }
 
     private async Task RunAsync()
@@ -308,18 +334,14 @@ public sealed class DeviceConnection : IAsyncDisposable
                 ValueWebSocketReceiveResult result;
                 do
                 {
-                    result = await socket.ReceiveAsync(message.GetMemory(ReceiveChunk), stopping.Token);
+                    result = await socket.ReceiveAsync(message.GetMemory(ReceiveChunk), CancellationToken.None);
                     message.Advance(result.Count);
                 }
                 while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    if (socket.State == WebSocketState.CloseReceived)
-                    {
-                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
-                    }
+                    await CloseAsync(socket);
 
                     return ((int?)socket.CloseStatus, socket.CloseStatusDescription);
                 }
