@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 
 namespace Cluster.Silo.Observability;
@@ -7,13 +8,20 @@ internal static class ObservabilityExtensions
     /// <summary>The product's own meter; instruments are added by each feature.</summary>
     public const string MeterName = Cluster.Grains.Observability.ClusterMetrics.MeterName;
 
+    /// <summary>One per process, like the product's meter: every silo's exporter listens to every meter of the names it adds.</summary>
+    private static readonly Lazy<SecondsHistograms> OrleansSeconds =
+        new(() => new SecondsHistograms(PrometheusConventions.OrleansMeterName, new Meter(PrometheusConventions.OrleansSecondsMeterName)));
+
     public static WebApplicationBuilder AddClusterObservability(this WebApplicationBuilder builder)
     {
+        _ = OrleansSeconds.Value;
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter("Microsoft.Orleans")
+            .AddMeter(PrometheusConventions.OrleansMeterName)
+            .AddMeter(PrometheusConventions.OrleansSecondsMeterName)
             .AddMeter(MeterName)
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
+            .AddView(PrometheusConventions.View)
             .AddPrometheusExporter());
         return builder;
     }
