@@ -37,7 +37,7 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
     /// <summary>Attempts after the first one, over all sends.</summary>
     public int Retries => Volatile.Read(ref retries);
 
-    /// <summary>Failed attempts answered with a 5xx.</summary>
+    /// <summary>Failed attempts answered with a 5xx (503 <c>unavailable</c>: the cluster was settling).</summary>
     public int StatusErrors => Volatile.Read(ref statusErrors);
 
     /// <summary>Failed attempts without an answer (refused, reset, timed out).</summary>
@@ -46,7 +46,7 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
     /// <summary>Sends that never got a 200.</summary>
     public int Failed => Volatile.Read(ref failed);
 
-    /// <summary>Answers a test did not expect at all (a 4xx): the send was wrong, or the server broke its contract.</summary>
+    /// <summary>Answers a test did not expect at all (a 4xx, or a 5xx other than 503 <c>unavailable</c>): the send was wrong, or the server broke its contract.</summary>
     public IReadOnlyCollection<string> Unexpected => unexpected;
 
     /// <summary>For each device login, the contents it must receive (every send that got a 200).</summary>
@@ -156,6 +156,13 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
                     unexpected.Enqueue($"{text} from {sender.Login}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
                     Interlocked.Increment(ref failed);
                     return;
+                }
+
+                // A fault the cluster recognised answers 503 `unavailable`; any other 5xx is a server bug.
+                var answer = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.ServiceUnavailable || !answer.Contains("\"unavailable\"", StringComparison.Ordinal))
+                {
+                    unexpected.Enqueue($"{text} from {sender.Login}: {(int)response.StatusCode} {answer}");
                 }
 
                 Interlocked.Increment(ref statusErrors);

@@ -40,6 +40,7 @@ public static class SiloApplication
 
         var app = builder.Build();
         app.UseApiStatusBodies();
+        app.UseTransientFaultAnswers();
         app.UseMessaging();
         app.UseAuthentication();
         app.UseAuthorization();
