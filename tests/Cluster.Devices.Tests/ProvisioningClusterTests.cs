@@ -28,13 +28,13 @@ public sealed class ProvisioningClusterTests
         var settings = new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"provisioning-{Guid.NewGuid():N}" };
         await using var a = await TestSilo.StartAsync(settings, Cancel);
         await using var b = await TestSilo.StartAsync(settings, Cancel);
-        await WaitForActiveSilosAsync(a, 2);
-        await WaitForActiveSilosAsync(b, 2);
+        await a.WaitForActiveSilosAsync(2, MembershipTimeout, Cancel);
+        await b.WaitForActiveSilosAsync(2, MembershipTimeout, Cancel);
         var hosts = await b.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, Cancel);
-        Assert.Equal([SiloAddressOf(a), SiloAddressOf(b)], hosts.Keys.ToHashSet());
+        Assert.Equal([a.SiloAddress, b.SiloAddress], hosts.Keys.ToHashSet());
 
         var primary = await TestAccounts.RegisterAsync(b);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(a, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(a, Cancel);
         await using var _ = socket;
         var grain = b.Grains.GetGrain<IProvisioningGrain>(address);
         var activation = await b.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grain, Cancel);
@@ -45,41 +45,11 @@ public sealed class ProvisioningClusterTests
         var status = await socket.ClosedAsync("after relaying the body");
         using var again = await Provisioning.PutAsync(http, address, "again", Cancel);
 
-        Assert.Equal(SiloAddressOf(a), activation);
+        Assert.Equal(a.SiloAddress, activation);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal("provision", (string?)frame["kind"]);
         Assert.Equal("across the cluster", (string?)frame["body"]);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
-    }
-
-    private static SiloAddress SiloAddressOf(TestSilo silo) => silo.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
-
-    /// <summary>Awaits the silo's own membership updates until it sees <paramref name="count"/> active silos.</summary>
-    private static async Task WaitForActiveSilosAsync(TestSilo silo, int count)
-    {
-        var membership = silo.Services.GetRequiredService<IClusterMembershipService>();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        timeout.CancelAfter(MembershipTimeout);
-        ClusterMembershipSnapshot? last = null;
-        try
-        {
-            // The enumeration starts with the current snapshot, then yields each change.
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(timeout.Token))
-            {
-                last = snapshot;
-                if (snapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) == count)
-                {
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !Cancel.IsCancellationRequested)
-        {
-            // The timeout: reported below with the silo's last view.
-        }
-
-        Cancel.ThrowIfCancellationRequested();
-        Assert.Fail($"silo {SiloAddressOf(silo)} should have seen {count} active silo(s) within {MembershipTimeout.TotalSeconds} s; its last view: {last}");
     }
 }

@@ -21,9 +21,9 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     [Fact]
     public async Task Connect_FirstFrame_IsAFreshAddressOf16RandomBytes()
     {
-        var (first, firstAddress) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (first, firstAddress) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = first;
-        var (second, secondAddress) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (second, secondAddress) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var __ = second;
 
         foreach (var address in new[] { firstAddress, secondAddress })
@@ -39,7 +39,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     public async Task Put_ByPrimary_SocketGetsExactBodyThenCloses()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var http = primary.CreateClient(Silo);
         const string body = "CiQIARIg+/=\"quoted\" \\ \u00e9\u4e2d\ud83d\ude00 line\nbreak";
@@ -59,7 +59,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     public async Task Put_SameAddressTwice_SecondIsNotFound()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var http = primary.CreateClient(Silo);
 
@@ -94,7 +94,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     public async Task Put_DeviceClosedItsSocket_NotFound()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await socket.DisposeAsync();
         using var http = primary.CreateClient(Silo);
 
@@ -109,7 +109,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
         var companion = await TestAccounts.AddCompanionAsync(Silo, primary);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var companionHttp = companion.CreateClient(Silo);
         using var primaryHttp = primary.CreateClient(Silo);
@@ -127,7 +127,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     [Fact]
     public async Task Put_Unauthenticated_Unauthorized()
     {
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var anonymous = Silo.CreateHttpClient();
         using var wrong = Silo.CreateHttpClient();
@@ -146,7 +146,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     public async Task Put_BodyOver256KiB_PayloadTooLarge_256KiBExactlyRelayed()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var http = primary.CreateClient(Silo);
         var largest = new string('b', MaxBodyBytes);
@@ -168,7 +168,7 @@ public sealed class ProvisioningTests(SiloFixture fixture)
     public async Task Put_MissingOrMalformedBody_BadRequest()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);
-        var (socket, address) = await ProvisioningSocket.OpenAsync(Silo, Cancel);
+        var (socket, address) = await TestSocket.OpenProvisioningAsync(Silo, Cancel);
         await using var _ = socket;
         using var http = primary.CreateClient(Silo);
         var path = $"/v1/provisioning/{address}";
@@ -212,9 +212,9 @@ public sealed class ProvisioningLifetimeTests
         await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
         var primary = await TestAccounts.RegisterAsync(silo);
         using var http = primary.CreateClient(silo);
-        var (early, earlyAddress) = await ProvisioningSocket.OpenAsync(silo, Cancel);
+        var (early, earlyAddress) = await TestSocket.OpenProvisioningAsync(silo, Cancel);
         await using var _ = early;
-        var (late, lateAddress) = await ProvisioningSocket.OpenAsync(silo, Cancel);
+        var (late, lateAddress) = await TestSocket.OpenProvisioningAsync(silo, Cancel);
         await using var __ = late;
 
         time.Advance(TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1));
@@ -237,7 +237,7 @@ public sealed class ProvisioningLifetimeTests
     {
         var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
         await using var _ = silo;
-        var (socket, _) = await ProvisioningSocket.OpenAsync(silo, Cancel);
+        var (socket, _) = await TestSocket.OpenProvisioningAsync(silo, Cancel);
         await using var __ = socket;
 
         await silo.StopAsync();
@@ -254,7 +254,7 @@ public sealed class ProvisioningLifetimeTests
             Time = time,
             Settings = new Dictionary<string, string> { ["Provisioning:SocketLifetime"] = "00:02:00" },
         }, Cancel);
-        var (socket, _) = await ProvisioningSocket.OpenAsync(silo, Cancel);
+        var (socket, _) = await TestSocket.OpenProvisioningAsync(silo, Cancel);
         await using var _ = socket;
 
         time.Advance(TimeSpan.FromMinutes(2));

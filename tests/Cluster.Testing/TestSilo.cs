@@ -110,6 +110,40 @@ public sealed class TestSilo : IAsyncDisposable
         return new TestSilo(app, settings, ownedDirectory, dataPath);
     }
 
+    /// <summary>This silo's address in the cluster.</summary>
+    public Orleans.Runtime.SiloAddress SiloAddress => Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress;
+
+    /// <summary>
+    /// Awaits the silo's own membership updates (the event Orleans publishes when its view changes) until it sees
+    /// <paramref name="count"/> active silos; fails after <paramref name="timeout"/> with the silo's last view.
+    /// </summary>
+    public async Task WaitForActiveSilosAsync(int count, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var membership = Services.GetRequiredService<Orleans.Runtime.IClusterMembershipService>();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        Orleans.Runtime.ClusterMembershipSnapshot? last = null;
+        try
+        {
+            // The enumeration starts with the current snapshot, then yields each change.
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(deadline.Token))
+            {
+                last = snapshot;
+                if (snapshot.Members.Values.Count(m => m.Status == Orleans.Runtime.SiloStatus.Active) == count)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The timeout: reported below with the silo's last view.
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new TimeoutException($"silo {SiloAddress} should have seen {count} active silo(s) within {timeout.TotalSeconds} s; its last view: {last}");
+    }
+
     /// <summary>Stops the silo gracefully, as SIGTERM does.</summary>
     public Task StopAsync() => App.StopAsync();
 

@@ -6,7 +6,7 @@ using System.Threading.Channels;
 
 namespace Cluster.Testing;
 
-/// <summary>A device's WebSocket, as a test client: frames arrive in a queue the test awaits, with timeouts that say what was expected.</summary>
+/// <summary>A device's or a new device's provisioning WebSocket, as a test client: frames arrive in a queue the test awaits, with timeouts that say what was expected.</summary>
 public sealed class TestSocket : IAsyncDisposable
 {
     private readonly ClientWebSocket socket;
@@ -20,17 +20,50 @@ public sealed class TestSocket : IAsyncDisposable
         reader = ReadAsync();
     }
 
-    public static async Task<TestSocket> ConnectAsync(TestSilo silo, TestDevice device, CancellationToken cancellationToken = default)
+    /// <summary>A device's socket (<c>/v1/websocket</c>), authenticated as <paramref name="device"/>.</summary>
+    public static Task<TestSocket> ConnectAsync(TestSilo silo, TestDevice device, CancellationToken cancellationToken = default) =>
+        ConnectAsync(silo, "/v1/websocket", TestDevice.BasicAuth(device.Login, device.Password).ToString(), cancellationToken);
+
+    /// <summary>A new device's provisioning socket (<c>/v1/provisioning</c>, unauthenticated), with the address from its first frame.</summary>
+    public static async Task<(TestSocket Socket, string Address)> OpenProvisioningAsync(TestSilo silo, CancellationToken cancellationToken = default)
+    {
+        var socket = await ConnectAsync(silo, "/v1/provisioning", authorization: null, cancellationToken);
+        var frame = await socket.NextAsync("the address frame");
+        return (string?)frame["kind"] == "address"
+            ? (socket, (string)frame["address"]!)
+            : throw new InvalidOperationException($"expected the address frame, got {frame.ToJsonString()}");
+    }
+
+    private static async Task<TestSocket> ConnectAsync(TestSilo silo, string path, string? authorization, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
-        socket.Options.SetRequestHeader("Authorization", TestDevice.BasicAuth(device.Login, device.Password).ToString());
-        var uri = new UriBuilder(silo.BaseAddress) { Scheme = "ws", Path = "/v1/websocket" }.Uri;
-        await socket.ConnectAsync(uri, cancellationToken);
+        if (authorization is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", authorization);
+        }
+
+        await socket.ConnectAsync(new UriBuilder(silo.BaseAddress) { Scheme = "ws", Path = path }.Uri, cancellationToken);
         return new TestSocket(socket);
     }
 
     /// <summary>The close status the server sent, once the socket has closed.</summary>
     public Task<WebSocketCloseStatus?> Closed => closed.Task;
+
+    /// <summary>The description the server gave with its close.</summary>
+    public string? CloseDescription => socket.CloseStatusDescription;
+
+    /// <summary>The close status, waiting at most <paramref name="timeout"/> for the server to close.</summary>
+    public async Task<WebSocketCloseStatus?> ClosedAsync(string why, TimeSpan? timeout = null)
+    {
+        try
+        {
+            return await closed.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(15));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the server did not close the socket; expected it to close {why}");
+        }
+    }
 
     /// <summary>The next frame; fails after <paramref name="timeout"/> naming <paramref name="expected"/>.</summary>
     public async Task<JsonObject> NextAsync(string expected, TimeSpan? timeout = null)
@@ -95,7 +128,7 @@ public sealed class TestSocket : IAsyncDisposable
 
     private async Task ReadAsync()
     {
-        var buffer = new byte[1 << 20];
+        var buffer = new byte[1 << 21];
         try
         {
             while (true)

@@ -2,6 +2,8 @@
 // material and in-memory stores, the signed structures of Automatic Device Verification (linking metadata, device
 // lists), helpers for the HTTP endpoints a client calls, and a device's WebSocket. Scripts in this folder build on it.
 import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import * as Signal from '@signalapp/libsignal-client';
 
 /** Standard base64 with padding, as the protocol's binary fields are. */
@@ -877,4 +879,36 @@ export function preKeyBundle(entry) {
     Signal.KEMPublicKey.deserialize(fromBase64(kemPreKey.publicKey, 'kemPreKey.publicKey')),
     fromBase64(kemPreKey.signature, 'kemPreKey.signature'),
   );
+}
+
+/** The version of @signalapp/libsignal-client installed next to these scripts. */
+export function libsignalVersion() {
+  try {
+    return JSON.parse(readFileSync(new URL('./node_modules/@signalapp/libsignal-client/package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The silo's base URL from the command line (`node <script>.mjs <baseUrl>`); exits 2 with a usage line when missing. */
+export function baseUrlArgument(name) {
+  const baseUrl = process.argv[2];
+  if (!baseUrl || !/^https?:\/\//.test(baseUrl)) {
+    console.error(`usage: node ${name}.mjs <baseUrl>   e.g. http://127.0.0.1:8080`);
+    process.exit(2);
+  }
+  return baseUrl;
+}
+
+/** A check of the scenario failed: the server broke its contract (as opposed to a libsignal or transport error). */
+export class CheckFailed extends Error {}
+
+export function check(condition, message) {
+  if (!condition) {
+    throw new CheckFailed(message);
+  }
+}
+
+export function checkEqual(actual, expected, what) {
+  check(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }

@@ -5,29 +5,16 @@
 // own WebSocket; each device of A sends real ciphertext to each device of B (and sync copies to its own devices), every
 // device decrypts exactly what it got, and a B device answers every A device over the sessions that made. Exits 0
 // with one summary line, or non-zero naming the step that failed. See README.md.
-import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import * as Signal from '@signalapp/libsignal-client';
 import {
-  Device, ProtocolError, Server, fromBase64, linkCompanion, preKeyBundle, signedDeviceList, toBase64, verifyAccountDevices,
+  CheckFailed, Device, ProtocolError, Server, baseUrlArgument, check, checkEqual, fromBase64, libsignalVersion, linkCompanion,
+  preKeyBundle, signedDeviceList, toBase64, verifyAccountDevices,
 } from './client.mjs';
 
 const NAME = 'multi-device';
 const OVERALL_TIMEOUT_MS = 90_000;
 const FRAME_TIMEOUT_MS = 15_000;
 const DRAIN_TIMEOUT_MS = 5_000;
-
-class CheckFailed extends Error {}
-
-function check(condition, message) {
-  if (!condition) {
-    throw new CheckFailed(message);
-  }
-}
-
-function checkEqual(actual, expected, what) {
-  check(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 /** Runs a libsignal call, naming it in the failure when libsignal throws. */
 async function libsignal(what, action) {
@@ -417,19 +404,7 @@ async function scenario(server, sockets) {
     + (serverNotes.size > 0 ? `; tolerated: ${[...serverNotes].join('; ')}` : '');
 }
 
-function libsignalVersion() {
-  try {
-    return JSON.parse(readFileSync(new URL('./node_modules/@signalapp/libsignal-client/package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-const baseUrl = process.argv[2];
-if (!baseUrl || !/^https?:\/\//.test(baseUrl)) {
-  console.error(`usage: node ${NAME}.mjs <baseUrl>   e.g. http://127.0.0.1:8080`);
-  process.exit(2);
-}
+const baseUrl = baseUrlArgument(NAME);
 
 const overall = setTimeout(() => {
   console.error(`${NAME}: FAILED at step "${currentStep}": the whole run took over ${OVERALL_TIMEOUT_MS / 1000} s`);

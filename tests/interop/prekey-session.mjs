@@ -3,24 +3,12 @@
 // Two real libsignal clients against the server at <baseUrl>: A registers and uploads keys, B fetches A's bundle
 // and starts a PQXDH session with it (processPreKeyBundle), B encrypts and A decrypts. Exits 0 with one summary line,
 // or non-zero with the first check that failed. See README.md.
-import { readFileSync } from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
 import * as Signal from '@signalapp/libsignal-client';
-import { Device, ProtocolError, Server, preKeyBundle, toBase64 } from './client.mjs';
+import {
+  CheckFailed, Device, ProtocolError, Server, baseUrlArgument, check, checkEqual, libsignalVersion, preKeyBundle, toBase64,
+} from './client.mjs';
 
 const NAME = 'prekey-session';
-
-class CheckFailed extends Error {}
-
-function check(condition, message) {
-  if (!condition) {
-    throw new CheckFailed(message);
-  }
-}
-
-function checkEqual(actual, expected, what) {
-  check(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
-}
 
 /** The key as published, byte for byte: same id, same base64 public key and signature. */
 function checkRelayed(actual, published, what) {
@@ -152,19 +140,7 @@ async function main(baseUrl) {
     + `${messages} messages round-tripped (libsignal-client ${libsignalVersion()})`;
 }
 
-function libsignalVersion() {
-  try {
-    return JSON.parse(readFileSync(new URL('./node_modules/@signalapp/libsignal-client/package.json', import.meta.url), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-const baseUrl = process.argv[2];
-if (!baseUrl || !/^https?:\/\//.test(baseUrl)) {
-  console.error(`usage: node ${NAME}.mjs <baseUrl>   e.g. http://127.0.0.1:8080`);
-  process.exit(2);
-}
+const baseUrl = baseUrlArgument(NAME);
 
 try {
   console.log(await main(baseUrl));
