@@ -10,6 +10,7 @@ public sealed class ConfigurationTests
     [InlineData("--Cluster:GatewayPort=0", "Cluster:GatewayPort")]
     [InlineData("--Cluster:GatewayPort=many", "Cluster:GatewayPort")]
     [InlineData("--Cluster:AdvertisedAddress=not-an-ip", "Cluster:AdvertisedAddress")]
+    [InlineData("--Cluster:DevicePlacement=Nearby", "Cluster:DevicePlacement")]
     public async Task Start_BadSetting_ExitsWithMessageNamingKey(string setting, string key)
     {
         var (exitCode, _, stderr) = await SiloProcess.RunAsync([setting], cancellationToken: TestContext.Current.CancellationToken);

@@ -11,6 +11,12 @@ public sealed class ClusterHostOptions
     public const string SectionName = "Cluster";
 
     /// <summary>
+    /// What a graceful stop needs after the drain: up to 5 seconds to close sockets, then a few for Orleans to leave the
+    /// cluster. <see cref="ShutdownTimeoutSeconds"/> must be at least <see cref="ShutdownDrainSeconds"/> plus this.
+    /// </summary>
+    public const double MinimumStopSeconds = 10;
+
+    /// <summary>
     /// Where state lives: <c>Sqlite</c> (embedded, one silo, one file) or <c>PostgreSql</c> (a cluster of silos on one
     /// database). Default: <c>Sqlite</c>.
     /// </summary>
@@ -47,6 +53,27 @@ public sealed class ClusterHostOptions
     public double ShutdownDrainSeconds { get; set; }
 
     /// <summary>
+    /// How long the whole graceful stop may take (the host's shutdown timeout): the drain, closing sockets (up to
+    /// 5 seconds) and Orleans leaving the cluster. Past it the silo stops ungracefully. At least
+    /// <see cref="ShutdownDrainSeconds"/> + 10. In Kubernetes, keep <c>terminationGracePeriodSeconds</c> above this plus
+    /// the preStop hook. Default: 30 seconds (.NET's own).
+    /// </summary>
+    public double ShutdownTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// The silo's name in the membership table and in Orleans' logs (in Kubernetes: the pod name). Default: none, a
+    /// random <c>Silo_xxxxx</c> chosen by Orleans.
+    /// </summary>
+    public string? SiloName { get; set; }
+
+    /// <summary>
+    /// Where device grains live: <c>Socket</c> (on the silo that holds the device's socket; a grain activated elsewhere
+    /// moves there when the device connects) or <c>Default</c> (Orleans' default placement, and no moves). See
+    /// docs/cluster.md, "Device grain placement". Default: <c>Socket</c>.
+    /// </summary>
+    public string DevicePlacement { get; set; } = nameof(DevicePlacementMode.Socket);
+
+    /// <summary>
     /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>). Every value defaults to
     /// Orleans' own default; see <see cref="ClusterMembershipSettings"/>.
     /// </summary>
@@ -54,6 +81,9 @@ public sealed class ClusterHostOptions
 
     /// <summary>The parsed <see cref="Storage"/>; valid only after validation.</summary>
     public StorageMode StorageMode => Enum.Parse<StorageMode>(Storage, ignoreCase: true);
+
+    /// <summary>The parsed <see cref="DevicePlacement"/>; valid only after validation.</summary>
+    public DevicePlacementMode DevicePlacementMode => Enum.Parse<DevicePlacementMode>(DevicePlacement, ignoreCase: true);
 
     /// <summary>Reads and validates the section; throws <see cref="OptionsValidationException"/> naming each bad key.</summary>
     public static ClusterHostOptions Load(IConfiguration configuration)
@@ -101,6 +131,16 @@ public sealed class ClusterMembershipSettings
 
     /// <summary>How long a dead silo's row stays in the membership table before cleanup may delete it, in hours (at least 1: Orleans keeps a dead row an hour anyway). Default: 168 (a week).</summary>
     public double DefunctSiloExpirationHours { get; set; } = 168;
+}
+
+/// <summary>Where device grains are placed (<see cref="ClusterHostOptions.DevicePlacement"/>).</summary>
+public enum DevicePlacementMode
+{
+    /// <summary>On the silo of the device's socket.</summary>
+    Socket,
+
+    /// <summary>Orleans' default placement.</summary>
+    Default,
 }
 
 /// <summary>Where the silo keeps its state.</summary>
@@ -152,6 +192,27 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
         if (options.ShutdownDrainSeconds is < 0 or > 600 || double.IsNaN(options.ShutdownDrainSeconds))
         {
             failures.Add($"{key}:ShutdownDrainSeconds: {options.ShutdownDrainSeconds} is outside 0..600.");
+        }
+
+        if (options.ShutdownTimeoutSeconds is < 1 or > 3600 || double.IsNaN(options.ShutdownTimeoutSeconds))
+        {
+            failures.Add($"{key}:ShutdownTimeoutSeconds: {options.ShutdownTimeoutSeconds} is outside 1..3600.");
+        }
+        else if (options.ShutdownTimeoutSeconds < options.ShutdownDrainSeconds + ClusterHostOptions.MinimumStopSeconds)
+        {
+            failures.Add($"{key}:ShutdownTimeoutSeconds: {options.ShutdownTimeoutSeconds} leaves less than {ClusterHostOptions.MinimumStopSeconds} s "
+                + $"after the {options.ShutdownDrainSeconds} s of {key}:ShutdownDrainSeconds to close sockets and leave the cluster.");
+        }
+
+        if (options.SiloName is { } siloName && (siloName.Length is 0 or > 253 || string.IsNullOrWhiteSpace(siloName)))
+        {
+            failures.Add($"{key}:SiloName: must be 1..253 characters when set.");
+        }
+
+        if (!Enum.TryParse<DevicePlacementMode>(options.DevicePlacement, ignoreCase: true, out var placement) || !Enum.IsDefined(placement)
+            || int.TryParse(options.DevicePlacement, out _))
+        {
+            failures.Add($"{key}:DevicePlacement: '{options.DevicePlacement}' is not a placement; use Socket or Default.");
         }
 
         ValidateMembership(options.Membership, failures);

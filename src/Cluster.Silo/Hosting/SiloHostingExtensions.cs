@@ -18,6 +18,7 @@ internal static class SiloHostingExtensions
         builder.Services.AddOptions<ClusterHostOptions>().BindConfiguration(ClusterHostOptions.SectionName).ValidateOnStart();
 
         builder.Services.AddSingleton(database);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds));
         if (options.StorageMode == StorageMode.Sqlite)
         {
             // Registered before the silo so that it holds the file lock and has migrated before Orleans' providers start.
@@ -35,6 +36,11 @@ internal static class SiloHostingExtensions
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
+            if (options.SiloName is { } siloName)
+            {
+                silo.Configure<SiloOptions>(o => o.SiloName = siloName);
+            }
+
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 var membership = options.Membership;

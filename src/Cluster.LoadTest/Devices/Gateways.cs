@@ -1,0 +1,57 @@
+using Cluster.Client;
+
+namespace Cluster.LoadTest.Devices;
+
+/// <summary>
+/// The targets and the connection pools every simulated device shares: one HTTP handler for all requests, one for
+/// all socket upgrades. Device <c>i</c> starts at target <c>i mod n</c> so that devices spread over silos.
+/// </summary>
+internal sealed class Gateways : IDisposable
+{
+    private readonly SocketsHttpHandler httpHandler;
+    private readonly HttpClient[] clients;
+
+    public Gateways(IReadOnlyList<Uri> targets, TimeSpan requestTimeout)
+    {
+        Targets = targets;
+        httpHandler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        };
+        clients = [.. targets.Select(target => new HttpClient(httpHandler, disposeHandler: false) { BaseAddress = target, Timeout = requestTimeout })];
+        SocketInvoker = new HttpMessageInvoker(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) });
+    }
+
+    public IReadOnlyList<Uri> Targets { get; }
+
+    public int Count => Targets.Count;
+
+    public HttpMessageInvoker SocketInvoker { get; }
+
+    public Uri Target(int slot) => Targets[Slot(slot)];
+
+    /// <summary>A client on target <paramref name="slot"/> mod n, anonymous or as a device.</summary>
+    public ClusterClient Client(int slot, DeviceCredentials? credentials = null) => new(clients[Slot(slot)], credentials);
+
+    /// <summary>The targets in order, starting at <paramref name="slot"/> mod n: a device's socket tries them in turn.</summary>
+    public IReadOnlyList<Uri> Rotated(int slot)
+    {
+        var start = Slot(slot);
+        return [.. Targets.Skip(start), .. Targets.Take(start)];
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in clients)
+        {
+            client.Dispose();
+        }
+
+        httpHandler.Dispose();
+        SocketInvoker.Dispose();
+    }
+
+    private int Slot(int slot) => (int)((uint)slot % (uint)Targets.Count);
+}
