@@ -18,6 +18,8 @@ internal sealed partial class DeviceGrain
 
     private static readonly IReadOnlyList<DeviceFrame> QueueEmptyFrame = [new DeviceFrame(FrameKind.QueueEmpty, null)];
 
+    private const string AttachedSocketKey = "cluster.attached-socket";
+
     private readonly SortedSet<long> uncommitted = [];
     private readonly SortedDictionary<long, InboxRow> ready = [];
     private readonly Dictionary<Guid, long> unacked = [];
@@ -33,6 +35,9 @@ internal sealed partial class DeviceGrain
     private bool queueEmptySent;
     private bool pumping;
     private bool pumpAgain;
+
+    /// <summary>The grain is moving to its socket's silo: nothing more is pushed from this activation.</summary>
+    private bool moving;
 
     public async Task EnqueueAsync(IReadOnlyList<InboxEnvelope> envelopes)
     {
@@ -107,6 +112,21 @@ internal sealed partial class DeviceGrain
         connection = newConnection;
         connectionId = newConnectionId;
         connectedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (ShouldMoveToSocket())
+        {
+            // The socket is attached on arrival (OnActivateAsync there), so that all of its frames come from one
+            // activation, in order; until then this one pushes nothing, and calls that arrive wait and follow the grain.
+            moving = true;
+            MigrateOnIdle();
+            return;
+        }
+
+        await AttachAsync();
+    }
+
+    /// <summary>Starts delivery to the attached socket: every stored envelope from the oldest, then queueEmpty, then live ones.</summary>
+    private async Task AttachAsync()
+    {
         unacked.Clear();
         ready.Clear();
         sentThrough = 0;
@@ -187,11 +207,61 @@ internal sealed partial class DeviceGrain
         await ClearKeysAsync();
     }
 
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (connection is not { } moved)
+        {
+            return;
+        }
+
+        // Migrated here with the socket attached on the previous silo (OnRehydrate): deliver to it from here.
+        ClusterMetrics.DeviceGrainsMoved.Add(1);
+        try
+        {
+            await EnsureInboxLoadedAsync();
+            await AttachAsync();
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
+        {
+            // As when an attach call fails: the client is told to reconnect, and the envelopes stay queued.
+            connection = null;
+            _ = moved.CloseAsync(1011, "reconnect");
+        }
+    }
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         SetDepth(0);
         return base.OnDeactivateAsync(reason, cancellationToken);
     }
+
+    void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
+    {
+        // Only the socket moves; the inbox is reloaded from the table and delivery starts over from the oldest stored
+        // envelope, as on any attach (the device deduplicates by envelope id what it had already been sent).
+        if (connection is { } socket)
+        {
+            dehydrationContext.TryAddValue(AttachedSocketKey, new AttachedSocket(socket, connectionId, connectedAt));
+        }
+    }
+
+    void IGrainMigrationParticipant.OnRehydrate(IRehydrationContext rehydrationContext)
+    {
+        if (rehydrationContext.TryGetValue(AttachedSocketKey, out AttachedSocket? socket) && socket is not null)
+        {
+            (connection, connectionId, connectedAt) = (socket.Connection, socket.ConnectionId, socket.ConnectedAt);
+        }
+    }
+
+    /// <summary>
+    /// Whether the socket attaching now is on another silo that this grain should move to: the attach call names its
+    /// silo (<see cref="SocketPlacement"/>), and this silo knows that one as an active silo that can host grains (it is
+    /// in the cluster manifest), so that placement will pick it rather than fall back.
+    /// </summary>
+    private bool ShouldMoveToSocket() =>
+        SocketPlacement.CurrentSocketSilo is { } socketSilo
+        && !socketSilo.Equals(GrainContext.Address.SiloAddress)
+        && clusterManifest.Current.Silos.ContainsKey(socketSilo);
 
     /// <summary>Every change of <see cref="depth"/> goes through here, so that the silo's inbox-depth gauge stays the sum over active devices.</summary>
     private void SetDepth(long value)
@@ -261,7 +331,7 @@ internal sealed partial class DeviceGrain
     private async Task PumpOnceAsync()
     {
         var window = messaging.Value.MaxUnacked;
-        while (connection is { } target && unacked.Count < window)
+        while (!moving && connection is { } target && unacked.Count < window)
         {
             var committed = uncommitted.Count > 0 ? uncommitted.Min - 1 : lastSequence;
             var frames = new List<DeviceFrame>();
@@ -342,3 +412,7 @@ internal sealed partial class DeviceGrain
         ClusterMetrics.EnvelopesDelivered.Add(1);
     }
 }
+
+/// <summary>A device grain's attached socket, carried along when the grain migrates.</summary>
+[GenerateSerializer, Immutable, Alias("AttachedSocket")]
+internal sealed record AttachedSocket([property: Id(0)] IDeviceConnection Connection, [property: Id(1)] Guid ConnectionId, [property: Id(2)] long ConnectedAt);

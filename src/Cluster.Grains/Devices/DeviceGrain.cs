@@ -16,13 +16,15 @@ namespace Cluster.Grains.Devices;
 /// every one-time key out at most once, ever, across concurrent fetches and restarts.
 /// </summary>
 [Reentrant]
+[SocketPlacement]
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "SemaphoreSlim holds no OS handle unless AvailableWaitHandle is used, which it never is here")]
 internal sealed partial class DeviceGrain(
     [PersistentState("keys", GrainStorage.Name)] IPersistentState<DeviceKeysState> keys,
     [PersistentState("inbox", GrainStorage.Name)] IPersistentState<DeviceInboxState> inboxState,
     IInboxStore store,
     IOptions<MessagingOptions> messaging,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IDeviceGrain
+    IClusterManifestProvider clusterManifest,
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IDeviceGrain, IGrainMigrationParticipant
 {
     /// <summary>Below this many one-time keys of a kind the device is told to upload more (<c>keysLow</c>).</summary>
     public const int KeysLowThreshold = 10;

@@ -77,6 +77,9 @@ public static class ClusterMetrics
     /// <summary>Sockets closed because the same device connected again (4409).</summary>
     public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
 
+    /// <summary>Device grains that arrived on another silo with their socket attached (moved there to be near it).</summary>
+    public static readonly Counter<long> DeviceGrainsMoved = Meter.CreateCounter<long>("cluster_device_grains_moved_total", description: "Device grains that moved to the silo of their socket");
+
     /// <summary>Link tokens made.</summary>
     public static readonly Counter<long> LinkTokens = Meter.CreateCounter<long>("cluster_link_tokens_total", description: "Link tokens made");
 

@@ -3,8 +3,10 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Devices;
 using Cluster.Grains.Observability;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Hosting;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Messaging;
@@ -12,14 +14,16 @@ namespace Cluster.Silo.Messaging;
 /// <summary>
 /// <c>GET /v1/websocket</c>: attaches a device's socket to its device grain (as a grain observer: the grain pushes
 /// frames to this silo one-way and never waits on a socket; acks go back as grain calls), and closes every socket with
-/// 1001 when the silo shuts down so that clients reconnect to another silo.
+/// 1001 when the silo shuts down so that clients reconnect to another silo. With socket placement, each attach call
+/// names this silo, so that the grain is placed, or moves, here (<see cref="SocketPlacement"/>).
 /// </summary>
-internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<DeviceSockets> logger)
+internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOptions options, ILocalSiloDetails silo, ILogger<DeviceSockets> logger)
 {
     /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
     private const int MaxClientFrameBytes = 64 * 1024;
 
+    private readonly SiloAddress? socketSilo = options.DevicePlacementMode == DevicePlacementMode.Socket ? silo.SiloAddress : null;
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
     private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool shuttingDown;
@@ -54,7 +58,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         {
             try
             {
-                await grain.ConnectAsync(reference, connectionId);
+                await AttachAsync(grain, reference, connectionId);
             }
             catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
             {
@@ -119,6 +123,26 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
         catch (TimeoutException)
         {
             // Clients that do not finish the close handshake in time are cut off when the server stops.
+        }
+    }
+
+    private async Task AttachAsync(IDeviceGrain grain, IDeviceConnection reference, Guid connectionId)
+    {
+        if (socketSilo is null)
+        {
+            await grain.ConnectAsync(reference, connectionId);
+            return;
+        }
+
+        // Only the attach call carries it: it is what places or moves the grain.
+        RequestContext.Set(SocketPlacement.SocketSiloKey, socketSilo);
+        try
+        {
+            await grain.ConnectAsync(reference, connectionId);
+        }
+        finally
+        {
+            RequestContext.Remove(SocketPlacement.SocketSiloKey);
         }
     }
 
@@ -197,7 +221,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ILogger<Device
                     case SocketAttachment.Detached:
                         // The grain was reactivated (its silo died) and does not know this socket: attach again, which
                         // sends every unacked envelope once more (the device dedups by envelope id).
-                        await grain.ConnectAsync(reference, connectionId);
+                        await AttachAsync(grain, reference, connectionId);
                         break;
                     case SocketAttachment.Replaced:
                         // A newer socket of the device is attached; the grain's close to this one may have been lost.

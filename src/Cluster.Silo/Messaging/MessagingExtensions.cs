@@ -1,4 +1,5 @@
 using Cluster.Grains;
+using Cluster.Grains.Devices;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
 using Cluster.Persistence.Inbox;
@@ -15,6 +16,7 @@ internal static class MessagingExtensions
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddSingleton<DeviceSockets>();
+        builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
         builder.Services.AddHostedService<ExpirySweeper>();
         return builder;
     }
