@@ -46,9 +46,15 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("TryPublishEvent")]
     Task<bool> TryPublishEventAsync(byte[] eventJson);
 
-    /// <summary>Attaches the device's socket: sends the backlog, then queueEmpty, then live envelopes. A previous socket is closed with 4409.</summary>
-    [Alias("Connect")]
-    Task ConnectAsync(IDeviceConnection connection, Guid connectionId);
+    /// <summary>
+    /// Attaches the device's socket: sends the backlog, then queueEmpty, then live envelopes. Of two sockets, the one
+    /// accepted later stays and the other is closed with 4409, whatever order their attach calls arrive in.
+    /// </summary>
+    /// <param name="connection">The socket's observer on the silo that holds it.</param>
+    /// <param name="connectionId">The socket's id.</param>
+    /// <param name="acceptedAt">When that silo accepted the socket (UTC ticks).</param>
+    [Alias("ConnectAccepted")]
+    Task ConnectAsync(IDeviceConnection connection, Guid connectionId, long acceptedAt);
 
     /// <summary>Whether <paramref name="connectionId"/> is still the attached socket, was replaced by another, or is unknown (the grain was reactivated elsewhere).</summary>
     [Alias("Ping")]

@@ -30,6 +30,9 @@ internal sealed partial class DeviceGrain
     private IDeviceConnection? connection;
     private Guid connectionId;
     private long connectedAt;
+
+    // When the attached socket was accepted by its silo (UTC ticks): orders attach calls that arrive out of order.
+    private long attachedAcceptedAt;
     private long sentThrough;
     private long backlogEnd;
     private bool queueEmptySent;
@@ -100,17 +103,27 @@ internal sealed partial class DeviceGrain
         return Task.FromResult(connection is not null);
     }
 
-    public async Task ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId)
+    public async Task ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId, long acceptedAt)
     {
         await EnsureInboxLoadedAsync();
         if (connection is not null && connectionId != newConnectionId)
         {
+            if (acceptedAt < attachedAcceptedAt)
+            {
+                // An older socket's attach arrived after a newer one's (its silo was slow, or its first attach timed out
+                // and the device has reconnected since): the newer socket stays, the older one is the one to close.
+                _ = newConnection.CloseAsync(4409, "connected elsewhere");
+                ClusterMetrics.SocketsReplaced.Add(1);
+                return;
+            }
+
             _ = connection.CloseAsync(4409, "connected elsewhere");
             ClusterMetrics.SocketsReplaced.Add(1);
         }
 
         connection = newConnection;
         connectionId = newConnectionId;
+        attachedAcceptedAt = acceptedAt;
         connectedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (ShouldMoveToSocket())
         {
@@ -241,7 +254,7 @@ internal sealed partial class DeviceGrain
         // envelope, as on any attach (the device deduplicates by envelope id what it had already been sent).
         if (connection is { } socket)
         {
-            dehydrationContext.TryAddValue(AttachedSocketKey, new AttachedSocket(socket, connectionId, connectedAt));
+            dehydrationContext.TryAddValue(AttachedSocketKey, new AttachedSocket(socket, connectionId, connectedAt, attachedAcceptedAt));
         }
     }
 
@@ -249,7 +262,7 @@ internal sealed partial class DeviceGrain
     {
         if (rehydrationContext.TryGetValue(AttachedSocketKey, out AttachedSocket? socket) && socket is not null)
         {
-            (connection, connectionId, connectedAt) = (socket.Connection, socket.ConnectionId, socket.ConnectedAt);
+            (connection, connectionId, connectedAt, attachedAcceptedAt) = (socket.Connection, socket.ConnectionId, socket.ConnectedAt, socket.AcceptedAt);
         }
     }
 
@@ -415,4 +428,5 @@ internal sealed partial class DeviceGrain
 
 /// <summary>A device grain's attached socket, carried along when the grain migrates.</summary>
 [GenerateSerializer, Immutable, Alias("AttachedSocket")]
-internal sealed record AttachedSocket([property: Id(0)] IDeviceConnection Connection, [property: Id(1)] Guid ConnectionId, [property: Id(2)] long ConnectedAt);
+internal sealed record AttachedSocket(
+    [property: Id(0)] IDeviceConnection Connection, [property: Id(1)] Guid ConnectionId, [property: Id(2)] long ConnectedAt, [property: Id(3)] long AcceptedAt);

@@ -51,6 +51,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         var reference = grains.CreateObjectReference<IDeviceConnection>(connection);
         var grain = grains.GetGrain<IDeviceGrain>(device.Address.GrainKey);
         var connectionId = Guid.NewGuid();
+        var acceptedAt = TimeProvider.System.GetUtcNow().UtcTicks;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         open.TryAdd(connection, 0);
         ClusterMetrics.SocketsOpen.Add(1);
@@ -58,7 +59,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         {
             try
             {
-                await AttachAsync(grain, reference, connectionId);
+                await AttachAsync(grain, reference, connectionId, acceptedAt);
             }
             catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
             {
@@ -68,7 +69,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
             }
 
             var writer = connection.RunWriterAsync(stop.Token);
-            var keepAlive = KeepAliveAsync(grain, reference, connection, connectionId, stop.Token);
+            var keepAlive = KeepAliveAsync(grain, reference, connection, connectionId, acceptedAt, stop.Token);
             await ReadAsync(socket, grain, connection, stop.Token);
             if (socket.State == WebSocketState.CloseReceived)
             {
@@ -126,11 +127,11 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         }
     }
 
-    private async Task AttachAsync(IDeviceGrain grain, IDeviceConnection reference, Guid connectionId)
+    private async Task AttachAsync(IDeviceGrain grain, IDeviceConnection reference, Guid connectionId, long acceptedAt)
     {
         if (socketSilo is null)
         {
-            await grain.ConnectAsync(reference, connectionId);
+            await grain.ConnectAsync(reference, connectionId, acceptedAt);
             return;
         }
 
@@ -138,7 +139,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         RequestContext.Set(SocketPlacement.SocketSiloKey, socketSilo);
         try
         {
-            await grain.ConnectAsync(reference, connectionId);
+            await grain.ConnectAsync(reference, connectionId, acceptedAt);
         }
         finally
         {
@@ -209,7 +210,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         }
     }
 
-    private async Task KeepAliveAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, CancellationToken cancellationToken)
+    private async Task KeepAliveAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(KeepAliveInterval);
         try
@@ -221,7 +222,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
                     case SocketAttachment.Detached:
                         // The grain was reactivated (its silo died) and does not know this socket: attach again, which
                         // sends every unacked envelope once more (the device dedups by envelope id).
-                        await AttachAsync(grain, reference, connectionId);
+                        await AttachAsync(grain, reference, connectionId, acceptedAt);
                         break;
                     case SocketAttachment.Replaced:
                         // A newer socket of the device is attached; the grain's close to this one may have been lost.
