@@ -4,12 +4,16 @@ using Cluster.Testing;
 namespace Cluster.LoadTest.Tests;
 
 [Collection(SharedSilo.Name)]
-public sealed class LoadTestApplicationTests(SiloFixture fixture)
+public sealed class LoadTestApplicationTests(SiloFixture fixture) : IDisposable
 {
+    private readonly DirectoryInfo reports = Directory.CreateTempSubdirectory("loadtest-reports-");
+
+    public void Dispose() => reports.Delete(recursive: true);
+
     [Fact]
     public async Task Run_SmallFanout_WritesTheReportAndASummaryWithNoLoss()
     {
-        var reportPath = Path.Combine(Directory.CreateTempSubdirectory("loadtest-").FullName, "report.json");
+        var reportPath = Path.Combine(reports.FullName, "report.json");
         using var output = new StringWriter();
         using var error = new StringWriter();
 
@@ -43,7 +47,7 @@ public sealed class LoadTestApplicationTests(SiloFixture fixture)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var reportPath = Path.Combine(Directory.CreateTempSubdirectory("loadtest-").FullName, "report.json");
+        var reportPath = Path.Combine(reports.FullName, "report.json");
 
         var exitCode = await LoadTestApplication.RunAsync(
             ["fanout", "--targets", fixture.Silo.BaseAddress.ToString(), "--accounts", "2", "--devices", "1", "--concurrency", "1",
@@ -61,7 +65,7 @@ public sealed class LoadTestApplicationTests(SiloFixture fixture)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var reportPath = Path.Combine(Directory.CreateTempSubdirectory("loadtest-").FullName, "report.json");
+        var reportPath = Path.Combine(reports.FullName, "report.json");
 
         var exitCode = await LoadTestApplication.RunAsync(
             ["fanout", "--targets", $"http://127.0.0.1:{FreePorts.Next()}", "--accounts", "2", "--count", "1", "--report", reportPath, "--no-live"],
