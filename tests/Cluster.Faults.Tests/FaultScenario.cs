@@ -115,6 +115,7 @@ public sealed class FaultScenario : IAsyncDisposable
         output.WriteLine(report.ToString());
 
         Assert.Empty(Traffic.Unexpected);
+        Assert.True(Traffic.OtherServerErrors == 0, $"{Traffic.OtherServerErrors} answers were a 5xx other than 503 unavailable: a fault the silo did not recognise as transient");
         Assert.Empty(problems);
         Assert.Equal(0, Traffic.Failed);
         Assert.Equal(Traffic.Started, Traffic.Ok);

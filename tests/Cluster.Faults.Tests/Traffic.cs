@@ -162,8 +162,7 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
                     return;
                 }
 
-                // A fault the cluster recognised answers 503 `unavailable`; others (a bare 500) are counted apart: the
-                // issue allows any 5xx during a fault, but each kind of them still wants a 503 of its own.
+                // A fault the cluster recognises answers 503 `unavailable`; any other 5xx is a server bug (the scenario fails on it).
                 var answer = await response.Content.ReadAsStringAsync();
                 if (response.StatusCode != HttpStatusCode.ServiceUnavailable || !answer.Contains("\"unavailable\"", StringComparison.Ordinal))
                 {

@@ -36,6 +36,9 @@ internal static class SiloHostingExtensions
                 o.ClusterId = options.ClusterId;
                 o.ServiceId = options.ServiceId;
             });
+            // Database errors thrown in a grain on another silo must reach the caller as what they are (a DbException,
+            // answered 503), not as Orleans' opaque fallback for exception types it is not told to serialize.
+            silo.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
             if (options.SiloName is { } siloName)
             {
                 silo.Configure<SiloOptions>(o => o.SiloName = siloName);
