@@ -9,8 +9,9 @@
 #                                                          both at the same time, ROUNDS times (default 3), so
 #                                                          that both see the same noise from the rest of the machine
 #
-# Each mode's cluster has its own cluster id, state directory and ports (HTTP 18081.. for Socket, 19081.. for
-# Default), on one PostgreSQL of this script's own (port 55490), so that it meets no other local cluster.
+# Each mode's cluster has its own PostgreSQL server (port 55490 for Socket, 55491 for Default; one server for six
+# silos runs out of connections), state directory, cluster id and ports (HTTP 18081.. for Socket, 19081.. for
+# Default), so that it meets no other local cluster.
 # Environment: RATE (open loop, sends/s; default 50), CONCURRENCY (closed loop; default 16), DURATION
 # (default 60s), ACCOUNTS (default 90), DEVICES (per account; default 3), OUT (reports; default
 # /tmp/placement-reports). Prints one line per load run; the JSON reports stay in OUT
@@ -20,8 +21,6 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo_root"
 
-export CLUSTER_PG_DIR="${CLUSTER_PG_DIR:-/tmp/placement-pg-$(id -u)}"
-export CLUSTER_PG_PORT="${CLUSTER_PG_PORT:-55490}"
 # Passwords are hashed with 1000 rather than 100000 iterations, so that registering the devices does not dominate
 # the silos' CPU time (a silo verifies a device's password once and then remembers it).
 export Auth__PasswordHashIterations="${Auth__PasswordHashIterations:-1000}"
@@ -43,12 +42,14 @@ in_cluster() {
     local mode="$1" k=0
     shift
     [[ "$mode" == Default ]] && k=1000
-    CLUSTER_STATE_DIR="/tmp/placement-$mode-$(id -u)" CLUSTER_HTTP_BASE=$((18080 + k)) CLUSTER_SILO_BASE=$((21110 + k)) \
+    CLUSTER_PG_DIR="/tmp/placement-pg-$mode-$(id -u)" CLUSTER_PG_PORT=$((55490 + k / 1000)) \
+        CLUSTER_STATE_DIR="/tmp/placement-$mode-$(id -u)" CLUSTER_HTTP_BASE=$((18080 + k)) CLUSTER_SILO_BASE=$((21110 + k)) \
         CLUSTER_GATEWAY_BASE=$((23110 + k)) Cluster__ClusterId="placement-$mode" Cluster__DevicePlacement="$mode" "$@"
 }
 
 up() { in_cluster "$1" env CLUSTER_NO_BUILD=1 bash "$cluster" up 3 >/dev/null; }
 down() { in_cluster "$1" bash "$cluster" down --keep-db >/dev/null 2>&1 || true; }
+stop() { in_cluster "$1" bash "$cluster" down >/dev/null 2>&1 || true; } # PostgreSQL too
 urls() { in_cluster "$1" bash "$cluster" urls; }
 
 # Sums over MODE's silos: messages and bytes sent silo-to-silo, messages delivered locally, envelopes pushed,
@@ -95,7 +96,7 @@ command="${1:-alternate}"
 shift || true
 dotnet build -c Release --nologo -v quiet src/Cluster.Silo >&2
 dotnet build -c Release --nologo -v quiet src/Cluster.LoadTest >&2
-trap 'down Socket; down Default' EXIT
+trap 'stop Socket; stop Default' EXIT
 
 case "$command" in
     alternate)
