@@ -39,9 +39,7 @@ public sealed class FaultScenario : IAsyncDisposable
         var accounts = new List<IReadOnlyList<TestDevice>>();
         for (var a = 0; a < Accounts; a++)
         {
-            var silo = cluster.Silos[a % cluster.Silos.Count].BaseAddress;
-            var (primary, body) = TestAccounts.NewRegistration();
-            await ExpectOkAsync(await http.PostAsJsonAsync(new Uri(silo, "/v1/accounts"), body), "registration");
+            var primary = await RegisterAsync(http, cluster.Silos[a % cluster.Silos.Count]);
             var companion = await LinkAsync(http, cluster.Silos[(a + 1) % cluster.Silos.Count].BaseAddress, primary);
             accounts.Add([primary, companion]);
         }
@@ -131,6 +129,14 @@ public sealed class FaultScenario : IAsyncDisposable
         }
 
         Traffic.Dispose();
+    }
+
+    /// <summary>Registers a new account through <paramref name="silo"/>; returns its primary device.</summary>
+    public static async Task<TestDevice> RegisterAsync(HttpClient http, ProcessSilo silo)
+    {
+        var (primary, body) = TestAccounts.NewRegistration();
+        await ExpectOkAsync(await http.PostAsJsonAsync(new Uri(silo.BaseAddress, "/v1/accounts"), body), "registration");
+        return primary;
     }
 
     private static async Task<TestDevice> LinkAsync(HttpClient http, Uri silo, TestDevice primary)

@@ -48,6 +48,71 @@ public sealed class FaultToleranceTests(ITestOutputHelper output)
         Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} runs at the end"));
     }
 
+    /// <summary>
+    /// The device grains of sockets on silo 1 live on silo 2 (default placement keeps them where sends through silo 2
+    /// activated them) when silo 2 is killed. The grains come back elsewhere without their sockets; the sockets must
+    /// attach again on their own, without the clients reconnecting. The keep-alive check is an hour here, so only the
+    /// reaction to the death declaration can do it within the test.
+    /// </summary>
+    [Fact]
+    public async Task KillSilo_HoldingGrainsOfSocketsElsewhere_SameSocketsAttachAgainAndGetWhatIsSentNext()
+    {
+        const int DeviceCount = 6;
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(
+            database.ConnectionString,
+            Silos,
+            new Dictionary<string, string> { ["Cluster:DevicePlacement"] = "Default", ["Cluster:SocketKeepAliveSeconds"] = "3600" });
+        var (socketSilo, victim, senderSilo) = (cluster.Silos[0], cluster.Silos[1], cluster.Silos[2]);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var sender = await FaultScenario.RegisterAsync(http, senderSilo);
+        var recipients = new List<TestDevice>();
+        for (var i = 0; i < DeviceCount; i++)
+        {
+            recipients.Add(await FaultScenario.RegisterAsync(http, victim));
+        }
+
+        using var traffic = new Traffic(cluster, [[sender], .. recipients.Select(r => (IReadOnlyList<TestDevice>)[r])]);
+        await Task.WhenAll(recipients.Select(r => traffic.SendOneAsync(sender, [r], firstSilo: victim.Index - 1)));
+        var grainsOnVictim = await cluster.MetricAsync(victim, "cluster_device_grains_active");
+        Assert.True(grainsOnVictim >= 1, "the setup put device grains on the silo to be killed");
+
+        var devices = recipients.Select(r => new FaultDevice(r, cluster, socketSilo.Index - 1)).ToList();
+        try
+        {
+            devices.ForEach(d => d.Start());
+            await Task.WhenAll(devices.Select(d => d.Connected)).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+            // Every ack applied first: a failed ack also makes a socket check its grain, and this test is about the death.
+            await Eventually.TrueAsync(
+                async () => await cluster.MetricAsync(victim, "cluster_inbox_depth_envelopes") == 0,
+                TimeSpan.FromSeconds(30),
+                () => "the devices' acks of their backlog applied on the silo to be killed");
+            victim.Kill();
+            var dead = await cluster.WaitDeadAsync(victim, DeathDeadline);
+            output.WriteLine($"silo {victim.Index} (holding {grainsOnVictim} device grains) declared Dead {dead.TotalSeconds:0.0}s after SIGKILL");
+
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(recipients.Select(r => traffic.SendOneAsync(sender, [r], firstSilo: senderSilo.Index - 1)));
+            var promised = traffic.PromisedByDevice();
+            await Task.WhenAll(devices.Select(d => d.WaitForAsync(promised[d.Device.Login], TimeSpan.FromSeconds(60))));
+            output.WriteLine($"every device got its envelope {clock.Elapsed.TotalSeconds:0.0}s after the death was declared");
+
+            var reattached = await cluster.MetricAsync(socketSilo, "cluster_sockets_reattached_total", "cause=\"grain_lost\"");
+            output.WriteLine($"sends: {traffic.Ok} got 200 of {traffic.Started}; sockets re-attached after the death: {reattached}; sockets opened: {devices.Sum(d => d.Connections)} for {devices.Count} devices");
+            Assert.Equal(traffic.Started, traffic.Ok);
+            Assert.All(devices, d => Assert.Equal(1, d.Connections));
+            Assert.InRange(reattached, 1, DeviceCount);
+        }
+        finally
+        {
+            foreach (var device in devices)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task RollingRestart_MidTraffic_EverySiloLeavesGracefullyAndNoAcknowledgedEnvelopeLost()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cluster.Testing;
 using Npgsql;
 
 namespace Cluster.Faults.Tests;
@@ -45,13 +46,22 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public IReadOnlyList<ProcessSilo> Silos { get; }
 
-    /// <summary>Starts <paramref name="count"/> silos at once and waits until every one is ready.</summary>
-    public static async Task<ProcessCluster> StartAsync(string connectionString, int count)
+    /// <summary>
+    /// Starts <paramref name="count"/> silos at once and waits until every one is ready; <paramref name="settings"/> add
+    /// to or override <see cref="FastFailureDetection"/>.
+    /// </summary>
+    public static async Task<ProcessCluster> StartAsync(string connectionString, int count, IReadOnlyDictionary<string, string>? settings = null)
     {
         var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..8];
         var directory = Directory.CreateTempSubdirectory("cluster-faults-").FullName;
+        var all = new Dictionary<string, string>(FastFailureDetection);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+
         var silos = Enumerable.Range(1, count)
-            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, FastFailureDetection))
+            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, all))
             .ToList();
         var cluster = new ProcessCluster(connectionString, clusterId, directory, silos);
         try
@@ -96,6 +106,23 @@ public sealed class ProcessCluster : IAsyncDisposable
             ReadyTimeout,
             () => $"silo {silo.Index} ready at {silo.BaseAddress}health/ready; log:\n{silo.Tail()}");
         return clock.Elapsed;
+    }
+
+    /// <summary>The sum of a metric's series on the silo's <c>/metrics</c> whose labels contain <paramref name="label"/> (e.g. <c>cause="grain_lost"</c>).</summary>
+    public async Task<double> MetricAsync(ProcessSilo silo, string name, string? label = null)
+    {
+        var text = await http.GetStringAsync(new Uri(silo.BaseAddress, "/metrics"));
+        return text.Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
+            .Where(line => label is null || line.Contains(label, StringComparison.Ordinal))
+            .Sum(line => double.Parse(SampleValue(line, name), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The value of an exposition line <c>name{labels} value [timestamp]</c>.</summary>
+    private static string SampleValue(string line, string name)
+    {
+        var rest = line[name.Length] == '{' ? line[(line.LastIndexOf('}') + 1)..] : line[name.Length..];
+        return rest.Trim().Split(' ')[0];
     }
 
     /// <summary>The membership status of the newest generation on the silo's port (Orleans' SiloStatus numbers), or null.</summary>

@@ -116,6 +116,10 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
         await until;
     }
 
+    /// <summary>One send, counted and retried as the paced ones are, starting at silo <paramref name="firstSilo"/> (0-based).</summary>
+    public Task SendOneAsync(TestDevice sender, IReadOnlyList<TestDevice> destination, int firstSilo) =>
+        SendAsync(Interlocked.Increment(ref started), sender, destination, firstSilo);
+
     private async Task SendAsync(int n, TestDevice sender, IReadOnlyList<TestDevice> destination, int firstSilo)
     {
         var text = $"m{n:D4}";

@@ -58,5 +58,7 @@ public sealed class SocketOrderTests(SiloFixture fixture)
             closed.TrySetResult(status);
             return Task.CompletedTask;
         }
+
+        public Task DetachedAsync() => Task.CompletedTask;
     }
 }

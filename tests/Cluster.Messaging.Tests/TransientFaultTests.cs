@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Cluster.Persistence;
 using Cluster.Testing;
@@ -36,6 +37,40 @@ public sealed class TransientFaultTests
         await using var socket = await TestSocket.ConnectAsync(silo, bob, Cancel);
         var envelope = Assert.Single(await socket.ReadBacklogAsync());
         Assert.Equal($"hello for {bob.Login}", Messages.ContentOf(envelope));
+    }
+
+    [Fact]
+    public async Task Ack_InboxTableUnreachable_SameSocketGetsTheEnvelopeAgainOnceTheTableIsBack()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, Cancel);
+        await using var silo = await TestSilo.StartAsync(
+            new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"faults-{Guid.NewGuid():N}" }, Cancel);
+        var alice = await TestAccounts.RegisterAsync(silo);
+        var bob = await TestAccounts.RegisterAsync(silo);
+        using var sender = alice.CreateClient(silo);
+        await using var socket = await TestSocket.ConnectAsync(silo, bob, Cancel);
+        Assert.Empty(await socket.ReadBacklogAsync());
+        await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], "hello"), Cancel);
+        var first = await socket.NextEnvelopeAsync();
+
+        // The ack cannot delete the row: the socket stays open and attaches again, which sends the envelope again once
+        // the table can be read (the attach is retried meanwhile).
+        await ExecuteAsync(database, "ALTER TABLE inbox RENAME TO inbox_away");
+        await socket.AckAsync([first]);
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Cancel);
+        await ExecuteAsync(database, "ALTER TABLE inbox_away RENAME TO inbox");
+        var again = await socket.NextEnvelopeAsync(TimeSpan.FromSeconds(30));
+        await socket.AckAsync([again]);
+
+        Assert.Equal((string?)first["id"], (string?)again["id"]);
+        Assert.Equal("queueEmpty", (string?)(await socket.NextAsync("queueEmpty after the envelope sent again"))["kind"]);
+        Assert.False(socket.Closed.IsCompleted, "the socket stayed open");
+        using var fetch = bob.CreateClient(silo);
+        await Eventually.TrueAsync(
+            async () => (await fetch.GetFromJsonAsync<JsonObject>("/v1/messages", Cancel))!["envelopes"]!.AsArray().Count == 0,
+            TimeSpan.FromSeconds(15),
+            () => "the second ack deleted the envelope");
     }
 
     private static async Task ExecuteAsync(PostgresDatabase database, string sql)

@@ -121,6 +121,13 @@ public interface IDeviceConnection : IGrainObserver
     /// <summary>Close the socket with this WebSocket close status (4409: connected elsewhere, 4401: device removed).</summary>
     [OneWay, Alias("Close")]
     Task CloseAsync(int status, string reason);
+
+    /// <summary>
+    /// The device's grain is deactivating with this socket attached (its silo is stopping, or Orleans collected it): the
+    /// socket's silo attaches it again, which activates the grain anew, rather than wait for its next keep-alive check.
+    /// </summary>
+    [OneWay, Alias("Detached")]
+    Task DetachedAsync();
 }
 
 /// <summary>The sending side of a device: deduplicates sends by client message id.</summary>

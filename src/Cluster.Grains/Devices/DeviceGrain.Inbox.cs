@@ -222,6 +222,7 @@ internal sealed partial class DeviceGrain
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        ClusterMetrics.AddDeviceGrains(1);
         if (connection is not { } moved)
         {
             return;
@@ -244,7 +245,14 @@ internal sealed partial class DeviceGrain
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (connection is { } attached && !moving && reason.ReasonCode != DeactivationReasonCode.Migrating)
+        {
+            // The socket lives on (on its own silo) but this activation no longer delivers to it: have it attach again.
+            _ = attached.DetachedAsync();
+        }
+
         SetDepth(0);
+        ClusterMetrics.AddDeviceGrains(-1);
         return base.OnDeactivateAsync(reason, cancellationToken);
     }
 

@@ -71,11 +71,34 @@ public static class ClusterMetrics
 
     private static long inboxDepth;
 
+    /// <summary>Device grains active on this silo (a device's grain is active while its device is connected, and for a while after any call).</summary>
+    public static readonly ObservableUpDownCounter<long> DeviceGrainsActive = Meter.CreateObservableUpDownCounter(
+        "cluster_device_grains_active", () => Interlocked.Read(ref deviceGrainsActive), unit: "{grain}",
+        description: "Device grains active on this silo");
+
+    private static long deviceGrainsActive;
+
     /// <summary>Device sockets open on this silo.</summary>
     public static readonly UpDownCounter<long> SocketsOpen = Meter.CreateUpDownCounter<long>("cluster_sockets_open", unit: "{socket}", description: "Device sockets open on this silo");
 
     /// <summary>Sockets closed because the same device connected again (4409).</summary>
     public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
+
+    /// <summary>
+    /// Sockets attached again to their device grain without the client reconnecting, by <c>cause</c>:
+    /// <see cref="GrainDeactivated"/> (the grain said so as it deactivated), <see cref="GrainLost"/> (a check found a
+    /// grain that no longer knew the socket: its silo died) or <see cref="AckFailed"/>.
+    /// </summary>
+    public static readonly Counter<long> SocketsReattached = Meter.CreateCounter<long>("cluster_sockets_reattached_total", description: "Device sockets attached again to a reactivated device grain, by cause");
+
+    /// <summary>The <c>cause</c> label of a re-attach the deactivating grain asked for.</summary>
+    public static readonly KeyValuePair<string, object?> GrainDeactivated = new("cause", "grain_deactivated");
+
+    /// <summary>The <c>cause</c> label of a re-attach after an ack failed (the grain's silo died, or the database is down).</summary>
+    public static readonly KeyValuePair<string, object?> AckFailed = new("cause", "ack_failed");
+
+    /// <summary>The <c>cause</c> label of a re-attach after a check found the grain without the socket.</summary>
+    public static readonly KeyValuePair<string, object?> GrainLost = new("cause", "grain_lost");
 
     /// <summary>Device grains that arrived on another silo with their socket attached (moved there to be near it).</summary>
     public static readonly Counter<long> DeviceGrainsMoved = Meter.CreateCounter<long>("cluster_device_grains_moved_total", description: "Device grains that moved to the silo of their socket");
@@ -93,6 +116,9 @@ public static class ClusterMetrics
     public static readonly Histogram<int> DeviceListFanout = Meter.CreateHistogram<int>(
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
+
+    /// <summary>Counts a device grain's activation (+1) or deactivation (-1) in <see cref="DeviceGrainsActive"/>.</summary>
+    internal static void AddDeviceGrains(long delta) => Interlocked.Add(ref deviceGrainsActive, delta);
 
     /// <summary>Moves <see cref="InboxDepth"/> by a device grain's change of its own depth.</summary>
     internal static void AddInboxDepth(long delta) => Interlocked.Add(ref inboxDepth, delta);

@@ -74,6 +74,13 @@ public sealed class ClusterHostOptions
     public string DevicePlacement { get; set; } = nameof(DevicePlacementMode.Socket);
 
     /// <summary>
+    /// How often each device socket checks that its device grain still has it attached, and attaches it again if not
+    /// (a grain whose silo died is reactivated elsewhere without its socket). Sockets also check, within a few seconds,
+    /// whenever a silo is declared dead, and at once when their grain deactivates; this is the backstop. Default: 30.
+    /// </summary>
+    public double SocketKeepAliveSeconds { get; set; } = 30;
+
+    /// <summary>
     /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>). Every value defaults to
     /// Orleans' own default; see <see cref="ClusterMembershipSettings"/>.
     /// </summary>
@@ -213,6 +220,11 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             || int.TryParse(options.DevicePlacement, out _))
         {
             failures.Add($"{key}:DevicePlacement: '{options.DevicePlacement}' is not a placement; use Socket or Default.");
+        }
+
+        if (options.SocketKeepAliveSeconds is < 1 or > 3600 || double.IsNaN(options.SocketKeepAliveSeconds))
+        {
+            failures.Add($"{key}:SocketKeepAliveSeconds: {options.SocketKeepAliveSeconds} is outside 1..3600.");
         }
 
         ValidateMembership(options.Membership, failures);

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Observability;
 
 namespace Cluster.Silo.Messaging;
 
@@ -17,6 +18,10 @@ internal sealed class DeviceSocketConnection(WebSocket socket) : IDeviceConnecti
 
     private readonly Channel<Outbound> outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
 
+    // Checks of the grain attachment asked for between keep-alive ticks; a few at most, the rest are redundant.
+    private readonly Channel<AttachmentCheck> checks = Channel.CreateBounded<AttachmentCheck>(
+        new BoundedChannelOptions(2) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
     public Task SendAsync(IReadOnlyList<DeviceFrame> frames)
     {
         outbound.Writer.TryWrite(new Outbound(frames, null, null));
@@ -27,6 +32,33 @@ internal sealed class DeviceSocketConnection(WebSocket socket) : IDeviceConnecti
     {
         outbound.Writer.TryWrite(new Outbound(null, (WebSocketCloseStatus)status, reason));
         return Task.CompletedTask;
+    }
+
+    public Task DetachedAsync()
+    {
+        checks.Writer.TryWrite(AttachmentCheck.GrainDeactivated);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Asks the keep-alive loop to check the attachment after <paramref name="delay"/> rather than at its next tick.</summary>
+    public void CheckSoon(TimeSpan delay) => checks.Writer.TryWrite(new AttachmentCheck(delay, null));
+
+    /// <summary>An ack could not be applied: attach again, so that what it acked comes again now rather than on the next connection.</summary>
+    public void AttachAgainAfterFailedAck() => checks.Writer.TryWrite(AttachmentCheck.AckFailed);
+
+    /// <summary>The next check to make: one asked for, or a periodic one once <paramref name="interval"/> has passed without.</summary>
+    public async Task<AttachmentCheck> NextCheckAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        using var tick = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        tick.CancelAfter(interval);
+        try
+        {
+            return await checks.Reader.ReadAsync(tick.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return AttachmentCheck.Periodic;
+        }
     }
 
     /// <summary>Writes frames until the socket closes or a close is asked for.</summary>
@@ -71,6 +103,20 @@ internal sealed class DeviceSocketConnection(WebSocket socket) : IDeviceConnecti
                 await socket.SendAsync(End, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A check of the socket's attachment to its grain: ping it after <see cref="Delay"/>, or, when
+    /// <see cref="AttachAgain"/> names why (a <c>cause</c> label of <see cref="ClusterMetrics.SocketsReattached"/>),
+    /// attach again at once.
+    /// </summary>
+    internal sealed record AttachmentCheck(TimeSpan Delay, KeyValuePair<string, object?>? AttachAgain)
+    {
+        public static readonly AttachmentCheck Periodic = new(TimeSpan.Zero, null);
+
+        public static readonly AttachmentCheck GrainDeactivated = new(TimeSpan.Zero, ClusterMetrics.GrainDeactivated);
+
+        public static readonly AttachmentCheck AckFailed = new(TimeSpan.Zero, ClusterMetrics.AckFailed);
     }
 
     private sealed record Outbound(IReadOnlyList<DeviceFrame>? Frames, WebSocketCloseStatus? CloseStatus, string? CloseReason);

@@ -19,9 +19,28 @@ namespace Cluster.Silo.Messaging;
 /// </summary>
 internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOptions options, ILocalSiloDetails silo, ILogger<DeviceSockets> logger)
 {
-    /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
-    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
     private const int MaxClientFrameBytes = 64 * 1024;
+
+    /// <summary>
+    /// Tries of one attachment check before the socket is closed for the client to reconnect, 1, 2, 4 and 8 s apart: long
+    /// enough for the cluster to declare a killed silo dead with default failure detection, so that the grain comes back
+    /// elsewhere and the socket attaches to it without the client reconnecting.
+    /// </summary>
+    private const int CheckAttempts = 5;
+
+    private static readonly TimeSpan FirstCheckRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// After a silo is declared dead, sockets wait at least this before checking their grain, so that this silo's
+    /// grain locations have dropped the dead silo and the check reaches a new activation rather than the dead one.
+    /// </summary>
+    private static readonly TimeSpan DeathCheckDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The checks after a silo's death are spread over up to this many seconds per this many sockets (at least 1 s, at most 10 s).</summary>
+    private const double DeathChecksPerSecond = 5000;
+
+    /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
+    private readonly TimeSpan keepAliveInterval = TimeSpan.FromSeconds(options.SocketKeepAliveSeconds);
 
     private readonly SiloAddress? socketSilo = options.DevicePlacementMode == DevicePlacementMode.Socket ? silo.SiloAddress : null;
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
@@ -103,6 +122,22 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         }
     }
 
+    /// <summary>
+    /// A silo was declared dead: the grains it held are gone, along with the sockets they knew. Every socket here checks
+    /// its grain soon, spread out so that the checks do not arrive at once, and attaches again where the grain lost it.
+    /// </summary>
+    public int CheckAllSoon()
+    {
+        var count = open.Count;
+        var spread = Math.Clamp(count / DeathChecksPerSecond, 1, 10);
+        foreach (var connection in open.Keys)
+        {
+            connection.CheckSoon(DeathCheckDelay + TimeSpan.FromSeconds(Random.Shared.NextDouble() * spread));
+        }
+
+        return count;
+    }
+
     /// <summary>Closes every socket with 1001 (going away); called when the silo begins to shut down.</summary>
     public async Task CloseAllAsync(TimeSpan wait)
     {
@@ -182,19 +217,23 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
 
                 if (frame.Kind == "ack" && frame.Ids is { Count: > 0 } ids)
                 {
-                    await grain.AckAsync(ids);
+                    try
+                    {
+                        await grain.AckAsync(ids);
+                    }
+                    catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+                    {
+                        // The ack was not applied (the grain's silo died, or the database is unreachable): the envelopes
+                        // stay stored, and the grain would send them again only on the next attach. Attach again now
+                        // (retried while the grain or the database is out of reach, then the socket is closed).
+                        connection.AttachAgainAfterFailedAck();
+                    }
                 }
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
         {
             // The client went away.
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
-        {
-            // An ack could not be applied (the device's grain or the database is unreachable): the envelopes stay
-            // queued, and the client is told to reconnect rather than left on a socket that no longer works.
-            await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
         }
     }
 
@@ -210,35 +249,74 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         }
     }
 
+    /// <summary>
+    /// Keeps the socket attached to its grain: checks the attachment every <see cref="keepAliveInterval"/> and whenever
+    /// asked (<see cref="CheckAllSoon"/>, <see cref="IDeviceConnection.DetachedAsync"/>, a failed ack), and attaches again where the
+    /// grain no longer has it. A check that fails <see cref="CheckAttempts"/> times closes the socket so that the client
+    /// reconnects, rather than leave it waiting in silence.
+    /// </summary>
     private async Task KeepAliveAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(KeepAliveInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            while (true)
             {
-                switch (await grain.PingAsync(connectionId))
+                var check = await connection.NextCheckAsync(keepAliveInterval, cancellationToken);
+                await Task.Delay(check.Delay, cancellationToken);
+                for (var attempt = 1; ; attempt++)
                 {
-                    case SocketAttachment.Detached:
-                        // The grain was reactivated (its silo died) and does not know this socket: attach again, which
-                        // sends every unacked envelope once more (the device dedups by envelope id).
-                        await AttachAsync(grain, reference, connectionId, acceptedAt);
+                    try
+                    {
+                        if (!await CheckAsync(grain, reference, connection, connectionId, acceptedAt, check.AttachAgain))
+                        {
+                            return;
+                        }
+
                         break;
-                    case SocketAttachment.Replaced:
-                        // A newer socket of the device is attached; the grain's close to this one may have been lost.
-                        await connection.CloseAsync(4409, "connected elsewhere");
-                        return;
+                    }
+                    catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException && attempt < CheckAttempts)
+                    {
+                        LogCheckRetried(ex, attempt);
+                        await Task.Delay(FirstCheckRetryDelay * (1 << (attempt - 1)), cancellationToken);
+                    }
                 }
             }
         }
         catch (OperationCanceledException)
         {
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
         {
-            // The device's grain cannot be reached: let the client reconnect (and re-attach) rather than wait in silence.
             LogKeepAliveFailed(ex);
             await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
+        }
+    }
+
+    /// <summary>One check of the attachment; false when the socket has been told to close (a newer one replaced it).</summary>
+    private async Task<bool> CheckAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, KeyValuePair<string, object?>? attachAgain)
+    {
+        if (attachAgain is { } cause)
+        {
+            // Attaching (activating the grain anew if it deactivated) starts delivery over: every stored envelope is
+            // sent once more, with the same id (the device dedups by envelope id).
+            await AttachAsync(grain, reference, connectionId, acceptedAt);
+            ClusterMetrics.SocketsReattached.Add(1, cause);
+            return true;
+        }
+
+        switch (await grain.PingAsync(connectionId))
+        {
+            case SocketAttachment.Detached:
+                // The grain was reactivated (its silo died) and does not know this socket.
+                await AttachAsync(grain, reference, connectionId, acceptedAt);
+                ClusterMetrics.SocketsReattached.Add(1, ClusterMetrics.GrainLost);
+                return true;
+            case SocketAttachment.Replaced:
+                // A newer socket of the device is attached; the grain's close to this one may have been lost.
+                await connection.CloseAsync(4409, "connected elsewhere");
+                return false;
+            default:
+                return true;
         }
     }
 
@@ -248,6 +326,9 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
     [LoggerMessage(Level = LogLevel.Debug, Message = "Detaching a closed device socket failed")]
     private partial void LogDetachFailed(Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Device socket keep-alive failed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Device socket keep-alive failed; the client is told to reconnect")]
     private partial void LogKeepAliveFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Checking a device socket's grain failed (attempt {Attempt}); trying again")]
+    private partial void LogCheckRetried(Exception ex, int attempt);
 }

@@ -16,6 +16,7 @@ internal static class MessagingExtensions
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddSingleton<DeviceSockets>();
+        builder.Services.AddHostedService<SiloDeathWatcher>();
         builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
         builder.Services.AddHostedService<ExpirySweeper>();
         return builder;

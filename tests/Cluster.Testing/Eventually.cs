@@ -1,8 +1,8 @@
-namespace Cluster.Faults.Tests;
+namespace Cluster.Testing;
 
 /// <summary>
-/// Waits for a condition that lives in another process (a silo's readiness, a row in the membership table), which
-/// sends this test no event: checks it every 100 ms until a deadline, then fails naming what was expected.
+/// Waits for a condition that sends the test no event (a silo's readiness, a row in a table, a metric): checks it
+/// every 100 ms until a deadline, then fails naming what was expected.
 /// </summary>
 public static class Eventually
 {
