@@ -51,7 +51,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output)
     /// <summary>
     /// The device grains of sockets on silo 1 live on silo 2 (default placement keeps them where sends through silo 2
     /// activated them) when silo 2 is killed. The grains come back elsewhere without their sockets; the sockets must
-    /// attach again on their own, without the clients reconnecting. The keep-alive check is an hour here, so only the
+    /// attach again on their own, without the clients reconnecting. The keep-alive check is ten minutes here, so only the
     /// reaction to the death declaration can do it within the test.
     /// </summary>
     [Fact]
@@ -63,7 +63,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output)
         await using var cluster = await ProcessCluster.StartAsync(
             database.ConnectionString,
             Silos,
-            new Dictionary<string, string> { ["Cluster:DevicePlacement"] = "Default", ["Cluster:SocketKeepAliveSeconds"] = "3600" });
+            new Dictionary<string, string> { ["Cluster:DevicePlacement"] = "Default", ["Cluster:SocketKeepAliveSeconds"] = "600" });
         var (socketSilo, victim, senderSilo) = (cluster.Silos[0], cluster.Silos[1], cluster.Silos[2]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var sender = await FaultScenario.RegisterAsync(http, senderSilo);

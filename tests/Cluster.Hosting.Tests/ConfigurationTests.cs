@@ -11,6 +11,8 @@ public sealed class ConfigurationTests
     [InlineData("--Cluster:GatewayPort=many", "Cluster:GatewayPort")]
     [InlineData("--Cluster:AdvertisedAddress=not-an-ip", "Cluster:AdvertisedAddress")]
     [InlineData("--Cluster:DevicePlacement=Nearby", "Cluster:DevicePlacement")]
+    [InlineData("--Cluster:SocketKeepAliveSeconds=3600", "Cluster:SocketKeepAliveSeconds")]
+    [InlineData("--Cluster:SocketKeepAliveSeconds=0", "Cluster:SocketKeepAliveSeconds")]
     public async Task Start_BadSetting_ExitsWithMessageNamingKey(string setting, string key)
     {
         var (exitCode, _, stderr) = await SiloProcess.RunAsync([setting], cancellationToken: TestContext.Current.CancellationToken);

@@ -8,8 +8,8 @@ namespace Cluster.Messaging.Tests;
 
 /// <summary>
 /// A device grain that deactivates with its socket attached (its silo stops, Orleans collects it) tells the socket,
-/// which attaches again at once: the device goes on receiving on the same socket. The keep-alive check is set to an
-/// hour here, so only the grain's notice can bring the socket back within the test.
+/// which attaches again at once: the device goes on receiving on the same socket. The keep-alive check is set to ten
+/// minutes here, so only the grain's notice can bring the socket back within the test.
 /// </summary>
 public sealed class SocketReattachTests
 {
@@ -19,7 +19,7 @@ public sealed class SocketReattachTests
     public async Task GrainDeactivates_WithSocketAttached_SameSocketAttachesAgainAndGetsWhatIsSentNext()
     {
         await using var silo = await TestSilo.StartAsync(
-            new TestSiloSettings { Settings = new Dictionary<string, string> { ["Cluster:SocketKeepAliveSeconds"] = "3600" } }, Cancel);
+            new TestSiloSettings { Settings = new Dictionary<string, string> { ["Cluster:SocketKeepAliveSeconds"] = "600" } }, Cancel);
         var alice = await TestAccounts.RegisterAsync(silo);
         var bob = await TestAccounts.RegisterAsync(silo);
         using var sender = alice.CreateClient(silo);

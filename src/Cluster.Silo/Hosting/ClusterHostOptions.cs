@@ -76,7 +76,8 @@ public sealed class ClusterHostOptions
     /// <summary>
     /// How often each device socket checks that its device grain still has it attached, and attaches it again if not
     /// (a grain whose silo died is reactivated elsewhere without its socket). Sockets also check, within a few seconds,
-    /// whenever a silo is declared dead, and at once when their grain deactivates; this is the backstop. Default: 30.
+    /// whenever a silo is declared dead, and at once when their grain deactivates; this is the backstop. The checks also
+    /// keep a connected device's grain from being collected as idle (after 15 minutes): at most 600. Default: 30.
     /// </summary>
     public double SocketKeepAliveSeconds { get; set; } = 30;
 
@@ -222,9 +223,10 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             failures.Add($"{key}:DevicePlacement: '{options.DevicePlacement}' is not a placement; use Socket or Default.");
         }
 
-        if (options.SocketKeepAliveSeconds is < 1 or > 3600 || double.IsNaN(options.SocketKeepAliveSeconds))
+        // The checks also keep a connected device's grain active: Orleans collects a grain after 15 idle minutes.
+        if (options.SocketKeepAliveSeconds is < 1 or > 600 || double.IsNaN(options.SocketKeepAliveSeconds))
         {
-            failures.Add($"{key}:SocketKeepAliveSeconds: {options.SocketKeepAliveSeconds} is outside 1..3600.");
+            failures.Add($"{key}:SocketKeepAliveSeconds: {options.SocketKeepAliveSeconds} is outside 1..600.");
         }
 
         ValidateMembership(options.Membership, failures);

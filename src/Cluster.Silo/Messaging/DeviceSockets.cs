@@ -22,7 +22,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
     private const int MaxClientFrameBytes = 64 * 1024;
 
     /// <summary>
-    /// Tries of one attachment check before the socket is closed for the client to reconnect, 1, 2, 4 and 8 s apart: long
+    /// Tries of one attach or attachment check before the socket is closed for the client to reconnect, 1, 2, 4 and 8 s apart: long
     /// enough for the cluster to declare a killed silo dead with default failure detection, so that the grain comes back
     /// elsewhere and the socket attaches to it without the client reconnecting.
     /// </summary>
@@ -78,9 +78,15 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         {
             try
             {
-                await AttachAsync(grain, reference, connectionId, acceptedAt);
+                // Retried while the grain is out of reach (its silo died and is not declared dead yet, the database
+                // restarts): the client waits for its backlog rather than reconnect over and over meanwhile.
+                await WithRetriesAsync(() => AttachAsync(grain, reference, connectionId, acceptedAt), stop.Token);
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex))
             {
                 LogAttachFailed(ex);
                 await socket.CloseAsync(WebSocketCloseStatus.InternalServerError, "reconnect", CancellationToken.None);
@@ -221,7 +227,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
                     {
                         await grain.AckAsync(ids);
                     }
-                    catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+                    catch (Exception ex) when (IsTransient(ex))
                     {
                         // The ack was not applied (the grain's silo died, or the database is unreachable): the envelopes
                         // stay stored, and the grain would send them again only on the next attach. Attach again now
@@ -263,34 +269,47 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
             {
                 var check = await connection.NextCheckAsync(keepAliveInterval, cancellationToken);
                 await Task.Delay(check.Delay, cancellationToken);
-                for (var attempt = 1; ; attempt++)
+                var attached = false;
+                await WithRetriesAsync(async () => attached = await CheckAsync(grain, reference, connection, connectionId, acceptedAt, check.AttachAgain), cancellationToken);
+                if (!attached)
                 {
-                    try
-                    {
-                        if (!await CheckAsync(grain, reference, connection, connectionId, acceptedAt, check.AttachAgain))
-                        {
-                            return;
-                        }
-
-                        break;
-                    }
-                    catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException && attempt < CheckAttempts)
-                    {
-                        LogCheckRetried(ex, attempt);
-                        await Task.Delay(FirstCheckRetryDelay * (1 << (attempt - 1)), cancellationToken);
-                    }
+                    return;
                 }
             }
         }
         catch (OperationCanceledException)
         {
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException or System.Data.Common.DbException)
+        catch (Exception ex) when (IsTransient(ex))
         {
             LogKeepAliveFailed(ex);
             await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
         }
     }
+
+    /// <summary>
+    /// Runs a grain call, and runs it again 1, 2, 4 and 8 s after each transient failure (<see cref="IsTransient"/>); the
+    /// last failure is thrown.
+    /// </summary>
+    private async Task WithRetriesAsync(Func<Task> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && attempt < CheckAttempts)
+            {
+                LogCheckRetried(ex, attempt);
+                await Task.Delay(FirstCheckRetryDelay * (1 << (attempt - 1)), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A failure that says the grain or the database is out of reach for now, not that the request was wrong.</summary>
+    private static bool IsTransient(Exception ex) => ex is OrleansException or TimeoutException or System.Data.Common.DbException;
 
     /// <summary>One check of the attachment; false when the socket has been told to close (a newer one replaced it).</summary>
     private async Task<bool> CheckAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, KeyValuePair<string, object?>? attachAgain)
@@ -329,6 +348,6 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
     [LoggerMessage(Level = LogLevel.Warning, Message = "Device socket keep-alive failed; the client is told to reconnect")]
     private partial void LogKeepAliveFailed(Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Checking a device socket's grain failed (attempt {Attempt}); trying again")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Attaching or checking a device socket's grain failed (attempt {Attempt}); trying again")]
     private partial void LogCheckRetried(Exception ex, int attempt);
 }
