@@ -1,9 +1,11 @@
+using Cluster.Testing;
+
 namespace Cluster.Deploy.Tests;
 
 /// <summary>Files of this repository the tests check: the Dockerfile and the Kubernetes manifests.</summary>
 internal static class Repository
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => ExternalTool.RepositoryRoot;
 
     public static string K8s => Path.Combine(Root, "k8s");
 
@@ -16,17 +18,4 @@ internal static class Repository
     public static string DockerIgnore => Path.Combine(Root, ".dockerignore");
 
     public static string OperationsDoc => Path.Combine(Root, "docs", "operations.md");
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Cluster.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Cluster.sln above {AppContext.BaseDirectory}");
-    }
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Cluster.Testing;
 
 namespace Cluster.Deploy.Tests;
 
@@ -14,7 +14,7 @@ internal static partial class Tools
 
     private static readonly Lazy<(string? Path, string? SkipReason)> Kubectl = new(FindKubectl);
 
-    public static string? Yamllint { get; } = Find("yamllint");
+    public static string? Yamllint { get; } = ExternalTool.Find("yamllint");
 
     /// <summary>Whether a kubectl with a new enough kustomize is installed.</summary>
     public static bool HasKubectl => Kubectl.Value.Path is not null;
@@ -34,40 +34,12 @@ internal static partial class Tools
         return Yamllint!;
     }
 
-    public static async Task<ToolResult> RunAsync(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Repository.Root,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', start.ArgumentList)} did not finish within 60 s");
-        }
-
-        return new ToolResult(process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<ToolResult> RunAsync(string fileName, IEnumerable<string> arguments, string? workingDirectory = null) =>
+        ExternalTool.RunAsync(fileName, arguments, workingDirectory);
 
     private static (string? Path, string? SkipReason) FindKubectl()
     {
-        var kubectl = Find("kubectl");
+        var kubectl = ExternalTool.Find("kubectl");
         if (kubectl is null)
         {
             return (null, "kubectl is not on PATH; kubectl kustomize renders the overlays (Debian's kubernetes-client package "
@@ -88,18 +60,6 @@ internal static partial class Tools
             : (null, $"kubectl's kustomize is {version}, the manifests need {MinimumKustomize} or newer (kubectl 1.21+)");
     }
 
-    private static string? Find(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
-
     [GeneratedRegex(@"Kustomize Version: v(?<major>\d+)\.(?<minor>\d+)")]
     private static partial Regex KustomizeVersion();
-}
-
-/// <summary>What a tool run printed and how it exited.</summary>
-internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
-{
-    public override string ToString() => $"exit code {ExitCode}\n{Stdout}\n{Stderr}".TrimEnd();
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Cluster.Testing;
 
 namespace Cluster.Faults.Tests;
@@ -29,7 +28,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>Starts a fresh server; skips the test when PostgreSQL is not installed and cannot be installed.</summary>
     public static async Task<PrivatePostgres> StartAsync()
     {
-        var script = Path.Combine(RepositoryRoot(), "deploy", "local", "postgres.sh");
+        var script = Path.Combine(ExternalTool.RepositoryRoot, "deploy", "local", "postgres.sh");
         var directory = Directory.CreateTempSubdirectory("cluster-faults-pg-").FullName;
         var port = FreePorts.Next();
         var (code, stdout, stderr) = await RunAsync(script, directory, port, "start");
@@ -77,29 +76,15 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string script, string directory, int port, string command)
     {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(command);
-        start.Environment["CLUSTER_PG_DIR"] = directory;
-        start.Environment["CLUSTER_PG_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cluster.sln")))
+        var result = await ExternalTool.RunAsync(
+            "bash",
+            [script, command],
+            environment: new Dictionary<string, string>
             {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"no Cluster.sln above {AppContext.BaseDirectory}");
+                ["CLUSTER_PG_DIR"] = directory,
+                ["CLUSTER_PG_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            timeout: TimeSpan.FromMinutes(3));
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 }

@@ -22,7 +22,7 @@ public sealed class LibsignalInteropTests
 
         TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
         Assert.True(result.ExitCode == 0, $"prekey-session.mjs exited with {result.ExitCode}.\n{result}");
-        Assert.True(result.StandardOutput.Contains("prekey-session: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
+        Assert.True(result.Stdout.Contains("prekey-session: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
     }
 
     /// <summary>
@@ -41,6 +41,6 @@ public sealed class LibsignalInteropTests
 
         TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
         Assert.True(result.ExitCode == 0, $"multi-device.mjs exited with {result.ExitCode}.\n{result}");
-        Assert.True(result.StandardOutput.Contains("multi-device: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
+        Assert.True(result.Stdout.Contains("multi-device: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
     }
 }

@@ -1,12 +1,6 @@
-using System.Diagnostics;
+using Cluster.Testing;
 
 namespace Cluster.Interop.Tests;
-
-/// <summary>What a Node script of <c>tests/interop/</c> did.</summary>
-internal sealed record NodeScriptResult(int ExitCode, string StandardOutput, string StandardError)
-{
-    public override string ToString() => $"--- stdout ---\n{StandardOutput}\n--- stderr ---\n{StandardError}";
-}
 
 /// <summary>The Node.js executable and the <c>tests/interop/</c> folder with its node modules installed.</summary>
 internal sealed class NodeScripts(string node, string directory)
@@ -17,9 +11,9 @@ internal sealed class NodeScripts(string node, string directory)
     /// </summary>
     public static NodeScripts Require(params string[] packages)
     {
-        var node = FindOnPath(OperatingSystem.IsWindows() ? "node.exe" : "node");
+        var node = ExternalTool.Find(OperatingSystem.IsWindows() ? "node.exe" : "node");
         Assert.SkipWhen(node is null, "Node.js is not installed: `node` is not on PATH.");
-        var directory = Path.Combine(RepositoryRoot(), "tests", "interop");
+        var directory = Path.Combine(ExternalTool.RepositoryRoot, "tests", "interop");
         foreach (var package in (string[])["@signalapp/libsignal-client", .. packages])
         {
             Assert.SkipUnless(
@@ -31,62 +25,22 @@ internal sealed class NodeScripts(string node, string directory)
     }
 
     /// <summary>Runs <c>node script args</c> in <c>tests/interop</c>; a run past <paramref name="timeout"/> is killed and fails.</summary>
-    public async Task<NodeScriptResult> RunAsync(string script, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<ToolResult> RunAsync(string script, IEnumerable<string> args, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(node)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(directory, script));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{node} did not start");
-        process.StandardInput.Close();
-        // Not cancellable: killing the process ends both streams, and what it printed until then is the diagnosis.
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
         try
         {
-            await process.WaitForExitAsync(deadline.Token);
+            return await ExternalTool.RunAsync(
+                node,
+                [Path.Combine(directory, script), .. args],
+                directory,
+                environment: new Dictionary<string, string> { ["NO_COLOR"] = "1" },
+                timeout: timeout,
+                cancellationToken: cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException ex)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            var killed = new NodeScriptResult(process.ExitCode, await stdout, await stderr);
-            cancellationToken.ThrowIfCancellationRequested();
-            Assert.Fail($"{script} did not finish within {timeout.TotalSeconds:0} s and was killed.\n{killed}");
+            Assert.Fail(ex.Message);
+            throw;
         }
-
-        return new NodeScriptResult(process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string? FindOnPath(string executable) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, executable))
-            .FirstOrDefault(File.Exists);
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Cluster.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Cluster.sln not found above {AppContext.BaseDirectory}");
     }
 }

@@ -1,9 +1,11 @@
+using Cluster.Testing;
+
 namespace Cluster.Observability.Tests;
 
 /// <summary>Files of this repository the tests check: the Prometheus configuration, rules and the Grafana dashboard.</summary>
 internal static class Repository
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => ExternalTool.RepositoryRoot;
 
     public static string PrometheusDirectory => Path.Combine(Root, "deploy", "prometheus");
 
@@ -14,17 +16,4 @@ internal static class Repository
     public static IReadOnlyList<string> RuleTests => Directory.GetFiles(Path.Combine(PrometheusDirectory, "tests"), "*.yml").Order(StringComparer.Ordinal).ToList();
 
     public static string Dashboard => Path.Combine(Root, "deploy", "grafana", "cluster.json");
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Cluster.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Cluster.sln above {AppContext.BaseDirectory}");
-    }
 }
