@@ -13,6 +13,7 @@ public sealed class ConfigurationTests
     [InlineData("--Cluster:DevicePlacement=Nearby", "Cluster:DevicePlacement")]
     [InlineData("--Cluster:SocketKeepAliveSeconds=3600", "Cluster:SocketKeepAliveSeconds")]
     [InlineData("--Cluster:SocketKeepAliveSeconds=0", "Cluster:SocketKeepAliveSeconds")]
+    [InlineData("--Cluster:MaxSockets=0", "Cluster:MaxSockets")]
     public async Task Start_BadSetting_ExitsWithMessageNamingKey(string setting, string key)
     {
         var (exitCode, _, stderr) = await SiloProcess.RunAsync([setting], cancellationToken: TestContext.Current.CancellationToken);

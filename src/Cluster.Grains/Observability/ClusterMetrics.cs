@@ -81,6 +81,15 @@ public static class ClusterMetrics
     /// <summary>Device sockets open on this silo.</summary>
     public static readonly UpDownCounter<long> SocketsOpen = Meter.CreateUpDownCounter<long>("cluster_sockets_open", unit: "{socket}", description: "Device sockets open on this silo");
 
+    /// <summary>The most device sockets this silo takes (<c>Cluster:MaxSockets</c>, or derived from its open-file limit).</summary>
+    public static readonly ObservableGauge<long> SocketsMax = Meter.CreateObservableGauge(
+        "cluster_sockets_max", () => Interlocked.Read(ref socketsMax), unit: "{socket}", description: "The most device sockets this silo takes at once");
+
+    private static long socketsMax;
+
+    /// <summary>Socket upgrades refused because the silo held its maximum of sockets (<c>Cluster:MaxSockets</c>).</summary>
+    public static readonly Counter<long> SocketsRefused = Meter.CreateCounter<long>("cluster_sockets_refused_total", description: "Device socket upgrades refused because the silo held its maximum of sockets");
+
     /// <summary>Sockets closed because the same device connected again (4409).</summary>
     public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
 
@@ -116,6 +125,9 @@ public static class ClusterMetrics
     public static readonly Histogram<int> DeviceListFanout = Meter.CreateHistogram<int>(
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
+
+    /// <summary>Sets <see cref="SocketsMax"/> (once, when the silo's socket handler starts).</summary>
+    public static void SetSocketsMax(long value) => Interlocked.Exchange(ref socketsMax, value);
 
     /// <summary>Counts a device grain's activation (+1) or deactivation (-1) in <see cref="DeviceGrainsActive"/>.</summary>
     internal static void AddDeviceGrains(long delta) => Interlocked.Add(ref deviceGrainsActive, delta);

@@ -82,6 +82,13 @@ public sealed class ClusterHostOptions
     public double SocketKeepAliveSeconds { get; set; } = 30;
 
     /// <summary>
+    /// The most device sockets this silo holds at once; past it a socket upgrade is refused with 503 <c>at_capacity</c>
+    /// and the client connects elsewhere. Default: none set, derived from the process's open-file limit (the limit less
+    /// a tenth, or less 2,048, for the runtime's own files), because a silo out of file descriptors is aborted.
+    /// </summary>
+    public int? MaxSockets { get; set; }
+
+    /// <summary>
     /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>). Every value defaults to
     /// Orleans' own default; see <see cref="ClusterMembershipSettings"/>.
     /// </summary>
@@ -221,6 +228,11 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             || int.TryParse(options.DevicePlacement, out _))
         {
             failures.Add($"{key}:DevicePlacement: '{options.DevicePlacement}' is not a placement; use Socket or Default.");
+        }
+
+        if (options.MaxSockets is < 1)
+        {
+            failures.Add($"{key}:MaxSockets: {options.MaxSockets} must be at least 1.");
         }
 
         // The checks also keep a connected device's grain active: Orleans collects a grain after 15 idle minutes.

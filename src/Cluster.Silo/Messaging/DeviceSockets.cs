@@ -42,6 +42,12 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
     /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
     private readonly TimeSpan keepAliveInterval = TimeSpan.FromSeconds(options.SocketKeepAliveSeconds);
 
+    private readonly int maxSockets = SocketCapacity.Publish(options.MaxSockets
+        ?? (SocketCapacity.ReadOpenFileLimit() is { } limit ? SocketCapacity.ForOpenFileLimit(limit) : SocketCapacity.WithoutKnownLimit));
+
+    // Sockets taken, counted before the upgrade so that a burst cannot overshoot the cap.
+    private int taken;
+
     private readonly SiloAddress? socketSilo = options.DevicePlacementMode == DevicePlacementMode.Socket ? silo.SiloAddress : null;
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
     private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,6 +70,30 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
             return;
         }
 
+        if (Interlocked.Increment(ref taken) > maxSockets)
+        {
+            Interlocked.Decrement(ref taken);
+            ClusterMetrics.SocketsRefused.Add(1);
+            context.Response.Headers.RetryAfter = "5";
+            await ApiErrorHandling.Error(StatusCodes.Status503ServiceUnavailable, "at_capacity", $"this silo holds its maximum of {maxSockets} device sockets; connect to another silo").ExecuteAsync(context);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref taken);
+        }
+    }
+
+    /// <summary>The most device sockets this silo holds at once (<c>Cluster:MaxSockets</c>, or derived from the open-file limit).</summary>
+    public int MaxSockets => maxSockets;
+
+    private async Task ServeAsync(HttpContext context)
+    {
         var device = context.Device();
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var connection = new DeviceSocketConnection(socket);
