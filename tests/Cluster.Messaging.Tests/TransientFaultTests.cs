@@ -15,9 +15,7 @@ public sealed class TransientFaultTests
     public async Task Send_InboxTableUnreachable_Answers503ThenTheRetryIsStoredOnce()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, Cancel);
-        await using var silo = await TestSilo.StartAsync(
-            new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"faults-{Guid.NewGuid():N}" }, Cancel);
+        await using var silo = await StartSiloAsync(database);
         var alice = await TestAccounts.RegisterAsync(silo);
         var bob = await TestAccounts.RegisterAsync(silo);
         using var sender = alice.CreateClient(silo);
@@ -43,9 +41,7 @@ public sealed class TransientFaultTests
     public async Task Ack_InboxTableUnreachable_SameSocketGetsTheEnvelopeAgainOnceTheTableIsBack()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, Cancel);
-        await using var silo = await TestSilo.StartAsync(
-            new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"faults-{Guid.NewGuid():N}" }, Cancel);
+        await using var silo = await StartSiloAsync(database);
         var alice = await TestAccounts.RegisterAsync(silo);
         var bob = await TestAccounts.RegisterAsync(silo);
         using var sender = alice.CreateClient(silo);
@@ -71,6 +67,14 @@ public sealed class TransientFaultTests
             async () => (await fetch.GetFromJsonAsync<JsonObject>("/v1/messages", Cancel))!["envelopes"]!.AsArray().Count == 0,
             TimeSpan.FromSeconds(15),
             () => "the second ack deleted the envelope");
+    }
+
+    /// <summary>A silo of its own on <paramref name="database"/>, migrated: the tests rename its tables away and back.</summary>
+    private static async Task<TestSilo> StartSiloAsync(PostgresDatabase database)
+    {
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, Cancel);
+        return await TestSilo.StartAsync(
+            new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"faults-{Guid.NewGuid():N}" }, Cancel);
     }
 
     private static async Task ExecuteAsync(PostgresDatabase database, string sql)
