@@ -146,7 +146,8 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
                 allClosed.TrySetResult();
             }
 
-            grains.DeleteObjectReference<IDeviceConnection>(reference);
+            // Detach first, then drop the observer: pushes the grain made before it heard of the close still find the
+            // observer (and go nowhere), rather than reach an unknown one, which Orleans logs as an error.
             try
             {
                 await grain.DisconnectAsync(connectionId);
@@ -154,6 +155,10 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
             catch (Exception ex) when (ex is OrleansException or TimeoutException)
             {
                 LogDetachFailed(ex);
+            }
+            finally
+            {
+                grains.DeleteObjectReference<IDeviceConnection>(reference);
             }
         }
     }
