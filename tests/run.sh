@@ -10,7 +10,9 @@
 #    warns and goes on: the libsignal interop test then reports itself skipped.
 # 3. dotnet test Cluster.sln -c Release, with a TRX file per test project in a fresh directory
 #    TestResults/run-<time>-<pid>/.
-# 4. Sums the <Counters/> of every TRX file and prints, as the LAST line,
+# 4. Prints what the fault harness counted (tests/Cluster.Faults.Tests writes it to the file
+#    CLUSTER_FAULTS_REPORT names, in the results directory).
+# 5. Sums the <Counters/> of every TRX file and prints, as the LAST line,
 #      tests: N passed, N failed[, N skipped]
 #    A test run that was aborted (test host crashed or hung) without a failed test in its
 #    counters counts as one failed test: the test that was running is not in the counters.
@@ -69,6 +71,9 @@ fi
 # --- dotnet test -----------------------------------------------------------------------------
 results_dir="$repo_root/TestResults/run-$(date -u +%Y%m%d-%H%M%S)-$$"
 mkdir -p "$results_dir"
+
+# The fault harness (tests/Cluster.Faults.Tests) writes its counts here; they are printed below.
+export CLUSTER_FAULTS_REPORT="$results_dir/faults-report.txt"
 
 test_rc=0
 dotnet test "$repo_root/Cluster.sln" -c Release --nologo \
@@ -135,6 +140,12 @@ if [[ -z "${CLUSTER_TEST_POSTGRES:-}" ]]; then
     warn "ran without PostgreSQL (CLUSTER_TEST_POSTGRES unset): the PostgreSQL tests were skipped"
 fi
 note "TRX results: ${results_dir#"$repo_root"/}"
+
+if [[ -s "$CLUSTER_FAULTS_REPORT" ]]; then
+    printf '\n--- fault harness (tests/Cluster.Faults.Tests): what each fault test counted ---\n'
+    cat "$CLUSTER_FAULTS_REPORT"
+    printf -- '---\n\n'
+fi
 
 summary="tests: $passed passed, $failed failed"
 ((skipped == 0)) || summary+=", $skipped skipped"

@@ -9,8 +9,10 @@ namespace Cluster.Faults.Tests;
 /// middle of it. Each test ends with the accounting of every envelope (<see cref="FaultScenario"/>).
 /// </summary>
 /// <remarks>The tests of this class run one after another (one class, one collection): each runs a cluster of its own.</remarks>
-public sealed class FaultToleranceTests(ITestOutputHelper output)
+public sealed class FaultToleranceTests(ITestOutputHelper testOutput)
 {
+    private readonly FaultReport output = new(testOutput);
+
     private const int Silos = 3;
     private const int MinimumSends = 200;
 
