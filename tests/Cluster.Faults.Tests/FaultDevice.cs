@@ -65,6 +65,39 @@ public sealed class FaultDevice : IAsyncDisposable
 
     public void Start() => loop = RunAsync(stop.Token);
 
+    /// <summary>Opens a socket of <paramref name="device"/> through <paramref name="silo"/>, reads up to its first <c>queueEmpty</c>, and closes it.</summary>
+    public static async Task VisitAsync(ProcessSilo silo, TestDevice device)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", TestDevice.BasicAuth(device.Login, device.Password).ToString());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await socket.ConnectAsync(new UriBuilder(silo.BaseAddress) { Scheme = "ws", Path = "/v1/websocket" }.Uri, timeout.Token);
+        var buffer = new byte[1 << 20];
+        while (true)
+        {
+            var length = 0;
+            WebSocketReceiveResult result;
+            do
+            {
+                result = await socket.ReceiveAsync(new ArraySegment<byte>(buffer, length, buffer.Length - length), timeout.Token);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                throw new InvalidOperationException($"the socket of {device.Login} through silo {silo.Index} closed ({result.CloseStatus}) before queueEmpty");
+            }
+
+            if ((string?)JsonNode.Parse(buffer.AsSpan(0, length))?["kind"] == "queueEmpty")
+            {
+                break;
+            }
+        }
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+    }
+
     /// <summary>Waits until every one of <paramref name="contents"/> has arrived at least once.</summary>
     public async Task WaitForAsync(IReadOnlyCollection<string> contents, TimeSpan timeout)
     {

@@ -48,20 +48,19 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="count"/> silos at once and waits until every one is ready; <paramref name="settings"/> add
-    /// to or override <see cref="FastFailureDetection"/>.
+    /// to or override <see cref="FastFailureDetection"/>, and <paramref name="siloSettings"/> (given the 1-based index)
+    /// those of one silo.
     /// </summary>
-    public static async Task<ProcessCluster> StartAsync(string connectionString, int count, IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<ProcessCluster> StartAsync(
+        string connectionString,
+        int count,
+        IReadOnlyDictionary<string, string>? settings = null,
+        Func<int, IReadOnlyDictionary<string, string>>? siloSettings = null)
     {
         var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..8];
         var directory = Directory.CreateTempSubdirectory("cluster-faults-").FullName;
-        var all = new Dictionary<string, string>(FastFailureDetection);
-        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
-        {
-            all[key] = value;
-        }
-
         var silos = Enumerable.Range(1, count)
-            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, all))
+            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, Merge(FastFailureDetection, settings, siloSettings?.Invoke(i))))
             .ToList();
         var cluster = new ProcessCluster(connectionString, clusterId, directory, silos);
         try
@@ -79,6 +78,17 @@ public sealed class ProcessCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    private static Dictionary<string, string> Merge(params IReadOnlyDictionary<string, string>?[] layers)
+    {
+        var merged = new Dictionary<string, string>();
+        foreach (var (key, value) in layers.SelectMany(layer => layer ?? new Dictionary<string, string>()))
+        {
+            merged[key] = value;
+        }
+
+        return merged;
     }
 
     /// <summary>Whether the silo answers <c>/health/ready</c> with 200 now.</summary>
