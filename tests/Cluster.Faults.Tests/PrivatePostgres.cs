@@ -30,7 +30,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
     {
         var script = Path.Combine(ExternalTool.RepositoryRoot, "deploy", "local", "postgres.sh");
         var directory = Directory.CreateTempSubdirectory("cluster-faults-pg-").FullName;
-        var port = FreePorts.Next();
+        var port = FreePorts.Reusable();
         var (code, stdout, stderr) = await RunAsync(script, directory, port, "start");
         if (code == Unavailable)
         {

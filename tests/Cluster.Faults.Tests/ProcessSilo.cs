@@ -19,9 +19,9 @@ public sealed class ProcessSilo : IAsyncDisposable
     public ProcessSilo(int index, string connectionString, string clusterId, string workingDirectory, IReadOnlyDictionary<string, string> settings)
     {
         Index = index;
-        HttpPort = FreePorts.Next();
-        SiloPort = FreePorts.Next();
-        GatewayPort = FreePorts.Next();
+        HttpPort = FreePorts.Reusable();
+        SiloPort = FreePorts.Reusable();
+        GatewayPort = FreePorts.Reusable();
         BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}");
         logPath = Path.Combine(workingDirectory, $"silo-{index}.log");
         var list = new List<string>
