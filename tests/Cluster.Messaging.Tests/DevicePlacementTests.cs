@@ -27,16 +27,8 @@ public sealed class DevicePlacementTests
     public async Task Connect_SocketPlacementThroughOtherSilo_GrainMovesToSocketSiloAndEveryEnvelopeArrivesOnceInOrder()
     {
         await using var cluster = await TwoSilos.StartAsync("Socket");
-        var alice = await TestAccounts.RegisterAsync(cluster.A);
-        var bob = await TestAccounts.RegisterAsync(cluster.A);
-        using var sender = alice.CreateClient(cluster.A);
-        for (var i = 0; i < Backlog; i++)
-        {
-            await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], $"m{i:D3}"), Cancel);
-        }
-
-        var home = cluster.At(await cluster.LocationOfAsync(bob));
-        var away = cluster.Other(home);
+        var (bob, sender, home, away) = await BacklogThroughAAsync(cluster);
+        using var senderClient = sender;
 
         // Sends keep coming while the socket attaches and the grain moves: none may be lost, doubled or reordered.
         var sending = SendAsync(sender, bob, Backlog, SentWhileConnecting);
@@ -73,16 +65,8 @@ public sealed class DevicePlacementTests
     public async Task Connect_DefaultPlacementThroughOtherSilo_GrainStaysAndBacklogArrivesOnceInOrder()
     {
         await using var cluster = await TwoSilos.StartAsync("Default");
-        var alice = await TestAccounts.RegisterAsync(cluster.A);
-        var bob = await TestAccounts.RegisterAsync(cluster.A);
-        using var sender = alice.CreateClient(cluster.A);
-        for (var i = 0; i < Backlog; i++)
-        {
-            await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], $"m{i:D3}"), Cancel);
-        }
-
-        var home = cluster.At(await cluster.LocationOfAsync(bob));
-        var away = cluster.Other(home);
+        var (bob, sender, home, away) = await BacklogThroughAAsync(cluster);
+        using var senderClient = sender;
 
         await using var socket = await TestSocket.ConnectAsync(away, bob, Cancel);
         var backlog = await socket.ReadBacklogAsync();
@@ -92,6 +76,24 @@ public sealed class DevicePlacementTests
         Assert.Equal(Expected(0, Backlog), backlog.Select(ContentTag));
         Assert.Equal("live", ContentTag(live));
         Assert.Equal(home.SiloAddress, await cluster.LocationOfAsync(bob));
+    }
+
+    /// <summary>
+    /// Registers a sender and bob through silo A, sends bob <see cref="Backlog"/> messages while he is offline (which
+    /// activates his grain on either silo), and says which silo holds the grain (home) and which does not (away).
+    /// </summary>
+    private static async Task<(TestDevice Bob, HttpClient Sender, TestSilo Home, TestSilo Away)> BacklogThroughAAsync(TwoSilos cluster)
+    {
+        var alice = await TestAccounts.RegisterAsync(cluster.A);
+        var bob = await TestAccounts.RegisterAsync(cluster.A);
+        var sender = alice.CreateClient(cluster.A);
+        for (var i = 0; i < Backlog; i++)
+        {
+            await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], $"m{i:D3}"), Cancel);
+        }
+
+        var home = cluster.At(await cluster.LocationOfAsync(bob));
+        return (bob, sender, home, cluster.Other(home));
     }
 
     private static async Task SendAsync(HttpClient sender, TestDevice to, int first, int count)
