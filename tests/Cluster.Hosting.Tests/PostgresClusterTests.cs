@@ -246,7 +246,15 @@ public sealed class PostgresClusterTests
             try
             {
                 await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, cancellationToken);
-                var settings = new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = "pg-cluster" };
+                var settings = new TestSiloSettings
+                {
+                    PostgresConnectionString = database.ConnectionString,
+                    ClusterId = "pg-cluster",
+                    // Orleans' default, resource-optimized placement, scores both silos of this one process alike and
+                    // then prefers the calling silo: a CI run placed 40 of 40 accounts registered through B on B.
+                    // Random placement makes "some account lands on A" a near certainty (1 - 2^-40).
+                    Services = services => services.AddSingleton<PlacementStrategy, RandomPlacement>(),
+                };
                 a = await TestSilo.StartAsync(settings, cancellationToken);
                 var b = await TestSilo.StartAsync(settings, cancellationToken);
                 return new TwoSiloCluster(database, a, b);

@@ -25,6 +25,9 @@ public sealed record TestSiloSettings
 
     /// <summary>More configuration, as <c>key=value</c>.</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Services to add or replace, registered after the silo's own.</summary>
+    public Action<IServiceCollection>? Services { get; init; }
 }
 
 /// <summary>
@@ -105,6 +108,8 @@ public sealed class TestSilo : IAsyncDisposable
             {
                 builder.Services.AddKeyedSingleton<TimeProvider>(Cluster.Grains.ClusterClock.Key, time);
             }
+
+            settings.Services?.Invoke(builder.Services);
         });
         await app.StartAsync(cancellationToken);
         return new TestSilo(app, settings, ownedDirectory, dataPath);
