@@ -105,11 +105,12 @@ public sealed class FaultScenario : IAsyncDisposable
         var closes = Devices.SelectMany(d => d.Closes)
             .GroupBy(c => c.Key)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => $"{g.Key}: {g.Sum(c => c.Value)}");
+            .Select(g => $"{g.Key}: {g.Sum(c => c.Value)}")
+            .DefaultIfEmpty("none");
         var report = new StringBuilder()
             .AppendLine($"sends: {Traffic.Started} started, {Traffic.Ok} got 200, {Traffic.Failed} failed; {Traffic.Retries} retries ({Traffic.StatusErrors} 5xx of which {Traffic.OtherServerErrors} not 503 unavailable, {Traffic.ConnectionErrors} no answer)")
             .AppendLine($"envelopes: {promisedTotal} promised by 200s, {delivered} frames delivered, {duplicates} duplicates by id (redelivered unacked), all delivered {drain.Elapsed.TotalSeconds:0.0}s after traffic stopped")
-            .AppendLine($"sockets: {Devices.Sum(d => d.Connections)} opened for {Devices.Count} devices; ended with {string.Join(", ", closes)}");
+            .AppendLine($"sockets: {Devices.Sum(d => d.Connections)} opened for {Devices.Count} devices; closed mid-run: {string.Join(", ", closes)}");
         output.WriteLine(report.ToString());
 
         Assert.Empty(Traffic.Unexpected);
