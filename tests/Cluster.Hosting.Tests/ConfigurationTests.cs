@@ -14,9 +14,11 @@ public sealed class ConfigurationTests
     [InlineData("--Cluster:SocketKeepAliveSeconds=3600", "Cluster:SocketKeepAliveSeconds")]
     [InlineData("--Cluster:SocketKeepAliveSeconds=0", "Cluster:SocketKeepAliveSeconds")]
     [InlineData("--Cluster:MaxSockets=0", "Cluster:MaxSockets")]
-    public async Task Start_BadSetting_ExitsWithMessageNamingKey(string setting, string key)
+    [InlineData("--Cluster:MaxConnections=-5", "Cluster:MaxConnections")]
+    [InlineData("--Cluster:MaxConnections=100 --Cluster:MaxSockets=200", "Cluster:MaxSockets: 200 is more than Cluster:MaxConnections (100)")]
+    public async Task Start_BadSetting_ExitsWithMessageNamingKey(string settings, string key)
     {
-        var (exitCode, _, stderr) = await SiloProcess.RunAsync([setting], cancellationToken: TestContext.Current.CancellationToken);
+        var (exitCode, _, stderr) = await SiloProcess.RunAsync(settings.Split(' '), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(2, exitCode);
         Assert.Contains(key, stderr, StringComparison.Ordinal);

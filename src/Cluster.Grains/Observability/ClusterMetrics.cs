@@ -88,7 +88,24 @@ public static class ClusterMetrics
     private static long socketsMax;
 
     /// <summary>Socket upgrades refused because the silo held its maximum of sockets (<c>Cluster:MaxSockets</c>).</summary>
-    public static readonly Counter<long> SocketsRefused = Meter.CreateCounter<long>("cluster_sockets_refused_total", description: "Device socket upgrades refused because the silo held its maximum of sockets");
+    /// <remarks>Observed rather than added to, so that it is exported at 0 from the start and alerts have a series before the first refusal.</remarks>
+    public static readonly ObservableCounter<long> SocketsRefused = Meter.CreateObservableCounter(
+        "cluster_sockets_refused_total", () => Interlocked.Read(ref socketsRefused), description: "Device socket upgrades refused because the silo held its maximum of sockets");
+
+    private static long socketsRefused;
+
+    /// <summary>The most client connections, HTTP and sockets together, this silo holds (<c>Cluster:MaxConnections</c>, or derived from its open-file limit).</summary>
+    public static readonly ObservableGauge<long> ConnectionsMax = Meter.CreateObservableGauge(
+        "cluster_connections_max", () => Interlocked.Read(ref connectionsMax), unit: "{connection}", description: "The most client connections this silo holds at once");
+
+    private static long connectionsMax;
+
+    /// <summary>Client connections closed as soon as accepted because the silo held its maximum of connections (<c>Cluster:MaxConnections</c>).</summary>
+    /// <remarks>Observed, like <see cref="SocketsRefused"/>.</remarks>
+    public static readonly ObservableCounter<long> ConnectionsRefused = Meter.CreateObservableCounter(
+        "cluster_connections_refused_total", () => Interlocked.Read(ref connectionsRefused), description: "Client connections closed on accept because the silo held its maximum of connections");
+
+    private static long connectionsRefused;
 
     /// <summary>Sockets closed because the same device connected again (4409).</summary>
     public static readonly Counter<long> SocketsReplaced = Meter.CreateCounter<long>("cluster_sockets_replaced_total", description: "Sockets closed with 4409 because the device connected again");
@@ -126,7 +143,16 @@ public static class ClusterMetrics
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
 
-    /// <summary>Sets <see cref="SocketsMax"/> (once, when the silo's socket handler starts).</summary>
+    /// <summary>Counts a connection closed on accept (<see cref="ConnectionsRefused"/>).</summary>
+    public static void ConnectionRefused() => Interlocked.Increment(ref connectionsRefused);
+
+    /// <summary>Counts a socket upgrade refused with 503 <c>at_capacity</c> (<see cref="SocketsRefused"/>).</summary>
+    public static void SocketRefused() => Interlocked.Increment(ref socketsRefused);
+
+    /// <summary>Sets <see cref="ConnectionsMax"/> (once, when the silo starts).</summary>
+    public static void SetConnectionsMax(long value) => Interlocked.Exchange(ref connectionsMax, value);
+
+    /// <summary>Sets <see cref="SocketsMax"/> (once, when the silo starts).</summary>
     public static void SetSocketsMax(long value) => Interlocked.Exchange(ref socketsMax, value);
 
     /// <summary>Counts a device grain's activation (+1) or deactivation (-1) in <see cref="DeviceGrainsActive"/>.</summary>

@@ -82,9 +82,17 @@ public sealed class ClusterHostOptions
     public double SocketKeepAliveSeconds { get; set; } = 30;
 
     /// <summary>
+    /// The most client connections (HTTP and device sockets together) this silo holds at once; a connection past it is
+    /// closed as soon as it is accepted, and the client tries another silo. Default: none set, derived from the
+    /// process's open-file limit (the limit less a tenth, or less 2,048, for the runtime's own files), because a silo
+    /// out of file descriptors is aborted.
+    /// </summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>
     /// The most device sockets this silo holds at once; past it a socket upgrade is refused with 503 <c>at_capacity</c>
-    /// and the client connects elsewhere. Default: none set, derived from the process's open-file limit (the limit less
-    /// a tenth, or less 2,048, for the runtime's own files), because a silo out of file descriptors is aborted.
+    /// and the client connects elsewhere. Default: none set, all but a tenth of <see cref="MaxConnections"/> (all but
+    /// 1,024 at least), so that a silo full of sockets still answers HTTP.
     /// </summary>
     public int? MaxSockets { get; set; }
 
@@ -230,9 +238,18 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             failures.Add($"{key}:DevicePlacement: '{options.DevicePlacement}' is not a placement; use Socket or Default.");
         }
 
+        if (options.MaxConnections is < 1)
+        {
+            failures.Add($"{key}:MaxConnections: {options.MaxConnections} must be at least 1.");
+        }
+
         if (options.MaxSockets is < 1)
         {
             failures.Add($"{key}:MaxSockets: {options.MaxSockets} must be at least 1.");
+        }
+        else if (options.MaxSockets > options.MaxConnections)
+        {
+            failures.Add($"{key}:MaxSockets: {options.MaxSockets} is more than {key}:MaxConnections ({options.MaxConnections}); every socket is a connection.");
         }
 
         // The checks also keep a connected device's grain active: Orleans collects a grain after 15 idle minutes.

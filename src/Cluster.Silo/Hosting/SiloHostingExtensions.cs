@@ -18,6 +18,9 @@ internal static class SiloHostingExtensions
         builder.Services.AddOptions<ClusterHostOptions>().BindConfiguration(ClusterHostOptions.SectionName).ValidateOnStart();
 
         builder.Services.AddSingleton(database);
+        var capacity = ConnectionCapacity.From(options);
+        builder.Services.AddSingleton(capacity);
+        builder.WebHost.ConfigureKestrel(capacity.Apply);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds));
         if (options.StorageMode == StorageMode.Sqlite)
         {

@@ -17,7 +17,8 @@ namespace Cluster.Silo.Messaging;
 /// 1001 when the silo shuts down so that clients reconnect to another silo. With socket placement, each attach call
 /// names this silo, so that the grain is placed, or moves, here (<see cref="SocketPlacement"/>).
 /// </summary>
-internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOptions options, ILocalSiloDetails silo, ILogger<DeviceSockets> logger)
+internal sealed partial class DeviceSockets(
+    IGrainFactory grains, ClusterHostOptions options, ConnectionCapacity capacity, ILocalSiloDetails silo, ILogger<DeviceSockets> logger)
 {
     private const int MaxClientFrameBytes = 64 * 1024;
 
@@ -42,8 +43,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
     /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
     private readonly TimeSpan keepAliveInterval = TimeSpan.FromSeconds(options.SocketKeepAliveSeconds);
 
-    private readonly int maxSockets = SocketCapacity.Publish(options.MaxSockets
-        ?? (SocketCapacity.ReadOpenFileLimit() is { } limit ? SocketCapacity.ForOpenFileLimit(limit) : SocketCapacity.WithoutKnownLimit));
+    private readonly int maxSockets = capacity.MaxSockets;
 
     // Sockets taken, counted before the upgrade so that a burst cannot overshoot the cap.
     private int taken;
@@ -73,7 +73,7 @@ internal sealed partial class DeviceSockets(IGrainFactory grains, ClusterHostOpt
         if (Interlocked.Increment(ref taken) > maxSockets)
         {
             Interlocked.Decrement(ref taken);
-            ClusterMetrics.SocketsRefused.Add(1);
+            ClusterMetrics.SocketRefused();
             context.Response.Headers.RetryAfter = "5";
             await ApiErrorHandling.Error(StatusCodes.Status503ServiceUnavailable, "at_capacity", $"this silo holds its maximum of {maxSockets} device sockets; connect to another silo").ExecuteAsync(context);
             return;
