@@ -4,7 +4,7 @@
 # Usage: bench/loadtest.sh embedded|cluster <scenario> [Cluster.LoadTest options...]
 #
 #   embedded   build the silo and the tool (Release), start one embedded silo (SQLite in a fresh temp
-#              directory, free HTTP/silo/gateway ports), run the scenario against it, stop the silo.
+#              directory, free HTTP and silo ports), run the scenario against it, stop the silo.
 #   cluster    deploy/local/cluster.sh up (PostgreSQL, migrate, LOADTEST_SILOS silos, default 3), run
 #              the scenario against every silo's URL, then cluster.sh down -- unless the cluster was
 #              already running before, or LOADTEST_KEEP=1: then it is left running.
@@ -94,16 +94,15 @@ pid=""
 
 embedded() {
     build src/Cluster.Silo src/Cluster.LoadTest
-    local http silo gateway rc=0
+    local http silo rc=0
     dir="$(mktemp -d "${TMPDIR:-/tmp}/loadtest-silo-XXXXXX")"
     http="$(free_port 18080)"
     silo="$(free_port 21111)"
-    gateway="$(free_port 31000)"
     log "starting an embedded silo on http://127.0.0.1:$http (data and log in $dir)"
     # shellcheck disable=SC2086 # LOADTEST_SILO_ARGS is a list of arguments on purpose.
     (cd "$repo_root/src/Cluster.Silo" && exec setsid dotnet "$silo_dll" \
         --urls "http://127.0.0.1:$http" --Cluster:Storage=Sqlite --Cluster:DataPath="$dir/cluster.db" \
-        --Cluster:SiloPort="$silo" --Cluster:GatewayPort="$gateway" ${LOADTEST_SILO_ARGS:-} \
+        --Cluster:SiloPort="$silo" ${LOADTEST_SILO_ARGS:-} \
         >"$dir/silo.log" 2>&1 </dev/null) &
     pid=$!
     trap stop_embedded EXIT

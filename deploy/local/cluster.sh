@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local test cluster on one machine, without Docker: the project's PostgreSQL
 # (deploy/local/postgres.sh), the schema (`Cluster.Silo migrate`), and N silos as separate
-# processes on distinct HTTP, silo and gateway ports. Load tests and fault drills run against it.
+# processes on distinct HTTP and silo ports. Load tests and fault drills run against it.
 #
 # Usage: deploy/local/cluster.sh up [N] | status | down [--keep-db] | kill I | stop I | start I | restart I | urls | logs I
 #
@@ -19,14 +19,13 @@
 #   urls       the base URLs of the running silos, one a line.
 #   logs I     the path of silo I's log file.
 #
-# Silo I listens on HTTP 127.0.0.1:(CLUSTER_HTTP_BASE+I), silo port (CLUSTER_SILO_BASE+I) and
-# gateway port (CLUSTER_GATEWAY_BASE+I).
+# Silo I listens on HTTP 127.0.0.1:(CLUSTER_HTTP_BASE+I) and silo port (CLUSTER_SILO_BASE+I); no
+# Orleans gateway (nothing uses one: clients speak HTTP).
 #
 # Environment:
 #   CLUSTER_STATE_DIR     pid files and logs (default /tmp/cluster-local-<uid>)
 #   CLUSTER_HTTP_BASE     default 8080 (silo 1 on 8081)
 #   CLUSTER_SILO_BASE     default 11110 (silo 1 on 11111)
-#   CLUSTER_GATEWAY_BASE  default 29999 (silo 1 on 30000)
 #   CLUSTER_READY_TIMEOUT seconds to wait for a silo to become ready (default 120)
 #   CLUSTER_STOP_TIMEOUT  seconds to wait for a silo to exit after SIGTERM (default 60)
 #   CLUSTER_NO_BUILD=1    use the existing Release build
@@ -47,7 +46,6 @@ readonly silo_dll="$silo_project/bin/Release/net10.0/Cluster.Silo.dll"
 STATE_DIR="${CLUSTER_STATE_DIR:-/tmp/cluster-local-$(id -u)}"
 HTTP_BASE="${CLUSTER_HTTP_BASE:-8080}"
 SILO_BASE="${CLUSTER_SILO_BASE:-11110}"
-GATEWAY_BASE="${CLUSTER_GATEWAY_BASE:-29999}"
 READY_TIMEOUT="${CLUSTER_READY_TIMEOUT:-120}"
 STOP_TIMEOUT="${CLUSTER_STOP_TIMEOUT:-60}"
 
@@ -64,7 +62,6 @@ usage() {
 
 http_port() { printf '%s\n' $((HTTP_BASE + $1)); }
 silo_port() { printf '%s\n' $((SILO_BASE + $1)); }
-gateway_port() { printf '%s\n' $((GATEWAY_BASE + $1)); }
 base_url() { printf 'http://127.0.0.1:%s\n' "$(http_port "$1")"; }
 pid_file() { printf '%s/silo-%s.pid\n' "$STATE_DIR" "$1"; }
 log_file() { printf '%s/silo-%s.log\n' "$STATE_DIR" "$1"; }
@@ -151,7 +148,7 @@ start_silo() {
     fi
     mkdir -p "$STATE_DIR"
     : >>"$(log_file "$i")"
-    log "starting silo $i: http $(http_port "$i"), silo $(silo_port "$i"), gateway $(gateway_port "$i") (log $(log_file "$i"))"
+    log "starting silo $i: http $(http_port "$i"), silo $(silo_port "$i") (log $(log_file "$i"))"
     # setsid: the silo must not get the terminal's SIGINT meant for this script; it is stopped by pid.
     (
         cd "$silo_project"
@@ -160,7 +157,6 @@ start_silo() {
             --Cluster:Storage=PostgreSql \
             --Cluster:ConnectionString="$(connection_string)" \
             --Cluster:SiloPort="$(silo_port "$i")" \
-            --Cluster:GatewayPort="$(gateway_port "$i")" \
             --Cluster:AdvertisedAddress=127.0.0.1 \
             >>"$(log_file "$i")" 2>&1 </dev/null
     ) &
@@ -225,8 +221,8 @@ cmd_status() {
             state="running, not ready"
             all_ready=3
         fi
-        printf 'silo %s  pid %-7s http %s  silo %s  gateway %s  %s\n' \
-            "$i" "${pid:--}" "$(http_port "$i")" "$(silo_port "$i")" "$(gateway_port "$i")" "$state"
+        printf 'silo %s  pid %-7s http %s  silo %s  %s\n' \
+            "$i" "${pid:--}" "$(http_port "$i")" "$(silo_port "$i")" "$state"
     done
     ((any == 1)) || { echo "no silos (state $STATE_DIR)"; all_ready=3; }
     bash "$pg_script" status || true

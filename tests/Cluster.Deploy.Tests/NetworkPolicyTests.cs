@@ -54,7 +54,7 @@ public sealed class NetworkPolicyTests(RenderedOverlays overlays)
         var orleansRules = policy.Spec.Ingress.Where(r => r.Ports.Any(p => p.Port.Value is "orleans-silo" or "orleans-gateway")).ToList();
 
         var rule = Assert.Single(orleansRules);
-        Assert.Equal(["orleans-gateway", "orleans-silo"], rule.Ports.Select(p => p.Port.Value).Order(StringComparer.Ordinal));
+        Assert.Equal(["orleans-silo"], rule.Ports.Select(p => p.Port.Value).Order(StringComparer.Ordinal));
         var from = Assert.Single(rule.FromProperty);
         Assert.Null(from.NamespaceSelector);
         Assert.Null(from.IpBlock);

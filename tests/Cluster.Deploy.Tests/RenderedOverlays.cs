@@ -4,7 +4,7 @@ namespace Cluster.Deploy.Tests;
 
 /// <summary>
 /// <c>kubectl kustomize</c> of every overlay, once for the whole test run, loaded strictly: <c>dev</c>, <c>prod</c>, and
-/// <c>prod</c> with the optional ServiceMonitor component added the way docs/operations.md says. Tests that use it are
+/// <c>prod</c> with each optional component (ServiceMonitor, mutual TLS) added the way docs/operations.md says. Tests that use it are
 /// skipped, saying why, when no suitable kubectl is installed.
 /// </summary>
 public sealed class RenderedOverlays : IAsyncLifetime
@@ -30,6 +30,9 @@ public sealed class RenderedOverlays : IAsyncLifetime
     /// <summary>prod with <c>components: [../../components/servicemonitor]</c>.</summary>
     internal Manifests ProdWithServiceMonitor => this["prod+servicemonitor"];
 
+    /// <summary>prod with <c>components: [../../components/mtls]</c>.</summary>
+    internal Manifests ProdWithMutualTls => this["prod+mtls"];
+
     public async ValueTask InitializeAsync()
     {
         if (!Tools.HasKubectl)
@@ -42,7 +45,10 @@ public sealed class RenderedOverlays : IAsyncLifetime
             rendered[name] = Manifests.Load(name, await KustomizeAsync(Repository.Overlay(name)));
         }
 
-        rendered["prod+servicemonitor"] = Manifests.Load("prod+servicemonitor", await KustomizeProdWithServiceMonitorAsync());
+        foreach (var component in (string[])["servicemonitor", "mtls"])
+        {
+            rendered[$"prod+{component}"] = Manifests.Load($"prod+{component}", await KustomizeProdWithAsync(component));
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -56,13 +62,13 @@ public sealed class RenderedOverlays : IAsyncLifetime
     }
 
     // Kustomize accepts only relative paths to other kustomizations, so the temporary overlay names them relative to itself.
-    private static async Task<string> KustomizeProdWithServiceMonitorAsync()
+    private static async Task<string> KustomizeProdWithAsync(string componentName)
     {
         var directory = Directory.CreateTempSubdirectory("cluster-k8s-").FullName;
         try
         {
             var prod = Path.GetRelativePath(directory, Repository.Overlay("prod"));
-            var component = Path.GetRelativePath(directory, Repository.Component("servicemonitor"));
+            var component = Path.GetRelativePath(directory, Repository.Component(componentName));
             await File.WriteAllTextAsync(Path.Combine(directory, "kustomization.yaml"), $"""
                 apiVersion: kustomize.config.k8s.io/v1beta1
                 kind: Kustomization

@@ -22,13 +22,14 @@ public sealed partial class SiloDeploymentTests(RenderedOverlays overlays)
 
     [Theory]
     [MemberData(nameof(RenderedOverlays.Names), MemberType = typeof(RenderedOverlays))]
-    public void Ports_SiloContainer_HttpSiloAndGatewayNamedAndMatchTheSettings(string overlay)
+    public void Ports_SiloContainer_HttpAndSiloNamedAndMatchTheSettingsNoGateway(string overlay)
     {
         var (container, options, environment) = Silo(overlays[overlay]);
 
         Assert.Equal(8080, Port(container, "http"));
         Assert.Equal(options.SiloPort, Port(container, "orleans-silo"));
-        Assert.Equal(options.GatewayPort, Port(container, "orleans-gateway"));
+        Assert.Equal(0, options.GatewayPort);
+        Assert.DoesNotContain(container.Ports, p => p.Name == "orleans-gateway");
         var urls = UrlsPattern().Match(environment.Variables.GetValueOrDefault("Urls", ""));
         Assert.True(urls.Success, $"Urls='{environment.Variables.GetValueOrDefault("Urls")}' must be http://+:PORT (every interface; appsettings.json says 127.0.0.1)");
         Assert.Equal(Port(container, "http"), int.Parse(urls.Groups["port"].Value, CultureInfo.InvariantCulture));
@@ -110,6 +111,29 @@ public sealed partial class SiloDeploymentTests(RenderedOverlays overlays)
         }
     }
 
+    [Fact]
+    public void Tls_MutualTlsComponent_MountsTheSecretReadOnlyAndPointsEverySettingIntoIt()
+    {
+        var manifests = overlays.ProdWithMutualTls;
+        var pod = manifests.Silos.Spec.Template.Spec;
+        var container = Assert.Single(pod.Containers);
+        var environment = ContainerEnvironment.Resolve(manifests, container);
+        Assert.Empty(environment.Problems);
+
+        var mount = Assert.Single(container.VolumeMounts, m => m.Name == "silo-tls");
+        Assert.True(mount.ReadOnlyProperty, "the silo's key must be mounted read-only");
+        var volume = Assert.Single(pod.Volumes, v => v.Name == "silo-tls");
+        Assert.Equal("cluster-silo-tls", volume.Secret.SecretName);
+
+        string[] keys = ["Cluster__Tls__CertificatePath", "Cluster__Tls__KeyPath", "Cluster__Tls__CertificateAuthorityPath"];
+        var paths = keys.Select(k => environment.Variables.GetValueOrDefault(k) ?? $"({k} not set)").ToList();
+        Assert.All(paths, path => Assert.Equal(mount.MountPath, Path.GetDirectoryName(path)));
+        // The keys of a cert-manager TLS Secret, so that a Certificate resource can provide it.
+        Assert.Equal(["tls.crt", "tls.key", "ca.crt"], paths.Select(Path.GetFileName));
+        var known = KnownSettings();
+        Assert.All(keys, k => Assert.Contains(k.Replace("__", ":", StringComparison.Ordinal), known));
+    }
+
     [Theory]
     [MemberData(nameof(RenderedOverlays.Names), MemberType = typeof(RenderedOverlays))]
     public void Migration_JobAndInitContainer_RunTheSilosMigrateCommand(string overlay)
@@ -127,7 +151,7 @@ public sealed partial class SiloDeploymentTests(RenderedOverlays overlays)
     private static readonly string[] RequiredSettings =
     [
         "Cluster__Storage", "Cluster__ConnectionString", "Cluster__ClusterId", "Cluster__ServiceId", "Cluster__SiloPort",
-        "Cluster__GatewayPort", "Cluster__AdvertisedAddress", "Cluster__SiloName", "Cluster__ShutdownDrainSeconds",
+        "Cluster__AdvertisedAddress", "Cluster__SiloName", "Cluster__ShutdownDrainSeconds",
         "Cluster__ShutdownTimeoutSeconds", "Urls",
     ];
 

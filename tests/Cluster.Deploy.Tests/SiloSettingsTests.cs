@@ -17,7 +17,7 @@ public sealed class SiloSettingsTests
         await using var app = SiloApplication.Build(
         [
             $"--Cluster:DataPath={dataPath}", "--urls=http://127.0.0.1:0", $"--Cluster:SiloPort={FreePorts.Next()}",
-            $"--Cluster:GatewayPort={FreePorts.Next()}", "--Cluster:ShutdownTimeoutSeconds=42", "--Cluster:SiloName=cluster-silo-abc12",
+            "--Cluster:ShutdownTimeoutSeconds=42", "--Cluster:SiloName=cluster-silo-abc12",
         ]);
 
         Assert.Equal(TimeSpan.FromSeconds(42), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);

@@ -21,7 +21,6 @@ public sealed class ProcessSilo : IAsyncDisposable
         Index = index;
         HttpPort = FreePorts.Reusable();
         SiloPort = FreePorts.Reusable();
-        GatewayPort = FreePorts.Reusable();
         BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}");
         logPath = Path.Combine(workingDirectory, $"silo-{index}.log");
         var list = new List<string>
@@ -31,7 +30,6 @@ public sealed class ProcessSilo : IAsyncDisposable
             $"--Cluster:ConnectionString={connectionString}",
             $"--Cluster:ClusterId={clusterId}",
             $"--Cluster:SiloPort={SiloPort}",
-            $"--Cluster:GatewayPort={GatewayPort}",
             "--Cluster:AdvertisedAddress=127.0.0.1",
             "--Auth:PasswordHashIterations=1000",
             "--Logging:LogLevel:Default=Warning",
@@ -50,8 +48,6 @@ public sealed class ProcessSilo : IAsyncDisposable
     public int HttpPort { get; }
 
     public int SiloPort { get; }
-
-    public int GatewayPort { get; }
 
     public Uri BaseAddress { get; }
 

@@ -43,7 +43,7 @@ public sealed class HealthTests
     {
         var dataPath = Path.Combine(Directory.CreateTempSubdirectory("cluster-health-").FullName, "cluster.db");
         await using var app = Cluster.Silo.Hosting.SiloApplication.Build(
-            [$"--Cluster:DataPath={dataPath}", "--urls=http://127.0.0.1:0", $"--Cluster:SiloPort={FreePorts.Next()}", $"--Cluster:GatewayPort={FreePorts.Next()}"]);
+            [$"--Cluster:DataPath={dataPath}", "--urls=http://127.0.0.1:0", $"--Cluster:SiloPort={FreePorts.Next()}"]);
 
         var report = await app.Services.GetRequiredService<HealthCheckService>()
             .CheckHealthAsync(check => check.Tags.Contains("ready"), TestContext.Current.CancellationToken);

@@ -79,7 +79,6 @@ public sealed class TestSilo : IAsyncDisposable
         {
             "--urls=http://127.0.0.1:0",
             $"--Cluster:SiloPort={FreePorts.Next()}",
-            $"--Cluster:GatewayPort={FreePorts.Next()}",
             $"--Cluster:ClusterId={settings.ClusterId}",
             "--Auth:PasswordHashIterations=1000",
             "--Logging:LogLevel:Default=Warning",

@@ -37,8 +37,15 @@ public sealed class ClusterHostOptions
     /// <summary>Silo-to-silo port. Default: 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary>Orleans gateway port for .NET cluster clients. Default: 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>
+    /// Orleans gateway port for .NET cluster clients, or 0 for no gateway. Clients of the product speak HTTP and never
+    /// use it; a gateway client can call any grain method, past every check of the client protocol, so a non-zero port
+    /// requires <see cref="Tls"/> (only holders of a cluster certificate get in). Default: 0 (no gateway).
+    /// </summary>
+    public int GatewayPort { get; set; }
+
+    /// <summary>Mutual TLS on the silo-to-silo port and the gateway (<c>Cluster:Tls:*</c>). Default: off.</summary>
+    public ClusterTlsSettings Tls { get; set; } = new();
 
     /// <summary>
     /// The IP address other silos use to reach this one in PostgreSQL mode (in Kubernetes: the pod IP).
@@ -198,11 +205,22 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
         }
 
         ValidatePort(nameof(options.SiloPort), options.SiloPort, failures);
-        ValidatePort(nameof(options.GatewayPort), options.GatewayPort, failures);
-        if (options.SiloPort == options.GatewayPort && options.SiloPort != 0)
+        if (options.GatewayPort != 0)
         {
-            failures.Add($"{key}:GatewayPort: must differ from {key}:SiloPort ({options.SiloPort}).");
+            ValidatePort(nameof(options.GatewayPort), options.GatewayPort, failures);
+            if (options.SiloPort == options.GatewayPort)
+            {
+                failures.Add($"{key}:GatewayPort: must differ from {key}:SiloPort ({options.SiloPort}).");
+            }
+
+            if (!options.Tls.Enabled)
+            {
+                failures.Add($"{key}:GatewayPort: a gateway ({options.GatewayPort}) lets its clients call any grain method past the protocol's checks; "
+                    + $"it needs {key}:Tls:CertificatePath and {key}:Tls:CertificateAuthorityPath (mutual TLS), or set it to 0.");
+            }
         }
+
+        ClusterTls.Load(options.Tls, failures);
 
         ValidateId(nameof(options.ClusterId), options.ClusterId, failures);
         ValidateId(nameof(options.ServiceId), options.ServiceId, failures);

@@ -9,7 +9,8 @@ internal static class SiloHostingExtensions
 {
     /// <summary>
     /// Co-hosts an Orleans silo in this ASP.NET Core process: embedded SQLite or a PostgreSQL cluster, as configured.
-    /// Every silo is a gateway silo.
+    /// Every silo is a gateway silo for the client protocol (HTTP and WebSockets); the Orleans gateway is off unless
+    /// configured, and the inner ports run over mutual TLS when <c>Cluster:Tls</c> is set.
     /// </summary>
     public static WebApplicationBuilder AddClusterSilo(this WebApplicationBuilder builder, ClusterHostOptions options, DatabaseEndpoint database)
     {
@@ -57,6 +58,11 @@ internal static class SiloHostingExtensions
                 o.DefunctSiloExpiration = TimeSpan.FromHours(membership.DefunctSiloExpirationHours);
             });
 
+            if (LoadTls(options) is { } tls)
+            {
+                silo.UseTls(tls.Configure);
+            }
+
             if (options.StorageMode == StorageMode.Sqlite)
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
@@ -79,7 +85,7 @@ internal static class SiloHostingExtensions
                     o.SiloPort = options.SiloPort;
                     o.GatewayPort = options.GatewayPort;
                     o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.SiloPort);
-                    o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, options.GatewayPort);
+                    o.GatewayListeningEndpoint = options.GatewayPort == 0 ? null : new IPEndPoint(IPAddress.Any, options.GatewayPort);
                 });
             }
 
@@ -116,6 +122,13 @@ internal static class SiloHostingExtensions
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
 
         return builder;
+    }
+
+    private static ClusterTls? LoadTls(ClusterHostOptions options)
+    {
+        var failures = new List<string>();
+        var tls = ClusterTls.Load(options.Tls, failures);
+        return failures.Count == 0 ? tls : throw new OptionsValidationException(ClusterHostOptions.SectionName, typeof(ClusterHostOptions), failures);
     }
 }
 
