@@ -44,15 +44,16 @@ public sealed class RawWebSocket : IDisposable
     public static async Task<RawWebSocket> ConnectAsync(TestSilo silo, TestDevice device, int? receiveBufferBytes = null, CancellationToken cancellationToken = default)
     {
         var client = new TcpClient();
-        if (receiveBufferBytes is { } size)
-        {
-            client.ReceiveBufferSize = size;
-        }
-
-        var socket = new RawWebSocket(client);
+        RawWebSocket? socket = null;
         try
         {
+            if (receiveBufferBytes is { } size)
+            {
+                client.ReceiveBufferSize = size;
+            }
+
             await client.ConnectAsync(silo.BaseAddress.Host, silo.BaseAddress.Port, cancellationToken);
+            socket = new RawWebSocket(client);
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
             var request = $"GET /v1/websocket HTTP/1.1\r\nHost: {silo.BaseAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: {TestDevice.BasicAuth(device.Login, device.Password)}\r\n\r\n";
@@ -67,7 +68,7 @@ public sealed class RawWebSocket : IDisposable
         }
         catch
         {
-            socket.Dispose();
+            client.Dispose();
             throw;
         }
     }

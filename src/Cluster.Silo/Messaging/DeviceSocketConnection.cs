@@ -82,6 +82,18 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
 
     public bool IsClosing => closeRequested.IsCancellationRequested;
 
+    /// <summary>The status of the close asked for, if one was.</summary>
+    public int? CloseStatus
+    {
+        get
+        {
+            lock (gate)
+            {
+                return (int?)closeStatus;
+            }
+        }
+    }
+
     /// <summary>Bytes buffered now.</summary>
     public long BufferedBytes => Interlocked.Read(ref bytes);
 
