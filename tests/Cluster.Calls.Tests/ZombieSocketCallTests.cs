@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Cluster.Abstractions.Devices;
 using Cluster.Testing;
 using Microsoft.Extensions.Time.Testing;
 
@@ -27,7 +28,7 @@ public sealed class ZombieSocketCallTests
                 {
                     ["Calls:RingTimeout"] = "00:00:30",
                     ["Cluster:SocketKeepAliveSeconds"] = "1",
-                    ["Sockets:CloseTimeout"] = "00:00:04",
+                    ["Sockets:CloseTimeout"] = "00:00:08",
                 },
             },
             Cancel);
@@ -45,6 +46,13 @@ public sealed class ZombieSocketCallTests
         Assert.Equal(4401, await zombie.NextCloseAsync("its device was removed"));
         var relinked = await Linking.LinkAsync(silo, b1, keyIndex: 500);
         Assert.Equal(removed.DeviceId, relinked.DeviceId);
+
+        // Keep-alive checks come every second: give the zombie's a few chances, while it lives, to attach it again.
+        var grain = silo.Grains.GetGrain<IDeviceGrain>(relinked.Login);
+        await Never.TrueAsync(
+            async () => await grain.PingAsync(Guid.NewGuid()) != SocketAttachment.Detached,
+            TimeSpan.FromSeconds(2.5),
+            () => "a socket attached to the re-linked device, which never connected: the removed device's zombie");
         await devices.ConnectAsync(Cancel, b1);
 
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1, relinked], Calls.PayloadsFor([b1, relinked])), Cancel);
