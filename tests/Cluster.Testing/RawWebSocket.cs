@@ -41,7 +41,11 @@ public sealed class RawWebSocket : IDisposable
     /// Opens <c>/v1/websocket</c> as <paramref name="device"/>. A small <paramref name="receiveBufferBytes"/> makes the
     /// connection fill up after little data when the test does not read.
     /// </summary>
-    public static async Task<RawWebSocket> ConnectAsync(TestSilo silo, TestDevice device, int? receiveBufferBytes = null, CancellationToken cancellationToken = default)
+    public static Task<RawWebSocket> ConnectAsync(TestSilo silo, TestDevice device, int? receiveBufferBytes = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(silo.BaseAddress, device, receiveBufferBytes, cancellationToken);
+
+    /// <summary>Opens <c>/v1/websocket</c> as <paramref name="device"/> on the silo at <paramref name="baseAddress"/> (one in another process).</summary>
+    public static async Task<RawWebSocket> ConnectAsync(Uri baseAddress, TestDevice device, int? receiveBufferBytes = null, CancellationToken cancellationToken = default)
     {
         var client = new TcpClient();
         RawWebSocket? socket = null;
@@ -52,10 +56,10 @@ public sealed class RawWebSocket : IDisposable
                 client.ReceiveBufferSize = size;
             }
 
-            await client.ConnectAsync(silo.BaseAddress.Host, silo.BaseAddress.Port, cancellationToken);
+            await client.ConnectAsync(baseAddress.Host, baseAddress.Port, cancellationToken);
             socket = new RawWebSocket(client);
             var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-            var request = $"GET /v1/websocket HTTP/1.1\r\nHost: {silo.BaseAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            var request = $"GET /v1/websocket HTTP/1.1\r\nHost: {baseAddress.Authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + $"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nAuthorization: {TestDevice.BasicAuth(device.Login, device.Password)}\r\n\r\n";
             await socket.stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken);
             var head = await socket.ReadHeadAsync(cancellationToken);
