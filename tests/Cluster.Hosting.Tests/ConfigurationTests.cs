@@ -19,6 +19,9 @@ public sealed class ConfigurationTests
     [InlineData("--Cluster:MaxSockets=0", "Cluster:MaxSockets")]
     [InlineData("--Cluster:MaxConnections=-5", "Cluster:MaxConnections")]
     [InlineData("--Cluster:MaxConnections=100 --Cluster:MaxSockets=200", "Cluster:MaxSockets: 200 is more than Cluster:MaxConnections (100)")]
+    [InlineData("--Sockets:MaxOutboundBytes=100000", "Sockets:MaxOutboundBytes: 100000 is less than Messages:MaxUnackedBytes")]
+    [InlineData("--Sockets:MaxOutboundFrames=100", "Sockets:MaxOutboundFrames")]
+    [InlineData("--Sockets:CloseTimeout=00:00:00", "CloseTimeout")]
     public async Task Start_BadSetting_ExitsWithMessageNamingKey(string settings, string key)
     {
         var (exitCode, _, stderr) = await SiloProcess.RunAsync(settings.Split(' '), cancellationToken: TestContext.Current.CancellationToken);

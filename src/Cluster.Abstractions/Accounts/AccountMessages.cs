@@ -26,11 +26,17 @@ public sealed record RegisterAccount
 /// <param name="PasswordHash">The stored salted hash of the device's password.</param>
 /// <param name="IdentityKey">The device's identity key.</param>
 /// <param name="AccountDeviceCount">How many devices the account has now.</param>
+/// <param name="Incarnation">
+/// Which device holds the id: a fresh value each time the id is given to a device (empty for devices made before
+/// incarnations were recorded). A socket carries it, so that a removed device's socket cannot attach to the device linked
+/// under its id later.
+/// </param>
 [GenerateSerializer, Immutable, Alias("DeviceCredential")]
 public sealed record DeviceCredential(
     [property: Id(0)] string PasswordHash,
     [property: Id(1)] byte[] IdentityKey,
-    [property: Id(2)] int AccountDeviceCount);
+    [property: Id(2)] int AccountDeviceCount,
+    [property: Id(3)] Guid Incarnation = default);
 
 /// <summary>An account's current devices and their registration ids, as a sender must cover them.</summary>
 /// <param name="Exists">Whether the account exists.</param>

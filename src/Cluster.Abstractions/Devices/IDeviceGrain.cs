@@ -47,14 +47,27 @@ public interface IDeviceGrain : IGrainWithStringKey
     Task<bool> TryPublishEventAsync(byte[] eventJson);
 
     /// <summary>
+    /// Begins a new incarnation of this device id (a device registered, or a companion linked under an id that may have
+    /// been used before): only sockets authenticated as this incarnation attach from now on. Run before the device's
+    /// credentials are stored.
+    /// </summary>
+    /// <param name="incarnation">The incarnation the account records for the device (<see cref="Accounts.DeviceCredential.Incarnation"/>).</param>
+    [Alias("BeginIncarnation")]
+    Task BeginIncarnationAsync(Guid incarnation);
+
+    /// <summary>
     /// Attaches the device's socket: sends the backlog, then queueEmpty, then live envelopes. Of two sockets, the one
-    /// accepted later stays and the other is closed with 4409, whatever order their attach calls arrive in.
+    /// accepted later stays and the other is closed with 4409, whatever order their attach calls arrive in. A socket
+    /// authenticated as another incarnation of the device id, or as a device that was removed, is refused and closed
+    /// with 4401.
     /// </summary>
     /// <param name="connection">The socket's observer on the silo that holds it.</param>
     /// <param name="connectionId">The socket's id.</param>
     /// <param name="acceptedAt">When that silo accepted the socket (UTC ticks).</param>
-    [Alias("ConnectAccepted")]
-    Task ConnectAsync(IDeviceConnection connection, Guid connectionId, long acceptedAt);
+    /// <param name="incarnation">The incarnation of the device the socket authenticated as (from its credential).</param>
+    /// <returns><see cref="SocketAttachment.Attached"/>, <see cref="SocketAttachment.Replaced"/> (a newer socket is attached; this one is closed with 4409) or <see cref="SocketAttachment.Refused"/>.</returns>
+    [Alias("ConnectIncarnation")]
+    Task<SocketAttachment> ConnectAsync(IDeviceConnection connection, Guid connectionId, long acceptedAt, Guid incarnation);
 
     /// <summary>Whether <paramref name="connectionId"/> is still the attached socket, was replaced by another, or is unknown (the grain was reactivated elsewhere).</summary>
     [Alias("Ping")]
@@ -67,6 +80,14 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// <summary>Acknowledges envelopes: they are deleted for good. Unknown ids are ignored.</summary>
     [Alias("Ack")]
     Task AckAsync(IReadOnlyList<Guid> ids);
+
+    /// <summary>
+    /// Acknowledges envelopes received on socket <paramref name="connectionId"/>, only if it is the attached socket;
+    /// otherwise nothing is acked and the answer says why (<see cref="SocketAttachment.Detached"/>: attach again;
+    /// <see cref="SocketAttachment.Replaced"/>: another socket is attached).
+    /// </summary>
+    [Alias("SocketAck")]
+    Task<SocketAttachment> SocketAckAsync(Guid connectionId, IReadOnlyList<Guid> ids);
 
     /// <summary>The oldest stored envelopes, for clients without a socket.</summary>
     [Alias("Fetch")]
@@ -91,4 +112,7 @@ public enum SocketAttachment
 
     /// <summary>No socket is attached (the grain was reactivated): this one should attach again.</summary>
     Detached,
+
+    /// <summary>The socket authenticated as a device that was removed, or as an earlier device under a reused id: closed with 4401.</summary>
+    Refused,
 }

@@ -100,8 +100,14 @@ public enum FrameKind
 }
 
 /// <summary>One frame for a device's socket.</summary>
+/// <param name="Kind">What the frame is.</param>
+/// <param name="Payload">The envelope or event JSON (null for queueEmpty).</param>
+/// <param name="Droppable">
+/// Whether the socket may drop the frame when the device does not read fast enough: ephemeral envelopes and live events,
+/// which the protocol lets a device miss. Stored envelopes are never droppable (they stay in the inbox until acked).
+/// </param>
 [GenerateSerializer, Immutable, Alias("DeviceFrame")]
-public sealed record DeviceFrame([property: Id(0)] FrameKind Kind, [property: Id(1)] byte[]? Payload);
+public sealed record DeviceFrame([property: Id(0)] FrameKind Kind, [property: Id(1)] byte[]? Payload, [property: Id(2)] bool Droppable = false);
 
 /// <summary>A page of <c>GET /v1/messages</c>.</summary>
 [GenerateSerializer, Immutable, Alias("InboxPage")]
@@ -118,7 +124,7 @@ public interface IDeviceConnection : IGrainObserver
     [OneWay, Alias("Send")]
     Task SendAsync(IReadOnlyList<DeviceFrame> frames);
 
-    /// <summary>Close the socket with this WebSocket close status (4409: connected elsewhere, 4401: device removed).</summary>
+    /// <summary>Close the socket with this WebSocket close status (4409: connected elsewhere, 4401: device removed or refused).</summary>
     [OneWay, Alias("Close")]
     Task CloseAsync(int status, string reason);
 

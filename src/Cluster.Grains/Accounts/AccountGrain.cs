@@ -67,9 +67,11 @@ internal sealed partial class AccountGrain(
             PasswordHash = request.PasswordHash,
             LinkedAt = now,
             LastSeenAt = StartOfDay(now),
+            Incarnation = Guid.NewGuid(),
         };
 
         // Keys first: a failure here leaves no account behind, and a retry simply replaces them.
+        await Device(primary.DeviceId).BeginIncarnationAsync(primary.Incarnation);
         await Device(primary.DeviceId).InitializeKeysAsync(request.Keys);
 
         State.Exists = true;
@@ -182,9 +184,12 @@ internal sealed partial class AccountGrain(
             deviceId++;
         }
 
-        // A reused device id starts clean: nothing of the device that had it before (a late envelope included) survives.
+        // A reused device id starts clean: nothing of the device that had it before (a late envelope included) survives,
+        // and a socket of that device (which authenticated as its incarnation) can no longer attach.
         var device = Device(deviceId);
+        var incarnation = Guid.NewGuid();
         await device.RemoveAsync();
+        await device.BeginIncarnationAsync(incarnation);
         await device.InitializeKeysAsync(request.Keys);
 
         var now = Now;
@@ -201,6 +206,7 @@ internal sealed partial class AccountGrain(
             LinkingMetadata = request.LinkingMetadata,
             AccountSignature = request.AccountSignature,
             DeviceSignature = request.DeviceSignature,
+            Incarnation = incarnation,
         };
         State.MaxKeyIndex = request.KeyIndex;
         await ChangedAsync(byDeviceId: null);
@@ -270,7 +276,7 @@ internal sealed partial class AccountGrain(
             await account.WriteStateAsync();
         }
 
-        return new DeviceCredential(device.PasswordHash, device.IdentityKey, State.Devices.Count);
+        return new DeviceCredential(device.PasswordHash, device.IdentityKey, State.Devices.Count, device.Incarnation);
     }
 
     public Task<DeviceSet> GetDeviceSetAsync() => Task.FromResult(deviceSet ??= BuildDeviceSet());

@@ -59,4 +59,7 @@ internal sealed class DeviceRecord
     [Id(9)] public byte[]? AccountSignature { get; set; }
 
     [Id(10)] public byte[]? DeviceSignature { get; set; }
+
+    /// <summary>A fresh value each time a device gets this id (empty for devices stored before it existed): see <c>DeviceCredential.Incarnation</c>.</summary>
+    [Id(11)] public Guid Incarnation { get; set; }
 }

@@ -9,7 +9,9 @@ namespace Cluster.Grains.Devices;
 /// <summary>
 /// The inbox: rows in the inbox table (group-committed by <see cref="IInboxStore"/>), a per-device sequence kept here,
 /// and the socket, which gets the stored backlog in order, then <c>queueEmpty</c>, then new envelopes as they commit,
-/// with at most <see cref="MessagingOptions.MaxUnacked"/> unacknowledged.
+/// with at most <see cref="MessagingOptions.MaxUnacked"/> (and about <see cref="MessagingOptions.MaxUnackedBytes"/>)
+/// unacknowledged. Only a socket authenticated as the device's current incarnation attaches, and only the attached
+/// socket acks.
 /// </summary>
 internal sealed partial class DeviceGrain
 {
@@ -22,7 +24,10 @@ internal sealed partial class DeviceGrain
 
     private readonly SortedSet<long> uncommitted = [];
     private readonly SortedDictionary<long, InboxRow> ready = [];
-    private readonly Dictionary<Guid, long> unacked = [];
+    private readonly Dictionary<Guid, Unacked> unacked = [];
+
+    // The JSON bytes of the envelopes in unacked, bounded by MessagingOptions.MaxUnackedBytes.
+    private long unackedBytes;
     private Task? inboxLoaded;
     private long lastSequence;
     private long depth;
@@ -87,7 +92,7 @@ internal sealed partial class DeviceGrain
 
     public Task DeliverEphemeralAsync(byte[] envelopeJson)
     {
-        connection?.SendAsync([new DeviceFrame(FrameKind.Envelope, envelopeJson)]);
+        connection?.SendAsync([new DeviceFrame(FrameKind.Envelope, envelopeJson, Droppable: true)]);
         return Task.CompletedTask;
     }
 
@@ -103,9 +108,26 @@ internal sealed partial class DeviceGrain
         return Task.FromResult(connection is not null);
     }
 
-    public async Task ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId, long acceptedAt)
+    public async Task BeginIncarnationAsync(Guid incarnation)
+    {
+        inboxState.State.Incarnation = incarnation;
+        inboxState.State.Removed = false;
+        await inboxState.WriteStateAsync();
+    }
+
+    public async Task<SocketAttachment> ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId, long acceptedAt, Guid incarnation)
     {
         await EnsureInboxLoadedAsync();
+
+        // Checked after the last await, so that a removal that interleaves (the grain is reentrant) is seen.
+        if (inboxState.State.Removed || inboxState.State.Incarnation != incarnation)
+        {
+            // The socket authenticated as a device that is gone: removed, or an earlier device under a reused id.
+            _ = newConnection.CloseAsync(4401, "device removed");
+            ClusterMetrics.SocketAttachesRefused.Add(1);
+            return SocketAttachment.Refused;
+        }
+
         if (connection is not null && connectionId != newConnectionId)
         {
             if (acceptedAt < attachedAcceptedAt)
@@ -114,7 +136,7 @@ internal sealed partial class DeviceGrain
                 // and the device has reconnected since): the newer socket stays, the older one is the one to close.
                 _ = newConnection.CloseAsync(4409, "connected elsewhere");
                 ClusterMetrics.SocketsReplaced.Add(1);
-                return;
+                return SocketAttachment.Replaced;
             }
 
             _ = connection.CloseAsync(4409, "connected elsewhere");
@@ -131,16 +153,17 @@ internal sealed partial class DeviceGrain
             // activation, in order; until then this one pushes nothing, and calls that arrive wait and follow the grain.
             moving = true;
             MigrateOnIdle();
-            return;
+            return SocketAttachment.Attached;
         }
 
         await AttachAsync();
+        return SocketAttachment.Attached;
     }
 
     /// <summary>Starts delivery to the attached socket: every stored envelope from the oldest, then queueEmpty, then live ones.</summary>
     private async Task AttachAsync()
     {
-        unacked.Clear();
+        ClearUnacked();
         ready.Clear();
         sentThrough = 0;
         backlogEnd = lastSequence;
@@ -148,7 +171,8 @@ internal sealed partial class DeviceGrain
 
         if (inboxState.State.DroppedSinceConnected > 0)
         {
-            PushEvent(EventJson.QueueOverflow(inboxState.State.DroppedSinceConnected));
+            // Not droppable: the count is forgotten once sent.
+            connection?.SendAsync([new DeviceFrame(FrameKind.Event, EventJson.QueueOverflow(inboxState.State.DroppedSinceConnected))]);
             inboxState.State.DroppedSinceConnected = 0;
             await inboxState.WriteStateAsync();
         }
@@ -156,17 +180,19 @@ internal sealed partial class DeviceGrain
         await PumpAsync();
     }
 
-    public Task<SocketAttachment> PingAsync(Guid id) => Task.FromResult(
+    public Task<SocketAttachment> PingAsync(Guid id) => Task.FromResult(Attachment(id));
+
+    private SocketAttachment Attachment(Guid id) =>
         connection is null ? SocketAttachment.Detached
         : connectionId == id ? SocketAttachment.Attached
-        : SocketAttachment.Replaced);
+        : SocketAttachment.Replaced;
 
     public Task DisconnectAsync(Guid id)
     {
         if (connection is not null && connectionId == id)
         {
             connection = null;
-            unacked.Clear();
+            ClearUnacked();
             ready.Clear();
         }
 
@@ -179,9 +205,10 @@ internal sealed partial class DeviceGrain
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var id in ids)
         {
-            if (unacked.Remove(id, out var storedAt))
+            if (unacked.Remove(id, out var sent))
             {
-                ClusterMetrics.DeliveryLatency.Record((now - storedAt) / 1000.0, storedAt >= connectedAt ? ClusterMetrics.LiveDelivery : ClusterMetrics.BacklogDelivery);
+                unackedBytes -= sent.Bytes;
+                ClusterMetrics.DeliveryLatency.Record((now - sent.StoredAt) / 1000.0, sent.StoredAt >= connectedAt ? ClusterMetrics.LiveDelivery : ClusterMetrics.BacklogDelivery);
             }
         }
 
@@ -189,6 +216,22 @@ internal sealed partial class DeviceGrain
         SetDepth(Math.Max(0, depth - ids.Count));
         ClusterMetrics.EnvelopesAcked.Add(ids.Count);
         await PumpAsync();
+    }
+
+    public async Task<SocketAttachment> SocketAckAsync(Guid id, IReadOnlyList<Guid> ids)
+    {
+        // Only the attached socket acks: a replaced or removed device's socket must not delete what is queued now.
+        var attachment = Attachment(id);
+        if (attachment == SocketAttachment.Attached)
+        {
+            await AckAsync(ids);
+        }
+        else
+        {
+            ClusterMetrics.SocketAcksRefused.Add(1);
+        }
+
+        return attachment;
     }
 
     public async Task<InboxPage> FetchAsync(int limit)
@@ -205,18 +248,22 @@ internal sealed partial class DeviceGrain
 
     public async Task RemoveAsync()
     {
+        // First, before any await: an attach interleaving with the removal is refused from here on.
+        inboxState.State.Removed = true;
         if (connection is { } removed)
         {
             _ = removed.CloseAsync(4401, "device removed");
             connection = null;
         }
 
-        unacked.Clear();
+        ClearUnacked();
         ready.Clear();
         await store.PurgeAsync(Address);
         SetDepth(0);
-        await inboxState.ClearStateAsync();
-        inboxState.State = new DeviceInboxState();
+
+        // Kept (not cleared) so that the removed device's sockets stay refused until the id is given to a new device.
+        inboxState.State = new DeviceInboxState { Removed = true };
+        await inboxState.WriteStateAsync();
         await ClearKeysAsync();
     }
 
@@ -291,7 +338,17 @@ internal sealed partial class DeviceGrain
         depth = value;
     }
 
-    private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson)]);
+    // Live events are droppable: a device whose socket cannot keep up misses them as if it were not connected.
+    private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson, Droppable: true)]);
+
+    private void ClearUnacked()
+    {
+        unacked.Clear();
+        unackedBytes = 0;
+    }
+
+    /// <summary>Whether the device may be sent another envelope now: under both unacked windows (count and bytes).</summary>
+    private bool UnderWindow() => unacked.Count < messaging.Value.MaxUnacked && unackedBytes < messaging.Value.MaxUnackedBytes;
 
     private Task EnsureInboxLoadedAsync()
     {
@@ -352,11 +409,11 @@ internal sealed partial class DeviceGrain
     private async Task PumpOnceAsync()
     {
         var window = messaging.Value.MaxUnacked;
-        while (!moving && connection is { } target && unacked.Count < window)
+        while (!moving && connection is { } target && UnderWindow())
         {
             var committed = uncommitted.Count > 0 ? uncommitted.Min - 1 : lastSequence;
             var frames = new List<DeviceFrame>();
-            while (unacked.Count < window && ready.Count > 0)
+            while (UnderWindow() && ready.Count > 0)
             {
                 var (sequence, row) = ready.First();
                 if (sequence <= sentThrough)
@@ -374,8 +431,9 @@ internal sealed partial class DeviceGrain
                 }
             }
 
-            if (frames.Count == 0 && sentThrough < committed && unacked.Count < window)
+            if (frames.Count == 0 && sentThrough < committed && UnderWindow())
             {
+                var full = false;
                 var wanted = window - unacked.Count;
                 var rows = await store.ReadAsync(Address, sentThrough, wanted, time.GetUtcNow().ToUnixTimeMilliseconds());
                 if (connection != target)
@@ -390,13 +448,19 @@ internal sealed partial class DeviceGrain
                         break;
                     }
 
+                    if (!UnderWindow())
+                    {
+                        full = true;
+                        break;
+                    }
+
                     if (row.Sequence > sentThrough && !unacked.ContainsKey(row.Id))
                     {
                         Push(frames, row);
                     }
                 }
 
-                if (rows.Count < wanted)
+                if (rows.Count < wanted && !full)
                 {
                     // Everything up to the committed sequence has been read: what is missing was acked, dropped or expired.
                     sentThrough = Math.Max(sentThrough, committed);
@@ -428,11 +492,15 @@ internal sealed partial class DeviceGrain
         }
 
         frames.Add(new DeviceFrame(FrameKind.Envelope, row.Envelope));
-        unacked[row.Id] = row.ExpiresAt - (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
+        unacked[row.Id] = new Unacked(row.ExpiresAt - (long)messaging.Value.InboxTimeToLive.TotalMilliseconds, row.Envelope.Length);
+        unackedBytes += row.Envelope.Length;
         sentThrough = row.Sequence;
         ClusterMetrics.EnvelopesDelivered.Add(1);
     }
 }
+
+/// <summary>An envelope sent and not yet acked: when it was stored (Unix ms) and the size of its JSON.</summary>
+internal readonly record struct Unacked(long StoredAt, int Bytes);
 
 /// <summary>A device grain's attached socket, carried along when the grain migrates.</summary>
 [GenerateSerializer, Immutable, Alias("AttachedSocket")]

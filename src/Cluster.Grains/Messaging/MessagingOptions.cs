@@ -28,6 +28,14 @@ public sealed class MessagingOptions
     [Range(1, 10_000)]
     public int MaxUnacked { get; set; } = 256;
 
+    /// <summary>
+    /// How many bytes of envelopes (their JSON) a device may have sent but not acknowledged; one envelope more is sent when
+    /// the device is under it, so an envelope larger than this still goes out, alone. Together with
+    /// <see cref="MaxUnacked"/> it bounds what a socket buffers of stored envelopes. Default: 1048576 (1 MiB).
+    /// </summary>
+    [Range(16 * 1024, 1024 * 1024 * 1024)]
+    public int MaxUnackedBytes { get; set; } = 1024 * 1024;
+
     /// <summary>How often each silo deletes expired envelopes. Default: 10 minutes.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan ExpirySweepInterval { get; set; } = TimeSpan.FromMinutes(10);

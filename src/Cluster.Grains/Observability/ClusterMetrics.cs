@@ -126,6 +126,28 @@ public static class ClusterMetrics
     /// <summary>The <c>cause</c> label of a re-attach after a check found the grain without the socket.</summary>
     public static readonly KeyValuePair<string, object?> GrainLost = new("cause", "grain_lost");
 
+    /// <summary>Socket attaches refused (and the socket closed with 4401): the device was removed, or the socket authenticated as an earlier device under a reused id.</summary>
+    public static readonly Counter<long> SocketAttachesRefused = Meter.CreateCounter<long>("cluster_socket_attaches_refused_total", description: "Device socket attaches refused because the device was removed or its id reused");
+
+    /// <summary>Socket acks ignored because the socket was not the device's attached one (replaced, removed, or not attached yet).</summary>
+    public static readonly Counter<long> SocketAcksRefused = Meter.CreateCounter<long>("cluster_socket_acks_refused_total", description: "Device socket acks ignored because the socket was not the attached one");
+
+    /// <summary>Frames a device socket dropped because the device did not read fast enough (label <c>kind</c>: envelope for ephemeral envelopes, event).</summary>
+    public static readonly Counter<long> SocketFramesDropped = Meter.CreateCounter<long>("cluster_socket_frames_dropped_total", description: "Best-effort frames dropped because a device socket's outbound buffer was full, by kind");
+
+    /// <summary>Sockets closed with 4408 because their device did not read fast enough.</summary>
+    public static readonly Counter<long> SocketsClosedSlow = Meter.CreateCounter<long>("cluster_sockets_closed_slow_total", description: "Device sockets closed with 4408 because the device did not read fast enough");
+
+    /// <summary>Sockets the server closed whose client did not finish the close handshake in time: the connection was dropped.</summary>
+    public static readonly Counter<long> SocketsAborted = Meter.CreateCounter<long>("cluster_sockets_aborted_total", description: "Device sockets whose connection was dropped because the client did not answer the close in time");
+
+    /// <summary>Bytes waiting in the outbound buffers of this silo's device sockets.</summary>
+    public static readonly ObservableUpDownCounter<long> SocketOutboundBytes = Meter.CreateObservableUpDownCounter(
+        "cluster_socket_outbound_bytes", () => Interlocked.Read(ref socketOutboundBytes), unit: "By",
+        description: "Bytes waiting in the outbound buffers of this silo's device sockets");
+
+    private static long socketOutboundBytes;
+
     /// <summary>Device grains that arrived on another silo with their socket attached (moved there to be near it).</summary>
     public static readonly Counter<long> DeviceGrainsMoved = Meter.CreateCounter<long>("cluster_device_grains_moved_total", description: "Device grains that moved to the silo of their socket");
 
@@ -154,6 +176,9 @@ public static class ClusterMetrics
 
     /// <summary>Sets <see cref="SocketsMax"/> (once, when the silo starts).</summary>
     public static void SetSocketsMax(long value) => Interlocked.Exchange(ref socketsMax, value);
+
+    /// <summary>Adds to <see cref="SocketOutboundBytes"/> (bytes buffered, or sent or dropped when negative).</summary>
+    public static void AddSocketOutboundBytes(long delta) => Interlocked.Add(ref socketOutboundBytes, delta);
 
     /// <summary>Counts a device grain's activation (+1) or deactivation (-1) in <see cref="DeviceGrainsActive"/>.</summary>
     internal static void AddDeviceGrains(long delta) => Interlocked.Add(ref deviceGrainsActive, delta);

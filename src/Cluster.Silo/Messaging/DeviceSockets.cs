@@ -16,11 +16,26 @@ namespace Cluster.Silo.Messaging;
 /// frames to this silo one-way and never waits on a socket; acks go back as grain calls), and closes every socket with
 /// 1001 when the silo shuts down so that clients reconnect to another silo. With socket placement, each attach call
 /// names this silo, so that the grain is placed, or moves, here (<see cref="SocketPlacement"/>).
+/// A socket the server closes is gone within <see cref="DeviceSocketOptions.CloseTimeout"/> whatever the client does: if
+/// the close handshake has not finished by then, the connection is dropped and its <c>MaxSockets</c> slot freed. From the
+/// moment a close is asked for, the socket neither attaches nor acks again; and the grain attaches only a socket
+/// authenticated as the device's current incarnation.
 /// </summary>
 internal sealed partial class DeviceSockets(
-    IGrainFactory grains, ClusterHostOptions options, ConnectionCapacity capacity, ILocalSiloDetails silo, ILogger<DeviceSockets> logger)
+    IGrainFactory grains,
+    ClusterHostOptions options,
+    IOptions<DeviceSocketOptions> socketOptions,
+    ConnectionCapacity capacity,
+    ILocalSiloDetails silo,
+    ILogger<DeviceSockets> logger)
 {
     private const int MaxClientFrameBytes = 64 * 1024;
+
+    /// <summary>Close status: the device was removed (or the socket authenticated as an earlier device under its id).</summary>
+    private const int RemovedStatus = 4401;
+
+    /// <summary>Close status: the device connected again elsewhere.</summary>
+    private const int ReplacedStatus = 4409;
 
     /// <summary>
     /// Tries of one attach or attachment check before the socket is closed for the client to reconnect, 1, 2, 4 and 8 s apart: long
@@ -44,6 +59,8 @@ internal sealed partial class DeviceSockets(
     private readonly TimeSpan keepAliveInterval = TimeSpan.FromSeconds(options.SocketKeepAliveSeconds);
 
     private readonly int maxSockets = capacity.MaxSockets;
+
+    private readonly DeviceSocketOptions limits = socketOptions.Value;
 
     // Sockets taken, counted before the upgrade so that a burst cannot overshoot the cap.
     private int taken;
@@ -79,38 +96,45 @@ internal sealed partial class DeviceSockets(
             return;
         }
 
+        var slot = new Slot(this);
         try
         {
-            await ServeAsync(context);
+            await ServeAsync(context, slot);
         }
         finally
         {
-            Interlocked.Decrement(ref taken);
+            slot.Release();
         }
     }
+
+    /// <summary>The device sockets open on this silo for <paramref name="device"/> (<c>accountId.deviceId</c>).</summary>
+    internal IReadOnlyList<DeviceSocketConnection> SocketsOf(string device) => [.. open.Keys.Where(c => c.Device == device)];
 
     /// <summary>The most device sockets this silo holds at once (<c>Cluster:MaxSockets</c>, or derived from the open-file limit).</summary>
     public int MaxSockets => maxSockets;
 
-    private async Task ServeAsync(HttpContext context)
+    private async Task ServeAsync(HttpContext context, Slot slot)
     {
         var device = context.Device();
+        var incarnation = device.Credential.Incarnation;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = new DeviceSocketConnection(socket);
+        var connection = new DeviceSocketConnection(socket, device.Address.GrainKey, incarnation, limits, OnClosing, () => Abort(context, socket));
         var reference = grains.CreateObjectReference<IDeviceConnection>(connection);
         var grain = grains.GetGrain<IDeviceGrain>(device.Address.GrainKey);
         var connectionId = Guid.NewGuid();
         var acceptedAt = TimeProvider.System.GetUtcNow().UtcTicks;
+        var attach = new Attach(grain, reference, connection, connectionId, acceptedAt, incarnation);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         open.TryAdd(connection, 0);
         ClusterMetrics.SocketsOpen.Add(1);
         try
         {
+            var attached = SocketAttachment.Refused;
             try
             {
                 // Retried while the grain is out of reach (its silo died and is not declared dead yet, the database
                 // restarts): the client waits for its backlog rather than reconnect over and over meanwhile.
-                await WithRetriesAsync(() => AttachAsync(grain, reference, connectionId, acceptedAt), stop.Token);
+                await WithRetriesAsync(async () => attached = await AttachAsync(attach), stop.Token);
             }
             catch (OperationCanceledException)
             {
@@ -119,13 +143,22 @@ internal sealed partial class DeviceSockets(
             catch (Exception ex) when (IsTransient(ex))
             {
                 LogAttachFailed(ex);
-                await socket.CloseAsync(WebSocketCloseStatus.InternalServerError, "reconnect", CancellationToken.None);
-                return;
+                await connection.CloseAsync((int)WebSocketCloseStatus.InternalServerError, "reconnect");
             }
 
+            // A refused or replaced socket was told to close by its grain; it still gets its close frame, with the deadline.
             var writer = connection.RunWriterAsync(stop.Token);
-            var keepAlive = KeepAliveAsync(grain, reference, connection, connectionId, acceptedAt, stop.Token);
-            await ReadAsync(socket, grain, connection, stop.Token);
+            var keepAlive = attached == SocketAttachment.Attached ? KeepAliveAsync(attach, stop.Token) : Task.CompletedTask;
+            var reader = ReadAsync(socket, attach, stop.Token);
+            var deadline = connection.CloseDeadlineAsync(stop.Token);
+            if (await Task.WhenAny(reader, deadline) == deadline && await deadline)
+            {
+                // The server closed the socket and the client has not finished the handshake (or not read its close):
+                // drop the connection, which also frees its slot.
+                Abort(context, socket);
+            }
+
+            await reader;
             if (socket.State == WebSocketState.CloseReceived)
             {
                 await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure, "");
@@ -133,14 +166,20 @@ internal sealed partial class DeviceSockets(
 
             // Let the writer finish what is queued (a close frame above all), but not wait on a client that is gone.
             connection.Complete();
-            await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None));
+            if (await Task.WhenAny(writer, Task.Delay(limits.CloseTimeout, CancellationToken.None)) != writer)
+            {
+                Abort(context, socket);
+            }
+
             await stop.CancelAsync();
             await Task.WhenAll(writer, keepAlive);
         }
         finally
         {
+            connection.Release();
             open.TryRemove(connection, out _);
             ClusterMetrics.SocketsOpen.Add(-1);
+            slot.Release();
             if (shuttingDown && open.IsEmpty)
             {
                 allClosed.TrySetResult();
@@ -159,6 +198,33 @@ internal sealed partial class DeviceSockets(
             finally
             {
                 grains.DeleteObjectReference<IDeviceConnection>(reference);
+            }
+        }
+    }
+
+    private static void Abort(HttpContext context, WebSocket socket)
+    {
+        ClusterMetrics.SocketsAborted.Add(1);
+        socket.Abort();
+        context.Abort();
+    }
+
+    /// <summary>
+    /// A socket was told to close. With 4401 (its device was removed, or the socket authenticated as an earlier device
+    /// under a reused id), every other socket on this silo authenticated as the same device incarnation goes too.
+    /// </summary>
+    private void OnClosing(DeviceSocketConnection closing, int status)
+    {
+        if (status != RemovedStatus)
+        {
+            return;
+        }
+
+        foreach (var other in open.Keys)
+        {
+            if (other != closing && other.Device == closing.Device && other.Incarnation == closing.Incarnation && !other.IsClosing)
+            {
+                _ = other.CloseAsync(RemovedStatus, "device removed");
             }
         }
     }
@@ -199,23 +265,33 @@ internal sealed partial class DeviceSockets(
         }
         catch (TimeoutException)
         {
-            // Clients that do not finish the close handshake in time are cut off when the server stops.
+            // Clients that have not finished the close handshake by now are cut off (each socket's own deadline, if
+            // longer than the wait, would otherwise hold up the stop).
+            foreach (var connection in open.Keys)
+            {
+                connection.Abort();
+            }
         }
     }
 
-    private async Task AttachAsync(IDeviceGrain grain, IDeviceConnection reference, Guid connectionId, long acceptedAt)
+    /// <summary>Attaches the socket to its grain; never once a close has been asked for.</summary>
+    private async Task<SocketAttachment> AttachAsync(Attach attach)
     {
+        if (attach.Connection.IsClosing)
+        {
+            return SocketAttachment.Refused;
+        }
+
         if (socketSilo is null)
         {
-            await grain.ConnectAsync(reference, connectionId, acceptedAt);
-            return;
+            return await attach.Grain.ConnectAsync(attach.Reference, attach.ConnectionId, attach.AcceptedAt, attach.Incarnation);
         }
 
         // Only the attach call carries it: it is what places or moves the grain.
         RequestContext.Set(SocketPlacement.SocketSiloKey, socketSilo);
         try
         {
-            await grain.ConnectAsync(reference, connectionId, acceptedAt);
+            return await attach.Grain.ConnectAsync(attach.Reference, attach.ConnectionId, attach.AcceptedAt, attach.Incarnation);
         }
         finally
         {
@@ -223,8 +299,9 @@ internal sealed partial class DeviceSockets(
         }
     }
 
-    private static async Task ReadAsync(WebSocket socket, IDeviceGrain grain, DeviceSocketConnection connection, CancellationToken cancellationToken)
+    private static async Task ReadAsync(WebSocket socket, Attach attach, CancellationToken cancellationToken)
     {
+        var connection = attach.Connection;
         var buffer = new byte[MaxClientFrameBytes];
         try
         {
@@ -250,6 +327,13 @@ internal sealed partial class DeviceSockets(
                     return;
                 }
 
+                if (connection.IsClosing)
+                {
+                    // Closed by the server: the client's frames mean nothing any more (its acks least of all), and the
+                    // loop only waits for its close frame, until the deadline.
+                    continue;
+                }
+
                 if (Parse(buffer.AsSpan(0, length)) is not { } frame)
                 {
                     await connection.CloseAsync((int)WebSocketCloseStatus.InvalidPayloadData, "frames must be JSON {\"kind\":\"ack\",\"ids\":[...]}");
@@ -258,23 +342,39 @@ internal sealed partial class DeviceSockets(
 
                 if (frame.Kind == "ack" && frame.Ids is { Count: > 0 } ids)
                 {
-                    try
-                    {
-                        await grain.AckAsync(ids);
-                    }
-                    catch (Exception ex) when (IsTransient(ex))
-                    {
-                        // The ack was not applied (the grain's silo died, or the database is unreachable): the envelopes
-                        // stay stored, and the grain would send them again only on the next attach. Attach again now
-                        // (retried while the grain or the database is out of reach, then the socket is closed).
-                        connection.AttachAgainAfterFailedAck();
-                    }
+                    await AckAsync(attach, ids);
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // The client went away.
+            // The client went away, or the connection was dropped.
+        }
+    }
+
+    private static async Task AckAsync(Attach attach, IReadOnlyList<Guid> ids)
+    {
+        try
+        {
+            switch (await attach.Grain.SocketAckAsync(attach.ConnectionId, ids))
+            {
+                case SocketAttachment.Detached:
+                    // The grain lost this socket (reactivated after its silo died): nothing was acked. Attach again,
+                    // which sends the envelopes again; the client acks them again.
+                    attach.Connection.AttachAgainAfterFailedAck();
+                    break;
+                case SocketAttachment.Replaced:
+                    // Another socket of the device is attached: this one's acks would delete what that one is sent.
+                    await attach.Connection.CloseAsync(ReplacedStatus, "connected elsewhere");
+                    break;
+            }
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            // The ack was not applied (the grain's silo died, or the database is unreachable): the envelopes
+            // stay stored, and the grain would send them again only on the next attach. Attach again now
+            // (retried while the grain or the database is out of reach, then the socket is closed).
+            attach.Connection.AttachAgainAfterFailedAck();
         }
     }
 
@@ -294,10 +394,13 @@ internal sealed partial class DeviceSockets(
     /// Keeps the socket attached to its grain: checks the attachment every <see cref="keepAliveInterval"/> and whenever
     /// asked (<see cref="CheckAllSoon"/>, <see cref="IDeviceConnection.DetachedAsync"/>, a failed ack), and attaches again where the
     /// grain no longer has it. A check that fails <see cref="CheckAttempts"/> times closes the socket so that the client
-    /// reconnects, rather than leave it waiting in silence.
+    /// reconnects, rather than leave it waiting in silence. Stops for good once a close is asked for.
     /// </summary>
-    private async Task KeepAliveAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, CancellationToken cancellationToken)
+    private async Task KeepAliveAsync(Attach attach, CancellationToken stop)
     {
+        var connection = attach.Connection;
+        using var closing = CancellationTokenSource.CreateLinkedTokenSource(stop, connection.Closing);
+        var cancellationToken = closing.Token;
         try
         {
             while (true)
@@ -305,7 +408,7 @@ internal sealed partial class DeviceSockets(
                 var check = await connection.NextCheckAsync(keepAliveInterval, cancellationToken);
                 await Task.Delay(check.Delay, cancellationToken);
                 var attached = false;
-                await WithRetriesAsync(async () => attached = await CheckAsync(grain, reference, connection, connectionId, acceptedAt, check.AttachAgain), cancellationToken);
+                await WithRetriesAsync(async () => attached = await CheckAsync(attach, check.AttachAgain), cancellationToken);
                 if (!attached)
                 {
                     return;
@@ -346,31 +449,62 @@ internal sealed partial class DeviceSockets(
     /// <summary>A failure that says the grain or the database is out of reach for now, not that the request was wrong.</summary>
     private static bool IsTransient(Exception ex) => ex is OrleansException or TimeoutException or System.Data.Common.DbException;
 
-    /// <summary>One check of the attachment; false when the socket has been told to close (a newer one replaced it).</summary>
-    private async Task<bool> CheckAsync(IDeviceGrain grain, IDeviceConnection reference, DeviceSocketConnection connection, Guid connectionId, long acceptedAt, KeyValuePair<string, object?>? attachAgain)
+    /// <summary>One check of the attachment; false when the socket has been told to close (replaced, or refused).</summary>
+    private async Task<bool> CheckAsync(Attach attach, KeyValuePair<string, object?>? attachAgain)
     {
+        if (attach.Connection.IsClosing)
+        {
+            return false;
+        }
+
         if (attachAgain is { } cause)
         {
             // Attaching (activating the grain anew if it deactivated) starts delivery over: every stored envelope is
             // sent once more, with the same id (the device dedups by envelope id).
-            await AttachAsync(grain, reference, connectionId, acceptedAt);
-            ClusterMetrics.SocketsReattached.Add(1, cause);
-            return true;
+            return await ReattachAsync(attach, cause);
         }
 
-        switch (await grain.PingAsync(connectionId))
+        switch (await attach.Grain.PingAsync(attach.ConnectionId))
         {
             case SocketAttachment.Detached:
-                // The grain was reactivated (its silo died) and does not know this socket.
-                await AttachAsync(grain, reference, connectionId, acceptedAt);
-                ClusterMetrics.SocketsReattached.Add(1, ClusterMetrics.GrainLost);
-                return true;
+                // The grain was reactivated (its silo died) and does not know this socket; or the device was removed.
+                return await ReattachAsync(attach, ClusterMetrics.GrainLost);
             case SocketAttachment.Replaced:
                 // A newer socket of the device is attached; the grain's close to this one may have been lost.
-                await connection.CloseAsync(4409, "connected elsewhere");
+                await attach.Connection.CloseAsync(ReplacedStatus, "connected elsewhere");
                 return false;
             default:
                 return true;
+        }
+    }
+
+    /// <summary>Attaches again; false when the grain refused (and closed) the socket, or a close was asked for meanwhile.</summary>
+    private async Task<bool> ReattachAsync(Attach attach, KeyValuePair<string, object?> cause)
+    {
+        if (await AttachAsync(attach) != SocketAttachment.Attached)
+        {
+            return false;
+        }
+
+        ClusterMetrics.SocketsReattached.Add(1, cause);
+        return true;
+    }
+
+    /// <summary>What a socket attaches with: its grain, its observer and who it authenticated as.</summary>
+    private sealed record Attach(
+        IDeviceGrain Grain, IDeviceConnection Reference, DeviceSocketConnection Connection, Guid ConnectionId, long AcceptedAt, Guid Incarnation);
+
+    /// <summary>A socket's place under <c>MaxSockets</c>, given back once (when its connection is gone, before the grain is told).</summary>
+    private sealed class Slot(DeviceSockets sockets)
+    {
+        private int released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                Interlocked.Decrement(ref sockets.taken);
+            }
         }
     }
 

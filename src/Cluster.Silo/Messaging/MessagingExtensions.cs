@@ -13,6 +13,9 @@ internal static class MessagingExtensions
     {
         builder.Services.AddOptions<MessagingOptions>().BindConfiguration(MessagingOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<DeviceSocketOptions>().BindConfiguration(DeviceSocketOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DeviceSocketOptions>, DeviceSocketOptionsValidator>();
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddSingleton<DeviceSockets>();
@@ -24,7 +27,9 @@ internal static class MessagingExtensions
 
     public static WebApplication UseMessaging(this WebApplication app)
     {
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        // Pings with a pong deadline drop a dead peer (every socket: device and provisioning) rather than keep it forever.
+        var sockets = app.Services.GetRequiredService<IOptions<DeviceSocketOptions>>().Value;
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = sockets.PingInterval, KeepAliveTimeout = sockets.PingTimeout });
         return app;
     }
 }
