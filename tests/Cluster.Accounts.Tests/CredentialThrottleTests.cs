@@ -85,6 +85,33 @@ public sealed class CredentialThrottleTests
         Assert.DoesNotContain(HttpStatusCode.OK, refusals);
     }
 
+    [Fact]
+    public async Task WrongPasswords_HashingGateFull_BusyWhileVerifiedDeviceServed()
+    {
+        // One hash at a time, no queue, and hashes slow enough (~1 s) that concurrent checks overlap.
+        await using var silo = await TestSilo.StartAsync(RateLimits.With(
+            null, ("Auth:PasswordHashIterations", "3000000"), ("Auth:MaxConcurrentHashes", "1"), ("Auth:HashQueueLimit", "0")), Cancel);
+        var victim = await TestAccounts.RegisterAsync(silo);
+        using var legitimate = victim.CreateClient(silo);
+        using var verified = await legitimate.GetAsync("/v1/devices", Cancel);
+        using var attacker = silo.CreateHttpClient();
+
+        var attempts = Enumerable.Range(0, 3).Select(_ => GetDevicesAsync(attacker, victim.Login, TestAccounts.NewPassword())).ToList();
+        using var served = await legitimate.GetAsync("/v1/devices", Cancel);
+        var answers = await Task.WhenAll(attempts);
+        var busy = answers.Where(a => a.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+
+        Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.All(answers, a => Assert.Contains(a.StatusCode, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.ServiceUnavailable }));
+        Assert.NotEmpty(busy);
+        await RateLimits.AssertLimitedAsync(busy[0], "password_hashing", 1, HttpStatusCode.ServiceUnavailable, "busy");
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+    }
+
     private static async Task<List<HttpStatusCode>> FloodAsync(HttpClient http, string login, CancellationToken cancellationToken)
     {
         var statuses = new List<HttpStatusCode>();
