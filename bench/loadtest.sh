@@ -38,17 +38,8 @@ readonly cluster_sh="$repo_root/deploy/local/cluster.sh"
 export DOTNET_NOLOGO=1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
-# One load generator on loopback is every client at once: lift the per-client-address and per-sender limits
-# (docs/security.md) unless the caller set them, so that the scenarios measure the silo, not its abuse limits. Both
-# the embedded silo and deploy/local/cluster.sh's silos inherit them.
-for limit in AnonymousLimits__RegistrationBurst=1000000 AnonymousLimits__LinkBurst=1000000 \
-    AnonymousLimits__ProvisioningBurst=1000000 Provisioning__MaxSocketsPerClientAddress=1000000 \
-    SenderLimits__MessagesPerDeviceBurst=10000000 SenderLimits__MessagesPerDestinationBurst=10000000 \
-    SenderLimits__CallsPerDeviceBurst=10000000 SenderLimits__CallsPerDestinationBurst=10000000 \
-    SenderLimits__IcePerDeviceBurst=10000000; do
-    name="${limit%%=*}"
-    [[ -n "${!name:-}" ]] || export "$limit"
-done
+# shellcheck source=bench/lift-limits.sh
+source "$repo_root/bench/lift-limits.sh"
 
 log() { printf 'loadtest.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
