@@ -26,12 +26,16 @@ public sealed class AnonymousLimitTests
         time.Advance(TimeSpan.FromSeconds(30));
         using var refilled = await RegisterAsync(http);
         using var stored = await refused.CreateClient(silo).GetAsync("/v1/devices", Cancel);
+        var metrics = await http.GetStringAsync("/metrics", Cancel);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
         await RateLimits.AssertLimitedAsync(limited, "registration_ip", 30);
         Assert.Equal(HttpStatusCode.Created, refilled.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, stored.StatusCode);
+        Assert.Contains(
+            metrics.Split('\n'),
+            line => line.StartsWith("cluster_rate_limited_total{", StringComparison.Ordinal) && line.Contains("limit=\"registration_ip\"", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -7,10 +7,13 @@ namespace Cluster.Testing;
 /// <summary>Checks of the refusal a limit answers: its status, <c>Retry-After</c>, error code and the limit it names.</summary>
 public static class RateLimits
 {
-    /// <summary>Settings for a silo with the given limits (the rest stay out of reach, as on every test silo).</summary>
+    /// <summary>
+    /// Settings for a silo with the given limits (the rest stay out of reach, as on every test silo), on
+    /// <paramref name="time"/> or else a fake clock that stands still, so that every <c>Retry-After</c> is exact.
+    /// </summary>
     public static TestSiloSettings With(Microsoft.Extensions.Time.Testing.FakeTimeProvider? time, params (string Key, string Value)[] settings) => new()
     {
-        Time = time,
+        Time = time ?? new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow),
         Settings = settings.ToDictionary(s => s.Key, s => s.Value),
     };
 
