@@ -60,6 +60,7 @@ internal static class AnonymousLimits
         builder.Services.AddSingleton<SenderLimits>();
         builder.Services.AddRateLimiter(options =>
         {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = (rejected, _) => new ValueTask(Limits.OnRejectedAsync(rejected));
             AddPolicy(options, RegistrationPolicy, Limits.Registration, o => (o.RegistrationBurst, o.RegistrationRefillSeconds));
             AddPolicy(options, LinkPolicy, Limits.Link, o => (o.LinkBurst, o.LinkRefillSeconds));
