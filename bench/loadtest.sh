@@ -38,6 +38,9 @@ readonly cluster_sh="$repo_root/deploy/local/cluster.sh"
 export DOTNET_NOLOGO=1
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 
+# shellcheck source=bench/lift-limits.sh
+source "$repo_root/bench/lift-limits.sh"
+
 log() { printf 'loadtest.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

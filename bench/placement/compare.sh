@@ -35,6 +35,8 @@ OUT="${OUT:-/tmp/placement-reports}"
 cluster=deploy/local/cluster.sh
 loadtest=src/Cluster.LoadTest/bin/Release/net10.0/Cluster.LoadTest.dll
 mkdir -p "$OUT"
+# shellcheck source=bench/lift-limits.sh
+source bench/lift-limits.sh
 
 # Runs a command in MODE's cluster environment. Ports stay below the ephemeral range (32768-), where tests take
 # free ports.

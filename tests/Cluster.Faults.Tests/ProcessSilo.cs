@@ -37,6 +37,8 @@ public sealed class ProcessSilo : IAsyncDisposable
             "--Logging:LogLevel:Orleans.Runtime.Silo=Information",
             "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
         };
+        // One loopback client drives the whole harness: the per-client and per-sender limits stay out of its reach.
+        list.AddRange(TestSilo.UnreachedLimits.Select(s => $"--{s}"));
         list.AddRange(settings.Select(s => $"--{s.Key}={s.Value}"));
         args = list;
         WorkingDirectory = workingDirectory;

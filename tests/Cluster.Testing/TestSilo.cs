@@ -64,6 +64,24 @@ public sealed class TestSilo : IAsyncDisposable
     /// <summary>A client for this silo's HTTP endpoints.</summary>
     public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>Limits every test silo raises out of reach unless the test's own settings say otherwise.</summary>
+    public static readonly IReadOnlyList<string> UnreachedLimits =
+    [
+        "Auth:Throttle:FailuresPerDevice=1000000",
+        "Auth:Throttle:FailuresPerClientAddress=1000000",
+        "Auth:HashQueueLimit=100000",
+        "AnonymousLimits:RegistrationBurst=1000000",
+        "AnonymousLimits:LinkBurst=1000000",
+        "AnonymousLimits:ProvisioningBurst=1000000",
+        "Provisioning:MaxSocketsPerClientAddress=1000000",
+        "Provisioning:MaxSockets=1000000",
+        "SenderLimits:MessagesPerDeviceBurst=10000000",
+        "SenderLimits:MessagesPerDestinationBurst=10000000",
+        "SenderLimits:CallsPerDeviceBurst=10000000",
+        "SenderLimits:CallsPerDestinationBurst=10000000",
+        "SenderLimits:IcePerDeviceBurst=10000000",
+    ];
+
     public static async Task<TestSilo> StartAsync(TestSiloSettings? settings = null, CancellationToken cancellationToken = default)
     {
         settings ??= new TestSiloSettings();
@@ -81,9 +99,12 @@ public sealed class TestSilo : IAsyncDisposable
             $"--Cluster:SiloPort={FreePorts.Next()}",
             $"--Cluster:ClusterId={settings.ClusterId}",
             "--Auth:PasswordHashIterations=1000",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:Orleans=Error",
         };
+        // Every test talks from 127.0.0.1, many through one shared silo: the per-client and per-sender limits are out
+        // of reach unless a test sets its own (its settings come later, and the last value of a key wins).
+        args.AddRange(UnreachedLimits.Select(setting => $"--{setting}"));
+        args.Add("--Logging:LogLevel:Default=Warning");
+        args.Add("--Logging:LogLevel:Orleans=Error");
         if (settings.PostgresConnectionString is { } postgres)
         {
             args.Add("--Cluster:Storage=PostgreSql");

@@ -14,7 +14,8 @@ public sealed class TestSocket : IAsyncDisposable
     private readonly Task reader;
     private readonly TaskCompletionSource<WebSocketCloseStatus?> closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private TestSocket(ClientWebSocket socket)
+    /// <summary>Wraps a socket a test connected itself (with headers of its own).</summary>
+    public TestSocket(ClientWebSocket socket)
     {
         this.socket = socket;
         reader = ReadAsync();

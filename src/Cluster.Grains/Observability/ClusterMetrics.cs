@@ -165,6 +165,12 @@ public static class ClusterMetrics
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
 
+    /// <summary>
+    /// Requests refused by a rate limit or a per-client cap (429, or 503 for a full hashing queue or provisioning-socket
+    /// cap), by <c>limit</c>: the limit's name, as the refusal's body names it (e.g. <c>auth_failures_device</c>).
+    /// </summary>
+    public static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("cluster_rate_limited_total", description: "Requests refused by a rate limit or a per-client cap, by limit");
+
     /// <summary>Counts a connection closed on accept (<see cref="ConnectionsRefused"/>).</summary>
     public static void ConnectionRefused() => Interlocked.Increment(ref connectionsRefused);
 

@@ -3,6 +3,7 @@ using Cluster.Grains.Observability;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Accounts;
 
@@ -12,7 +13,7 @@ internal static class AccountEndpoints
 
     public static RouteGroupBuilder MapAccounts(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/accounts", RegisterAsync);
+        v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
         v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
         return v1;
     }
@@ -38,9 +39,14 @@ internal static class AccountEndpoints
         var keys = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: true);
         KeyValidation.VerifySignatures(keys, identityKey);
 
+        if (await passwords.HashAsync(password, context.RequestAborted) is not { } passwordHash)
+        {
+            return RateLimitRefusal.HashingBusy.ToResult(context);
+        }
+
         var registered = await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(new RegisterAccount
         {
-            PasswordHash = passwords.Hash(password),
+            PasswordHash = passwordHash,
             RegistrationId = registrationId,
             Name = name,
             IdentityKey = identityKey,

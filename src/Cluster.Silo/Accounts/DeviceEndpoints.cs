@@ -3,6 +3,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 using Cluster.Signal;
 
 namespace Cluster.Silo.Accounts;
@@ -13,7 +14,7 @@ internal static class DeviceEndpoints
     public static RouteGroupBuilder MapDevices(this RouteGroupBuilder v1)
     {
         v1.MapPost("/devices/link-token", CreateLinkTokenAsync).RequireAuthorization();
-        v1.MapPut("/devices/link", LinkAsync);
+        v1.MapPut("/devices/link", LinkAsync).RequireRateLimiting(AnonymousLimits.LinkPolicy);
         v1.MapPut("/devices/list", PublishListAsync).RequireAuthorization();
         v1.MapDelete("/devices/{deviceId}", RemoveAsync).RequireAuthorization();
         v1.MapGet("/accounts/{accountId}/devices", GetDevicesAsync).RequireAuthorization();
@@ -65,6 +66,11 @@ internal static class DeviceEndpoints
         var keys = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: true);
         KeyValidation.VerifySignatures(keys, identityKey);
 
+        if (await passwords.HashAsync(password, context.RequestAborted) is not { } passwordHash)
+        {
+            return RateLimitRefusal.HashingBusy.ToResult(context);
+        }
+
         var result = await grains.GetGrain<IAccountGrain>(accountId).LinkDeviceAsync(new LinkDevice
         {
             Token = token,
@@ -72,7 +78,7 @@ internal static class DeviceEndpoints
             MetadataKeyIndex = metadata.KeyIndex,
             Device = new AddDevice
             {
-                PasswordHash = passwords.Hash(password),
+                PasswordHash = passwordHash,
                 RegistrationId = registrationId,
                 Name = name,
                 IdentityKey = identityKey,

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 
 namespace Cluster.Silo.Authentication;
@@ -20,7 +21,10 @@ internal static class DeviceAuthentication
     {
         builder.Services.AddOptions<PasswordHashingOptions>().BindConfiguration(PasswordHashingOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<CredentialThrottleOptions>().BindConfiguration(CredentialThrottleOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<PasswordHashing>();
+        builder.Services.AddSingleton<CredentialThrottle>();
         builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(Scheme, null);
         builder.Services.AddAuthorization();
         return builder;
@@ -52,15 +56,23 @@ internal static class DeviceAuthentication
 
 /// <summary>
 /// HTTP Basic <c>accountId.deviceId:password</c>, or on a WebSocket upgrade <c>?login=accountId.deviceId&amp;password=...</c>.
-/// The device's account grain is asked on every request, so a removed device is refused at once.
+/// The device's account grain is asked on every request, so a removed device is refused at once. A password verified
+/// before on this silo (<see cref="PasswordHashing.VerifiedHash"/>) is served without hashing and without touching the
+/// failure budgets, so a flood of wrong passwords never locks out a device that is already in; every other check takes
+/// from the device's and the client address's budget first (<see cref="CredentialThrottle"/>: 429 when spent, before
+/// any grain call or hash) and then waits for the hashing gate (503 <c>busy</c> when it is full).
 /// </summary>
 internal sealed class DeviceAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     IGrainFactory grains,
-    PasswordHashing passwords) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    PasswordHashing passwords,
+    CredentialThrottle throttle,
+    ClientAddresses clients) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    private RateLimitRefusal? refusal;
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (!TryReadCredentials(out var login, out var password))
@@ -73,22 +85,74 @@ internal sealed class DeviceAuthenticationHandler(
             return AuthenticateResult.Fail("malformed credentials");
         }
 
-        var credential = await grains.GetGrain<IAccountGrain>(address.AccountId).AuthenticateAsync(address.DeviceId);
-        if (credential is null || !passwords.Verify(address.GrainKey, password, credential.PasswordHash))
+        var device = address.GrainKey;
+        var client = clients.KeyOf(Context);
+        var verifiedHash = passwords.VerifiedHash(device, password);
+        var holding = false;
+        try
         {
-            return AuthenticateResult.Fail("wrong credentials");
-        }
+            if (verifiedHash is null && !TryBegin(device, client, ref holding))
+            {
+                return AuthenticateResult.Fail("throttled");
+            }
 
+            var credential = await grains.GetGrain<IAccountGrain>(address.AccountId).AuthenticateAsync(address.DeviceId);
+            if (verifiedHash is not null && credential is not null && string.Equals(verifiedHash, credential.PasswordHash, StringComparison.Ordinal))
+            {
+                return Success(address, credential);
+            }
+
+            if (!holding && !TryBegin(device, client, ref holding))
+            {
+                return AuthenticateResult.Fail("throttled");
+            }
+
+            switch (await passwords.VerifyAsync(device, password, credential?.PasswordHash, Context.RequestAborted))
+            {
+                case true:
+                    return Success(address, credential!);
+                case null:
+                    refusal = RateLimitRefusal.HashingBusy;
+                    return AuthenticateResult.Fail("busy");
+                default:
+                    holding = false;
+                    return AuthenticateResult.Fail("wrong credentials");
+            }
+        }
+        catch (OperationCanceledException) when (Context.RequestAborted.IsCancellationRequested)
+        {
+            return AuthenticateResult.Fail("request aborted");
+        }
+        finally
+        {
+            // Only a wrong password keeps its tokens: a success, a full gate or a failed grain call is no failed login.
+            if (holding)
+            {
+                throttle.Refund(device, client);
+            }
+        }
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => refusal is { } refused
+        ? refused.WriteAsync(Context)
+        : WriteError(StatusCodes.Status401Unauthorized, "unauthorized", "missing or wrong credentials");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteError(StatusCodes.Status403Forbidden, "forbidden", "this device may not do that");
+
+    private bool TryBegin(string device, string client, ref bool holding)
+    {
+        refusal = throttle.TryBegin(device, client);
+        holding = refusal is null;
+        return holding;
+    }
+
+    private AuthenticateResult Success(DeviceAddress address, DeviceCredential credential)
+    {
         Context.Features.Set(new AuthenticatedDevice(address, credential));
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, address.GrainKey)], DeviceAuthentication.Scheme);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), DeviceAuthentication.Scheme));
     }
-
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        WriteError(StatusCodes.Status401Unauthorized, "unauthorized", "missing or wrong credentials");
-
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        WriteError(StatusCodes.Status403Forbidden, "forbidden", "this device may not do that");
 
     private Task WriteError(int status, string error, string message)
     {

@@ -3,6 +3,7 @@ using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Calls;
 
@@ -32,7 +33,7 @@ internal static class CallEndpoints
         return v1;
     }
 
-    private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options)
+    private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options, SenderLimits senderLimits)
     {
         var caller = context.Device().Address;
         var maxPayloadBytes = options.Value.MaxPayloadBytes;
@@ -42,6 +43,11 @@ internal static class CallEndpoints
         if (!AccountIds.IsValid(callee))
         {
             throw ApiException.InvalidField("to", "must be an E.164 number");
+        }
+
+        if (senderLimits.TryCall(caller, callee) is { } refusal)
+        {
+            return refusal.ToResult(context);
         }
 
         var offers = ValidateOffers(body.Offers, maxPayloadBytes);
@@ -76,9 +82,14 @@ internal static class CallEndpoints
     private static async Task<IResult> HangupAsync(HttpContext context, string callId, IGrainFactory grains) =>
         Outcome(await Call(grains, callId).HangupAsync(context.Device().Address), Results.NoContent());
 
-    private static async Task<IResult> IceAsync(HttpContext context, string callId, IGrainFactory grains, IOptions<CallOptions> options)
+    private static async Task<IResult> IceAsync(HttpContext context, string callId, IGrainFactory grains, IOptions<CallOptions> options, SenderLimits senderLimits)
     {
         var call = Call(grains, callId);
+        if (senderLimits.TryIce(context.Device().Address) is { } refusal)
+        {
+            return refusal.ToResult(context);
+        }
+
         var payload = await ReadPayloadAsync(context, options.Value.MaxPayloadBytes);
         return Outcome(await call.RelayIceAsync(context.Device().Address, payload), Results.NoContent());
     }

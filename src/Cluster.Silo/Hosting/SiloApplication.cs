@@ -9,6 +9,7 @@ using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
+using Cluster.Silo.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cluster.Silo.Hosting;
@@ -33,15 +34,18 @@ public static class SiloApplication
             .AddClusterHealth()
             .AddClusterObservability()
             .AddDeviceAuthentication()
+            .AddRateLimits()
             .AddKeys()
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls();
 
         var app = builder.Build();
+        app.UseClientAddresses();
         app.UseApiStatusBodies();
         app.UseTransientFaultAnswers();
         app.UseMessaging();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapClusterHealth();

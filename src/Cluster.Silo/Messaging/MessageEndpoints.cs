@@ -5,6 +5,7 @@ using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Messaging;
 
@@ -22,12 +23,17 @@ internal static class MessageEndpoints
     }
 
     private static async Task<IResult> SendAsync(
-        HttpContext context, string accountId, IGrainFactory grains, MessageSender sender, IOptions<MessagingOptions> options)
+        HttpContext context, string accountId, IGrainFactory grains, MessageSender sender, IOptions<MessagingOptions> options, SenderLimits senderLimits)
     {
         var device = context.Device();
         if (!AccountIds.IsValid(accountId))
         {
             throw ApiException.InvalidField("accountId", "must be an E.164 number");
+        }
+
+        if (senderLimits.TrySend(device.Address, accountId) is { } refusal)
+        {
+            return refusal.ToResult(context);
         }
 
         var limits = options.Value;

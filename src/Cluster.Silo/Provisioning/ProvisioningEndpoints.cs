@@ -2,6 +2,7 @@ using System.Text;
 using Cluster.Abstractions.Provisioning;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Provisioning;
 
@@ -19,12 +20,14 @@ internal static class ProvisioningEndpoints
         builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ProvisioningSockets>();
+        builder.Services.AddSingleton<ProvisioningSocketCaps>();
         return builder;
     }
 
     public static RouteGroupBuilder MapProvisioning(this RouteGroupBuilder v1)
     {
-        v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context));
+        v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context))
+            .RequireRateLimiting(AnonymousLimits.ProvisioningPolicy);
         v1.MapPut("/provisioning/{address}", ProvisionAsync).RequireAuthorization();
         return v1;
     }

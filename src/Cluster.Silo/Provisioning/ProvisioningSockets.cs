@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Cluster.Abstractions.Provisioning;
 using Cluster.Grains;
 using Cluster.Silo.Protocol;
+using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Provisioning;
 
@@ -16,6 +17,8 @@ internal sealed partial class ProvisioningSockets(
     IOptions<ProvisioningOptions> options,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     IHostApplicationLifetime host,
+    ProvisioningSocketCaps caps,
+    ClientAddresses clients,
     ILogger<ProvisioningSockets> logger)
 {
     /// <summary>How often a socket checks that its grain still knows it (a grain reactivated elsewhere does not).</summary>
@@ -38,6 +41,25 @@ internal sealed partial class ProvisioningSockets(
             return;
         }
 
+        var client = clients.KeyOf(context);
+        if (caps.TryTake(client) is { } refusal)
+        {
+            await refusal.WriteAsync(context);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(context);
+        }
+        finally
+        {
+            caps.Release(client);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context)
+    {
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var address = ProvisioningAddress.New();
         var connection = new ProvisioningSocketConnection(socket);

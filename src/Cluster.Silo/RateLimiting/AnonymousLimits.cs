@@ -1,0 +1,82 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.RateLimiting;
+using Cluster.Grains;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace Cluster.Silo.RateLimiting;
+
+/// <summary>
+/// Per-client-address token buckets on the endpoints anyone may call; section <c>AnonymousLimits</c>. Each is a burst
+/// and one more request every refill interval; over it: 429 <c>rate_limited</c> with <c>Retry-After</c>. Counted per
+/// silo.
+/// </summary>
+public sealed class AnonymousLimitOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "AnonymousLimits";
+
+    /// <summary><c>POST /v1/accounts</c> requests a client address may make at once. Default: 20.</summary>
+    [Range(1, 1_000_000)]
+    public int RegistrationBurst { get; set; } = 20;
+
+    /// <summary>One more registration per client address every this many seconds (120 an hour). Default: 30.</summary>
+    [Range(0.001, 86_400)]
+    public double RegistrationRefillSeconds { get; set; } = 30;
+
+    /// <summary><c>PUT /v1/devices/link</c> requests a client address may make at once. Default: 20.</summary>
+    [Range(1, 1_000_000)]
+    public int LinkBurst { get; set; } = 20;
+
+    /// <summary>One more link request per client address every this many seconds (120 an hour). Default: 30.</summary>
+    [Range(0.001, 86_400)]
+    public double LinkRefillSeconds { get; set; } = 30;
+
+    /// <summary><c>GET /v1/provisioning</c> sockets a client address may open at once. Default: 20.</summary>
+    [Range(1, 1_000_000)]
+    public int ProvisioningBurst { get; set; } = 20;
+
+    /// <summary>One more provisioning socket per client address every this many seconds (360 an hour). Default: 10.</summary>
+    [Range(0.001, 86_400)]
+    public double ProvisioningRefillSeconds { get; set; } = 10;
+}
+
+/// <summary>The ASP.NET Core rate-limiting policies of the anonymous endpoints, one partition per client address.</summary>
+internal static class AnonymousLimits
+{
+    public const string RegistrationPolicy = "registration";
+    public const string LinkPolicy = "link";
+    public const string ProvisioningPolicy = "provisioning";
+
+    public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IValidateOptions<ClientAddressOptions>, ClientAddressOptionsValidator>();
+        builder.Services.AddOptions<ClientAddressOptions>().BindConfiguration(ClientAddressOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AnonymousLimitOptions>().BindConfiguration(AnonymousLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SenderLimitOptions>().BindConfiguration(SenderLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ClientAddresses>();
+        builder.Services.AddSingleton<SenderLimits>();
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = (rejected, _) => new ValueTask(Limits.OnRejectedAsync(rejected));
+            AddPolicy(options, RegistrationPolicy, Limits.Registration, o => (o.RegistrationBurst, o.RegistrationRefillSeconds));
+            AddPolicy(options, LinkPolicy, Limits.Link, o => (o.LinkBurst, o.LinkRefillSeconds));
+            AddPolicy(options, ProvisioningPolicy, Limits.Provisioning, o => (o.ProvisioningBurst, o.ProvisioningRefillSeconds));
+        });
+        return builder;
+    }
+
+    private static void AddPolicy(RateLimiterOptions options, string policy, string limit, Func<AnonymousLimitOptions, (int Burst, double RefillSeconds)> bucket) =>
+        options.AddPolicy(policy, context =>
+        {
+            var services = context.RequestServices;
+            var (burst, refillSeconds) = bucket(services.GetRequiredService<IOptions<AnonymousLimitOptions>>().Value);
+            var time = services.GetRequiredKeyedService<TimeProvider>(ClusterClock.Key);
+            return RateLimitPartition.Get(
+                services.GetRequiredService<ClientAddresses>().KeyOf(context),
+                _ => new ClockedTokenBucketLimiter(limit, burst, TimeSpan.FromSeconds(refillSeconds), time));
+        });
+}
