@@ -125,10 +125,77 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
         var rows = Enumerable.Range(1, 4).Select(seq => Row(device, seq)).ToArray();
         await Store.AppendAsync(rows, Cancel);
 
-        await Store.DeleteAsync(device, [rows[0].Id, Guid.NewGuid(), rows[2].Id], Cancel);
-        await Store.DeleteAsync(device, [rows[0].Id], Cancel);
+        Assert.Equal(2, await Store.DeleteAsync(device, [rows[0].Id, Guid.NewGuid(), rows[2].Id], Cancel));
+        Assert.Equal(0, await Store.DeleteAsync(device, [rows[0].Id], Cancel));
 
         Assert.Equal([rows[1], rows[3]], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnknownAndRepeatedIds_CountsOnlyRowsReallyDeleted()
+    {
+        var device = NewDevice();
+        var rows = Enumerable.Range(1, 40).Select(seq => Row(device, seq)).ToArray();
+        await Store.AppendAsync(rows, Cancel);
+
+        // Over one multi-row statement's width, with an id named twice and made-up ones.
+        var deleted = await Store.DeleteAsync(
+            device, [.. rows.Take(35).Select(r => r.Id), rows[0].Id, Guid.NewGuid(), Guid.NewGuid()], Cancel);
+
+        Assert.Equal(35, deleted);
+        Assert.Equal(0, await Store.DeleteAsync(device, [Guid.NewGuid()], Cancel));
+        Assert.Equal(5, await Store.CountAsync(device, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_CallersOfOneBatch_EachGetTheRowsTheyDeleted()
+    {
+        var device = NewDevice();
+        var other = NewDevice();
+        var rows = Enumerable.Range(1, 4).Select(seq => Row(device, seq)).ToArray();
+        var otherRow = Row(other, 1);
+        await Store.AppendAsync([.. rows, otherRow], Cancel);
+
+        Task<int>[] deletes;
+        // While the writers cannot commit, all these go into one batch: each caller must get its own count.
+        await using (await Database.BlockWritersAsync())
+        {
+            deletes =
+            [
+                Store.DeleteAsync(device, [rows[0].Id, rows[1].Id], Cancel),
+                Store.DeleteAsync(device, [rows[1].Id, Guid.NewGuid()], Cancel),
+                Store.DeleteAsync(device, [otherRow.Id], Cancel),
+                Store.DeleteAsync(other, [otherRow.Id, rows[2].Id], Cancel),
+                Store.DeleteAsync(device, [rows[3].Id], Cancel),
+            ];
+        }
+
+        var counts = await Task.WhenAll(deletes);
+        Assert.Equal([2, 0, 0, 1, 1], counts);
+        Assert.Equal([rows[2]], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
+        Assert.Equal(0, await Store.CountAsync(other, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_IdDeletedReappendedAndDeletedInOneBatch_CountsEachDelete()
+    {
+        var device = NewDevice();
+        var row = Row(device, 1);
+        await Store.AppendAsync([row], Cancel);
+
+        Task<int> first;
+        Task<int> second;
+        Task append;
+        await using (await Database.BlockWritersAsync())
+        {
+            first = Store.DeleteAsync(device, [row.Id], Cancel);
+            append = Store.AppendAsync([row with { Sequence = 2 }], Cancel);
+            second = Store.DeleteAsync(device, [row.Id], Cancel);
+        }
+
+        await append;
+        Assert.Equal((1, 1), (await first, await second));
+        Assert.Equal(0, await Store.CountAsync(device, Cancel));
     }
 
     [Fact]

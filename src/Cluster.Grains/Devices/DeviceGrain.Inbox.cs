@@ -185,9 +185,11 @@ internal sealed partial class DeviceGrain
             }
         }
 
-        await store.DeleteAsync(Address, ids);
-        SetDepth(Math.Max(0, depth - ids.Count));
-        ClusterMetrics.EnvelopesAcked.Add(ids.Count);
+        // Only rows really deleted count: an ack of an id that is not queued (made up, acked twice) must not make
+        // room under MaxQueueLength.
+        var deleted = await store.DeleteAsync(Address, ids);
+        SetDepth(Math.Max(0, depth - deleted));
+        ClusterMetrics.EnvelopesAcked.Add(deleted);
         await PumpAsync();
     }
 

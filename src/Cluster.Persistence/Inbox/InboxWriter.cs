@@ -12,7 +12,8 @@ namespace Cluster.Persistence.Inbox;
 /// Requests of a batch are applied in the order they were enqueued, grouped into segments: a segment's appends go
 /// in multi-row inserts, then its deletes in multi-row deletes. A new segment starts when an append would re-insert
 /// a key the segment deletes, or at an operation that must see everything before it (DeleteOldest, Purge,
-/// DeleteExpired), so the outcome is the same as applying the requests one by one.
+/// DeleteExpired), so the outcome is the same as applying the requests one by one. Deletes report which rows went,
+/// so each caller learns how many rows its own delete removed.
 /// </remarks>
 internal abstract class InboxWriter : IAsyncDisposable
 {
@@ -22,6 +23,7 @@ internal abstract class InboxWriter : IAsyncDisposable
     private readonly List<InboxRow> _inserts = [];
     private readonly List<InboxKey> _deletes = [];
     private readonly HashSet<InboxKey> _deletedKeys = [];
+    private readonly List<InboxRequest> _deleteRequests = [];
     private readonly List<InboxRequest> _single = [];
     private readonly int _maxBatchRows;
     private readonly InboxMetrics _metrics;
@@ -80,8 +82,12 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// <summary>Inserts rows, skipping those whose (device, id) exists.</summary>
     protected abstract ValueTask InsertAsync(List<InboxRow> rows);
 
-    /// <summary>Deletes rows by (device, id); unknown keys are ignored.</summary>
-    protected abstract ValueTask DeleteAsync(List<InboxKey> keys);
+    /// <summary>
+    /// Deletes rows by (device, id), the keys of <paramref name="requests"/> in order; unknown keys are ignored. By the
+    /// end of <see cref="CommitAsync"/> each request's <see cref="InboxRequest.Result"/> must say how many rows it
+    /// deleted (see <see cref="CountDeleted"/>).
+    /// </summary>
+    protected abstract ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests);
 
     /// <summary>Runs a DeleteOldest, Purge or DeleteExpired request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
     protected abstract ValueTask BarrierAsync(InboxRequest request);
@@ -96,6 +102,31 @@ internal abstract class InboxWriter : IAsyncDisposable
     protected abstract bool IsConstraintViolation(Exception exception);
 
     protected abstract ValueTask DisposeConnectionAsync();
+
+    /// <summary>
+    /// Sets each delete request's result to how many of its keys are in <paramref name="deleted"/> (the keys one segment
+    /// really deleted), taking each key out as it is counted: a key named twice, or by two callers, counts once, for the
+    /// first to name it, as if the requests had run one by one.
+    /// </summary>
+    protected static void CountDeleted(IReadOnlyList<InboxRequest> requests, HashSet<InboxKey> deleted)
+    {
+        foreach (var request in requests)
+        {
+            var count = 0;
+            if (deleted.Count > 0)
+            {
+                foreach (var id in request.Ids!)
+                {
+                    if (deleted.Remove(new InboxKey(request.Device!, id)))
+                    {
+                        count++;
+                    }
+                }
+            }
+
+            request.Result = count;
+        }
+    }
 
     private async Task RunAsync()
     {
@@ -254,6 +285,7 @@ internal abstract class InboxWriter : IAsyncDisposable
                             _deletedKeys.Add(key);
                         }
 
+                        _deleteRequests.Add(request);
                         break;
                     default:
                         await FlushAsync();
@@ -275,6 +307,7 @@ internal abstract class InboxWriter : IAsyncDisposable
             _inserts.Clear();
             _deletes.Clear();
             _deletedKeys.Clear();
+            _deleteRequests.Clear();
         }
     }
 
@@ -288,9 +321,10 @@ internal abstract class InboxWriter : IAsyncDisposable
 
         if (_deletes.Count > 0)
         {
-            await DeleteAsync(_deletes);
+            await DeleteAsync(_deletes, [.. _deleteRequests]);
             _deletes.Clear();
             _deletedKeys.Clear();
+            _deleteRequests.Clear();
         }
     }
 }

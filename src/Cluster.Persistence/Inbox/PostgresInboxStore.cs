@@ -74,12 +74,12 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    public Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateDevice(device);
         ArgumentNullException.ThrowIfNull(ids);
         return ids.Count == 0
-            ? Task.CompletedTask
+            ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
     }
 

@@ -15,9 +15,10 @@ internal sealed class PostgresInboxWriter : InboxWriter
         + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[]) "
         + "ON CONFLICT (device, id) DO NOTHING";
 
+    // The rows that really went, tagged with their segment, so that each caller's ack counts only what it deleted.
     private const string DeleteSql =
         "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
-        + "WHERE i.device = k.device AND i.id = k.id";
+        + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer";
 
     private const string DeleteOldestSql =
         "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2)";
@@ -26,6 +27,8 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> _barriers = [];
+    private readonly List<IReadOnlyList<InboxRequest>> _deleteSegments = [];
+    private readonly List<HashSet<InboxKey>> _deletedBySegment = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
     private NpgsqlBatch? _batch;
@@ -71,7 +74,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
         var devices = new string[keys.Count];
         var ids = new Guid[keys.Count];
@@ -84,7 +87,9 @@ internal sealed class PostgresInboxWriter : InboxWriter
         var command = new NpgsqlBatchCommand(DeleteSql);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _deleteSegments.Count, NpgsqlDbType = NpgsqlDbType.Integer });
         _batch!.BatchCommands.Add(command);
+        _deleteSegments.Add(requests);
         return ValueTask.CompletedTask;
     }
 
@@ -115,10 +120,15 @@ internal sealed class PostgresInboxWriter : InboxWriter
     {
         if (_batch!.BatchCommands.Count > 0)
         {
-            await _batch.ExecuteNonQueryAsync();
+            await ExecuteBatchAsync();
             foreach (var (request, command) in _barriers)
             {
                 request.Result = command.RecordsAffected;
+            }
+
+            for (var segment = 0; segment < _deleteSegments.Count; segment++)
+            {
+                CountDeleted(_deleteSegments[segment], segment < _deletedBySegment.Count ? _deletedBySegment[segment] : []);
             }
         }
 
@@ -156,9 +166,31 @@ internal sealed class PostgresInboxWriter : InboxWriter
         }
     }
 
+    /// <summary>Runs the batch in one round trip, collecting the keys each delete segment really deleted.</summary>
+    private async Task ExecuteBatchAsync()
+    {
+        await using var reader = await _batch!.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                var segment = reader.GetInt32(2);
+                while (_deletedBySegment.Count <= segment)
+                {
+                    _deletedBySegment.Add([]);
+                }
+
+                _deletedBySegment[segment].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+            }
+        }
+        while (await reader.NextResultAsync());
+    }
+
     private async ValueTask EndTransactionAsync()
     {
         _barriers.Clear();
+        _deleteSegments.Clear();
+        _deletedBySegment.Clear();
         if (_batch is not null)
         {
             await _batch.DisposeAsync();

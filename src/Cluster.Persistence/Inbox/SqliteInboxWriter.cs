@@ -20,6 +20,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
     private SqliteCommand? _deleteOldest;
     private SqliteCommand? _purge;
     private SqliteCommand? _deleteExpired;
+    private readonly HashSet<InboxKey> _deleted = [];
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
 
@@ -78,8 +79,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
+        _deleted.Clear();
         var offset = 0;
         while (offset < keys.Count)
         {
@@ -93,10 +95,20 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 parameters[(i * 2) + 1].Value = key.Id;
             }
 
-            Execute(command);
+            command.Transaction = _transaction;
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    _deleted.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+                }
+            }
+
             offset += count;
         }
 
+        CountDeleted(requests, _deleted);
+        _deleted.Clear();
         return ValueTask.CompletedTask;
     }
 
@@ -230,7 +242,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
             parameters[(i * 2) + 1] = ($"@i{i}", SqliteType.Blob);
         }
 
-        sql.Append(';');
+        // The rows that really went, so that each caller's ack counts only what it deleted.
+        sql.Append(" RETURNING device, id;");
         return CreateCommand(sql.ToString(), parameters);
     }
 
