@@ -27,6 +27,8 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
 
     private IInboxStore Store => _store!;
 
+    private ISendReceiptStore Receipts => (ISendReceiptStore)_store!;
+
     public ValueTask InitializeAsync()
     {
         Assert.SkipWhen(fixture.Database is null, PostgresDatabase.SkipReason);
@@ -419,6 +421,68 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
         }
         await Store.AppendAsync([rows[0]], Cancel);
         Assert.Equal([rows[0]], await Store.ReadAsync(rows[0].Device, 0, 10, Now, Cancel), RowComparer.Instance);
+    }
+
+    [Fact]
+    public async Task FindReceiptAsync_SavedReceipt_FoundUntilItExpires()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", Guid.NewGuid().ToString(), true, Later);
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+
+        await Receipts.SaveReceiptAsync(receipt, Cancel);
+
+        Assert.Equal(receipt, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Later, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, "+15550002222", receipt.ClientMessageId, Now, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(NewDevice(), receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+    }
+
+    [Fact]
+    public async Task SaveReceiptAsync_SameKeyTwiceInOneBatch_StoresOneAndBothComplete()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", "k", false, Later);
+
+        Task[] saves;
+        await using (await Database.BlockWritersAsync())
+        {
+            saves = [Receipts.SaveReceiptAsync(receipt, Cancel), Receipts.SaveReceiptAsync(receipt with { NeedsSync = true }, Cancel)];
+        }
+
+        await Task.WhenAll(saves);
+        Assert.Equal(receipt, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, "k", Now, Cancel));
+    }
+
+    [Fact]
+    public async Task SaveReceiptAsync_ExpiredKeySavedAgain_Renewed()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", "k", false, Now);
+        await Receipts.SaveReceiptAsync(receipt, Cancel);
+
+        await Receipts.SaveReceiptAsync(receipt with { NeedsSync = true, ExpiresAt = Later }, Cancel);
+
+        Assert.Equal(receipt with { NeedsSync = true, ExpiresAt = Later }, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, "k", Now, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteExpiredReceiptsAsync_ExpiredAndLive_DeletesOnlyTheExpiredInBatches()
+    {
+        var sender = NewDevice();
+        var expired = Enumerable.Range(0, 5).Select(i => new SendReceipt(sender, "+15550001111", $"old-{i}", false, Now - 1)).ToArray();
+        var live = new SendReceipt(sender, "+15550001111", "live", false, Later);
+        await Task.WhenAll(expired.Append(live).Select(r => Receipts.SaveReceiptAsync(r, Cancel)));
+
+        // Other tests' receipts share the table: sweep at a moment only this test's expired ones are past.
+        var first = await Receipts.DeleteExpiredReceiptsAsync(Now, 3, Cancel);
+        var rest = await Receipts.DeleteExpiredReceiptsAsync(Now, 100, Cancel);
+
+        Assert.Equal(3, first);
+        Assert.True(rest >= 2, $"expected the other 2 expired receipts to go; {rest} went");
+        foreach (var receipt in expired)
+        {
+            Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, 0, Cancel));
+        }
+
+        Assert.Equal(live, await Receipts.FindReceiptAsync(sender, live.Destination, "live", Now, Cancel));
     }
 
     private static string NewDevice() => $"{Guid.NewGuid():N}.1";

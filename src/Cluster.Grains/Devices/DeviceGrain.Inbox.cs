@@ -190,6 +190,7 @@ internal sealed partial class DeviceGrain
         var deleted = await store.DeleteAsync(Address, ids);
         SetDepth(Math.Max(0, depth - deleted));
         ClusterMetrics.EnvelopesAcked.Add(deleted);
+        ClusterMetrics.AcksUnmatched.Add(ids.Count - deleted);
         await PumpAsync();
     }
 

@@ -24,6 +24,8 @@ internal abstract class InboxWriter : IAsyncDisposable
     private readonly List<InboxKey> _deletes = [];
     private readonly HashSet<InboxKey> _deletedKeys = [];
     private readonly List<InboxRequest> _deleteRequests = [];
+    private readonly List<SendReceipt> _receipts = [];
+    private readonly HashSet<ReceiptKey> _receiptKeys = [];
     private readonly List<InboxRequest> _single = [];
     private readonly int _maxBatchRows;
     private readonly InboxMetrics _metrics;
@@ -89,7 +91,13 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// </summary>
     protected abstract ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests);
 
-    /// <summary>Runs a DeleteOldest, Purge or DeleteExpired request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
+    /// <summary>
+    /// Inserts receipts (no two with the same key), replacing a stored one of the same key only if it has expired
+    /// (<see cref="ISendReceiptStore.SaveReceiptAsync"/>).
+    /// </summary>
+    protected abstract ValueTask InsertReceiptsAsync(List<SendReceipt> receipts);
+
+    /// <summary>Runs a DeleteOldest, Purge, DeleteExpired or DeleteExpiredReceipts request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
     protected abstract ValueTask BarrierAsync(InboxRequest request);
 
     /// <summary>Runs whatever is still buffered and commits the transaction.</summary>
@@ -287,6 +295,15 @@ internal abstract class InboxWriter : IAsyncDisposable
 
                         _deleteRequests.Add(request);
                         break;
+                    case InboxOperation.SaveReceipt:
+                        // Receipts touch no inbox row: they go in with the segment, the first of a key kept.
+                        var receipt = request.Receipt!;
+                        if (_receiptKeys.Add(new ReceiptKey(receipt.Sender, receipt.Destination, receipt.ClientMessageId)))
+                        {
+                            _receipts.Add(receipt);
+                        }
+
+                        break;
                     default:
                         await FlushAsync();
                         await BarrierAsync(request);
@@ -308,6 +325,8 @@ internal abstract class InboxWriter : IAsyncDisposable
             _deletes.Clear();
             _deletedKeys.Clear();
             _deleteRequests.Clear();
+            _receipts.Clear();
+            _receiptKeys.Clear();
         }
     }
 
@@ -325,6 +344,13 @@ internal abstract class InboxWriter : IAsyncDisposable
             _deletes.Clear();
             _deletedKeys.Clear();
             _deleteRequests.Clear();
+        }
+
+        if (_receipts.Count > 0)
+        {
+            await InsertReceiptsAsync(_receipts);
+            _receipts.Clear();
+            _receiptKeys.Clear();
         }
     }
 }

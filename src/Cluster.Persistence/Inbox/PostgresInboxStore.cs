@@ -8,9 +8,10 @@ namespace Cluster.Persistence.Inbox;
 /// The inbox in PostgreSQL (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Writes go through
 /// <see cref="InboxStoreOptions.PostgresWriters"/> writer loops, each committing its own batches in parallel; a
 /// device always maps to the same loop, so its writes commit in the order they were made. Reads and
-/// <see cref="DeleteExpiredAsync"/> use pooled connections.
+/// <see cref="DeleteExpiredAsync"/> use pooled connections. The idempotency receipts (table <c>send_receipts</c>) commit
+/// in the same writers' batches, a sender always on the same writer.
 /// </summary>
-public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
+public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
 {
     private const string ReadSql =
         "SELECT seq, id, expires_at, envelope FROM inbox "
@@ -20,6 +21,15 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     private const string DeleteExpiredSql =
         "DELETE FROM inbox WHERE (device, seq) IN "
         + "(SELECT device, seq FROM inbox WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+    private const string FindReceiptSql =
+        "SELECT needs_sync, expires_at FROM send_receipts "
+        + "WHERE sender = $1 AND destination = $2 AND client_message_id = $3 AND expires_at > $4";
+
+    private const string DeleteExpiredReceiptsSql =
+        "DELETE FROM send_receipts WHERE (sender, destination, client_message_id) IN "
+        + "(SELECT sender, destination, client_message_id FROM send_receipts WHERE expires_at <= $1 "
+        + "ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresInboxWriter[] _writers;
@@ -144,6 +154,44 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         }
 
         await using var command = _dataSource.CreateCommand(DeleteExpiredSql);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceipt(receipt);
+        return InboxCalls.Enqueue(_writers[WriterOf(receipt.Sender)], InboxRequest.SaveReceipt(receipt), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<SendReceipt?> FindReceiptAsync(
+        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
+        await using var command = _dataSource.CreateCommand(FindReceiptSql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sender, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = destination, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = clientMessageId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new SendReceipt(sender, destination, clientMessageId, reader.GetBoolean(0), reader.GetInt64(1))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return 0;
+        }
+
+        await using var command = _dataSource.CreateCommand(DeleteExpiredReceiptsSql);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
         return await command.ExecuteNonQueryAsync(cancellationToken);

@@ -20,6 +20,12 @@ internal sealed class PostgresInboxWriter : InboxWriter
         "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
         + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer";
 
+    private const string InsertReceiptsSql =
+        "INSERT INTO send_receipts (sender, destination, client_message_id, needs_sync, expires_at) "
+        + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) "
+        + "ON CONFLICT (sender, destination, client_message_id) DO UPDATE SET needs_sync = excluded.needs_sync, "
+        + "expires_at = excluded.expires_at WHERE excluded.expires_at > send_receipts.expires_at";
+
     private const string DeleteOldestSql =
         "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2)";
 
@@ -90,6 +96,33 @@ internal sealed class PostgresInboxWriter : InboxWriter
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _deleteSegments.Count, NpgsqlDbType = NpgsqlDbType.Integer });
         _batch!.BatchCommands.Add(command);
         _deleteSegments.Add(requests);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask InsertReceiptsAsync(List<SendReceipt> receipts)
+    {
+        var senders = new string[receipts.Count];
+        var destinations = new string[receipts.Count];
+        var keys = new string[receipts.Count];
+        var needsSync = new bool[receipts.Count];
+        var expiries = new long[receipts.Count];
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            var receipt = receipts[i];
+            senders[i] = receipt.Sender;
+            destinations[i] = receipt.Destination;
+            keys[i] = receipt.ClientMessageId;
+            needsSync[i] = receipt.NeedsSync;
+            expiries[i] = receipt.ExpiresAt;
+        }
+
+        var command = new NpgsqlBatchCommand(InsertReceiptsSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senders, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = destinations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = needsSync, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        _batch!.BatchCommands.Add(command);
         return ValueTask.CompletedTask;
     }
 

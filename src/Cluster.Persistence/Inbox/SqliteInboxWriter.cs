@@ -17,6 +17,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
     private readonly SqliteFileDataSource _dataSource;
     private readonly SqliteCommand?[] _inserts = new SqliteCommand?[RowsPerStatement + 1];
     private readonly SqliteCommand?[] _deletes = new SqliteCommand?[RowsPerStatement + 1];
+    private readonly SqliteCommand?[] _insertReceipts = new SqliteCommand?[RowsPerStatement + 1];
+    private SqliteCommand? _deleteExpiredReceipts;
     private SqliteCommand? _deleteOldest;
     private SqliteCommand? _purge;
     private SqliteCommand? _deleteExpired;
@@ -112,6 +114,31 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
+    protected override ValueTask InsertReceiptsAsync(List<SendReceipt> receipts)
+    {
+        var offset = 0;
+        while (offset < receipts.Count)
+        {
+            var count = Math.Min(RowsPerStatement, receipts.Count - offset);
+            var command = _insertReceipts[count] ??= CreateInsertReceipts(count);
+            var parameters = command.Parameters;
+            for (var i = 0; i < count; i++)
+            {
+                var receipt = receipts[offset + i];
+                parameters[(i * 5) + 0].Value = receipt.Sender;
+                parameters[(i * 5) + 1].Value = receipt.Destination;
+                parameters[(i * 5) + 2].Value = receipt.ClientMessageId;
+                parameters[(i * 5) + 3].Value = receipt.NeedsSync ? 1 : 0;
+                parameters[(i * 5) + 4].Value = receipt.ExpiresAt;
+            }
+
+            Execute(command);
+            offset += count;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     protected override ValueTask BarrierAsync(InboxRequest request)
     {
         SqliteCommand command;
@@ -133,6 +160,14 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 command = _deleteExpired ??= CreateCommand(
                     "DELETE FROM inbox WHERE (device, seq) IN "
                     + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit);",
+                    ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
+                command.Parameters[0].Value = request.Now;
+                command.Parameters[1].Value = request.Count;
+                break;
+            case InboxOperation.DeleteExpiredReceipts:
+                command = _deleteExpiredReceipts ??= CreateCommand(
+                    "DELETE FROM send_receipts WHERE rowid IN "
+                    + "(SELECT rowid FROM send_receipts WHERE expires_at <= @now ORDER BY expires_at LIMIT @limit);",
                     ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
                 command.Parameters[0].Value = request.Now;
                 command.Parameters[1].Value = request.Count;
@@ -193,6 +228,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
         _transaction = null;
         DisposeAll(_inserts);
         DisposeAll(_deletes);
+        DisposeAll(_insertReceipts);
+        _deleteExpiredReceipts?.Dispose();
+        _deleteExpiredReceipts = null;
         _deleteOldest?.Dispose();
         _purge?.Dispose();
         _deleteExpired?.Dispose();
@@ -226,6 +264,26 @@ internal sealed class SqliteInboxWriter : InboxWriter
 
         // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry.
         sql.Append(" ON CONFLICT (device, id) DO NOTHING;");
+        return CreateCommand(sql.ToString(), parameters);
+    }
+
+    private SqliteCommand CreateInsertReceipts(int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO send_receipts (sender, destination, client_message_id, needs_sync, expires_at) VALUES ");
+        var parameters = new (string, SqliteType)[rows * 5];
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}(@s{i},@d{i},@c{i},@n{i},@e{i})");
+            parameters[(i * 5) + 0] = ($"@s{i}", SqliteType.Text);
+            parameters[(i * 5) + 1] = ($"@d{i}", SqliteType.Text);
+            parameters[(i * 5) + 2] = ($"@c{i}", SqliteType.Text);
+            parameters[(i * 5) + 3] = ($"@n{i}", SqliteType.Integer);
+            parameters[(i * 5) + 4] = ($"@e{i}", SqliteType.Integer);
+        }
+
+        sql.Append(
+            " ON CONFLICT (sender, destination, client_message_id) DO UPDATE SET needs_sync = excluded.needs_sync, "
+            + "expires_at = excluded.expires_at WHERE excluded.expires_at > send_receipts.expires_at;");
         return CreateCommand(sql.ToString(), parameters);
     }
 
