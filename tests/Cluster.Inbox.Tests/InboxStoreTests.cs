@@ -85,10 +85,10 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
     {
         var device = NewDevice();
         var first = Row(device, 1);
-        await Store.AppendAsync([first], Cancel);
+        Assert.Equal(1, await Store.AppendAsync([first], Cancel));
 
-        await Store.AppendAsync([first with { Sequence = 2, Envelope = [9] }], Cancel);
-        await Store.AppendAsync([first, first with { Sequence = 3 }], Cancel);
+        Assert.Equal(0, await Store.AppendAsync([first with { Sequence = 2, Envelope = [9] }], Cancel));
+        Assert.Equal(0, await Store.AppendAsync([first, first with { Sequence = 3 }], Cancel));
 
         Assert.Equal([first], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
         Assert.Equal(1, await Store.CountAsync(device, Cancel));
@@ -147,6 +147,36 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
         Assert.Equal(35, deleted);
         Assert.Equal(0, await Store.DeleteAsync(device, [Guid.NewGuid()], Cancel));
         Assert.Equal(5, await Store.CountAsync(device, Cancel));
+    }
+
+    [Fact]
+    public async Task AppendAsync_CallersOfOneBatch_EachCountOnlyTheRowsTheyStored()
+    {
+        var device = NewDevice();
+        var queued = Row(device, 1);
+        await Store.AppendAsync([queued], Cancel);
+        var fresh = Row(device, 2);
+        var other = Row(NewDevice(), 1);
+
+        Task<int>[] appends;
+        Task<int> delete;
+        // One batch: a retry of a queued row, a new row named by two callers, and a row deleted then stored again
+        // within one call (the call spans two segments).
+        await using (await Database.BlockWritersAsync())
+        {
+            appends =
+            [
+                Store.AppendAsync([queued with { Sequence = 3 }, fresh], Cancel),
+                Store.AppendAsync([fresh with { Sequence = 4 }, other], Cancel),
+            ];
+            delete = Store.DeleteAsync(device, [queued.Id], Cancel);
+            appends = [.. appends, Store.AppendAsync([Row(device, 5), queued with { Sequence = 6 }], Cancel)];
+        }
+
+        var counts = await Task.WhenAll(appends);
+        Assert.Equal([1, 1, 2], counts);
+        Assert.Equal(1, await delete);
+        Assert.Equal(3, await Store.CountAsync(device, Cancel));
     }
 
     [Fact]

@@ -55,9 +55,11 @@ internal sealed partial class DeviceGrain
             rows[i] = new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
         }
 
+        int stored;
         try
         {
-            await store.AppendAsync(rows);
+            // A retried send's envelopes (the same ids) are skipped by the store, and not counted again.
+            stored = await store.AppendAsync(rows);
         }
         finally
         {
@@ -67,8 +69,8 @@ internal sealed partial class DeviceGrain
             }
         }
 
-        SetDepth(depth + rows.Length);
-        ClusterMetrics.EnvelopesStored.Add(rows.Length);
+        SetDepth(depth + stored);
+        ClusterMetrics.EnvelopesStored.Add(stored);
         if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
         {
             foreach (var row in rows)

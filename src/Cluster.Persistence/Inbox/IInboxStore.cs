@@ -23,11 +23,12 @@ public sealed record InboxRow(string Device, long Sequence, Guid Id, long Expire
 public interface IInboxStore
 {
     /// <summary>
-    /// Stores rows; completes once they are durable (committed). Rows whose (device, id) exists already are skipped.
+    /// Stores rows; completes once they are durable (committed), with how many rows this call stored. Rows whose
+    /// (device, id) exists already (a retry) are skipped and not counted, so a caller can keep an exact count of its queue.
     /// A row whose (device, sequence) is taken by another id faults the call (it would lose an envelope); other
     /// callers committing in the same batch are not affected.
     /// </summary>
-    Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
+    Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes envelopes of one device by id (acks); ids not in the queue are ignored. Completes once durable, with how

@@ -13,7 +13,7 @@ namespace Cluster.Persistence.Inbox;
 /// in multi-row inserts, then its deletes in multi-row deletes. A new segment starts when an append would re-insert
 /// a key the segment deletes, or at an operation that must see everything before it (DeleteOldest, Purge,
 /// DeleteExpired), so the outcome is the same as applying the requests one by one. Deletes report which rows went,
-/// so each caller learns how many rows its own delete removed.
+/// so each caller learns how many rows its own append stored, or its own delete removed.
 /// </remarks>
 internal abstract class InboxWriter : IAsyncDisposable
 {
@@ -24,6 +24,7 @@ internal abstract class InboxWriter : IAsyncDisposable
     private readonly List<InboxKey> _deletes = [];
     private readonly HashSet<InboxKey> _deletedKeys = [];
     private readonly List<InboxRequest> _deleteRequests = [];
+    private readonly List<InboxRequest> _appendRequests = [];
     private readonly List<SendReceipt> _receipts = [];
     private readonly HashSet<ReceiptKey> _receiptKeys = [];
     private readonly List<InboxRequest> _single = [];
@@ -81,13 +82,17 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// <summary>Opens a transaction (and the connection, when it is not open).</summary>
     protected abstract ValueTask BeginAsync();
 
-    /// <summary>Inserts rows, skipping those whose (device, id) exists.</summary>
-    protected abstract ValueTask InsertAsync(List<InboxRow> rows);
+    /// <summary>
+    /// Inserts rows, the rows of <paramref name="requests"/> in order, skipping those whose (device, id) exists. By the
+    /// end of <see cref="CommitAsync"/> each request's <see cref="InboxRequest.Result"/> must say how many rows it
+    /// inserted (see <see cref="CountAffected"/>).
+    /// </summary>
+    protected abstract ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests);
 
     /// <summary>
     /// Deletes rows by (device, id), the keys of <paramref name="requests"/> in order; unknown keys are ignored. By the
     /// end of <see cref="CommitAsync"/> each request's <see cref="InboxRequest.Result"/> must say how many rows it
-    /// deleted (see <see cref="CountDeleted"/>).
+    /// deleted (see <see cref="CountAffected"/>).
     /// </summary>
     protected abstract ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests);
 
@@ -112,27 +117,37 @@ internal abstract class InboxWriter : IAsyncDisposable
     protected abstract ValueTask DisposeConnectionAsync();
 
     /// <summary>
-    /// Sets each delete request's result to how many of its keys are in <paramref name="deleted"/> (the keys one segment
-    /// really deleted), taking each key out as it is counted: a key named twice, or by two callers, counts once, for the
-    /// first to name it, as if the requests had run one by one.
+    /// Adds to each append or delete request's result how many of its keys are in <paramref name="affected"/> (the keys
+    /// one statement group really inserted or deleted), taking each key out as it is counted: a key named twice, or by
+    /// two callers, counts once, for the first to name it, as if the requests had run one by one.
     /// </summary>
-    protected static void CountDeleted(IReadOnlyList<InboxRequest> requests, HashSet<InboxKey> deleted)
+    protected static void CountAffected(IReadOnlyList<InboxRequest> requests, HashSet<InboxKey> affected)
     {
         foreach (var request in requests)
         {
             var count = 0;
-            if (deleted.Count > 0)
+            if (affected.Count > 0 && request.Rows is { } rows)
+            {
+                foreach (var row in rows)
+                {
+                    if (affected.Remove(new InboxKey(row.Device, row.Id)))
+                    {
+                        count++;
+                    }
+                }
+            }
+            else if (affected.Count > 0)
             {
                 foreach (var id in request.Ids!)
                 {
-                    if (deleted.Remove(new InboxKey(request.Device!, id)))
+                    if (affected.Remove(new InboxKey(request.Device!, id)))
                     {
                         count++;
                     }
                 }
             }
 
-            request.Result = count;
+            request.Result += count;
         }
     }
 
@@ -265,6 +280,15 @@ internal abstract class InboxWriter : IAsyncDisposable
     {
         try
         {
+            foreach (var request in batch)
+            {
+                if (request.Operation is InboxOperation.Append or InboxOperation.Delete)
+                {
+                    // Counted up per segment (an append can span two); a batch retried one by one counts afresh.
+                    request.Result = 0;
+                }
+            }
+
             await BeginAsync();
             foreach (var request in batch)
             {
@@ -272,12 +296,15 @@ internal abstract class InboxWriter : IAsyncDisposable
                 {
                     case InboxOperation.Append:
                         var rows = request.Rows!;
+                        _appendRequests.Add(request);
                         for (var i = 0; i < rows.Count; i++)
                         {
                             var row = rows[i];
                             if (_deletedKeys.Count > 0 && _deletedKeys.Contains(new InboxKey(row.Device, row.Id)))
                             {
+                                // The rest of this request's rows go in the next segment, and are counted there.
                                 await FlushAsync();
+                                _appendRequests.Add(request);
                             }
 
                             _inserts.Add(row);
@@ -322,6 +349,7 @@ internal abstract class InboxWriter : IAsyncDisposable
         finally
         {
             _inserts.Clear();
+            _appendRequests.Clear();
             _deletes.Clear();
             _deletedKeys.Clear();
             _deleteRequests.Clear();
@@ -334,9 +362,11 @@ internal abstract class InboxWriter : IAsyncDisposable
     {
         if (_inserts.Count > 0)
         {
-            await InsertAsync(_inserts);
+            await InsertAsync(_inserts, [.. _appendRequests]);
             _inserts.Clear();
         }
+
+        _appendRequests.Clear();
 
         if (_deletes.Count > 0)
         {

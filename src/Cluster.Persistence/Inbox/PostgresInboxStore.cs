@@ -63,12 +63,12 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
     }
 
     /// <inheritdoc />
-    public Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateRows(rows);
         if (rows.Count == 0)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(0);
         }
 
         var writer = WriterOf(rows[0].Device);
@@ -212,7 +212,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         _writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)_writers.Length);
 
     /// <summary>Rows of devices of different writers: each writer gets its part, and the call completes when all have.</summary>
-    private Task AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
+    private async Task<int> AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
     {
         var parts = new List<InboxRow>?[_writers.Length];
         foreach (var row in rows)
@@ -220,7 +220,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             (parts[WriterOf(row.Device)] ??= []).Add(row);
         }
 
-        var tasks = new List<Task>(_writers.Length);
+        var tasks = new List<Task<int>>(_writers.Length);
         for (var i = 0; i < parts.Length; i++)
         {
             if (parts[i] is { } part)
@@ -229,7 +229,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             }
         }
 
-        return Task.WhenAll(tasks);
+        return (await Task.WhenAll(tasks)).Sum();
     }
 
     private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)

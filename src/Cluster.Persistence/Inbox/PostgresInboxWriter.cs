@@ -13,9 +13,9 @@ internal sealed class PostgresInboxWriter : InboxWriter
     private const string InsertSql =
         "INSERT INTO inbox (device, seq, id, expires_at, envelope) "
         + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[]) "
-        + "ON CONFLICT (device, id) DO NOTHING";
+        + "ON CONFLICT (device, id) DO NOTHING RETURNING device, id, $6::integer";
 
-    // The rows that really went, tagged with their segment, so that each caller's ack counts only what it deleted.
+    // The rows that really went, tagged with their statement group, so that each caller's ack counts only what it deleted.
     private const string DeleteSql =
         "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
         + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer";
@@ -33,8 +33,8 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> _barriers = [];
-    private readonly List<IReadOnlyList<InboxRequest>> _deleteSegments = [];
-    private readonly List<HashSet<InboxKey>> _deletedBySegment = [];
+    private readonly List<IReadOnlyList<InboxRequest>> _groups = [];
+    private readonly List<HashSet<InboxKey>> _affectedByGroup = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
     private NpgsqlBatch? _batch;
@@ -53,7 +53,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         _batch = new NpgsqlBatch(_connection, _transaction);
     }
 
-    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
         var devices = new string[rows.Count];
         var sequences = new long[rows.Count];
@@ -76,7 +76,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        _batch!.BatchCommands.Add(command);
+        AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
 
@@ -93,9 +93,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         var command = new NpgsqlBatchCommand(DeleteSql);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _deleteSegments.Count, NpgsqlDbType = NpgsqlDbType.Integer });
-        _batch!.BatchCommands.Add(command);
-        _deleteSegments.Add(requests);
+        AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
 
@@ -159,9 +157,9 @@ internal sealed class PostgresInboxWriter : InboxWriter
                 request.Result = command.RecordsAffected;
             }
 
-            for (var segment = 0; segment < _deleteSegments.Count; segment++)
+            for (var group = 0; group < _groups.Count; group++)
             {
-                CountDeleted(_deleteSegments[segment], segment < _deletedBySegment.Count ? _deletedBySegment[segment] : []);
+                CountAffected(_groups[group], group < _affectedByGroup.Count ? _affectedByGroup[group] : []);
             }
         }
 
@@ -199,7 +197,15 @@ internal sealed class PostgresInboxWriter : InboxWriter
         }
     }
 
-    /// <summary>Runs the batch in one round trip, collecting the keys each delete segment really deleted.</summary>
+    /// <summary>Adds an insert or delete whose returned rows are tagged (last parameter) with its group, the requests it counts for.</summary>
+    private void AddCounted(NpgsqlBatchCommand command, IReadOnlyList<InboxRequest> requests)
+    {
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _groups.Count, NpgsqlDbType = NpgsqlDbType.Integer });
+        _batch!.BatchCommands.Add(command);
+        _groups.Add(requests);
+    }
+
+    /// <summary>Runs the batch in one round trip, collecting the keys each insert and delete really inserted or deleted.</summary>
     private async Task ExecuteBatchAsync()
     {
         await using var reader = await _batch!.ExecuteReaderAsync();
@@ -207,13 +213,13 @@ internal sealed class PostgresInboxWriter : InboxWriter
         {
             while (await reader.ReadAsync())
             {
-                var segment = reader.GetInt32(2);
-                while (_deletedBySegment.Count <= segment)
+                var group = reader.GetInt32(2);
+                while (_affectedByGroup.Count <= group)
                 {
-                    _deletedBySegment.Add([]);
+                    _affectedByGroup.Add([]);
                 }
 
-                _deletedBySegment[segment].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+                _affectedByGroup[group].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
             }
         }
         while (await reader.NextResultAsync());
@@ -222,8 +228,8 @@ internal sealed class PostgresInboxWriter : InboxWriter
     private async ValueTask EndTransactionAsync()
     {
         _barriers.Clear();
-        _deleteSegments.Clear();
-        _deletedBySegment.Clear();
+        _groups.Clear();
+        _affectedByGroup.Clear();
         if (_batch is not null)
         {
             await _batch.DisposeAsync();

@@ -32,11 +32,11 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
     }
 
     /// <inheritdoc />
-    public Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateRows(rows);
         return rows.Count == 0
-            ? Task.CompletedTask
+            ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writer, InboxRequest.Append(rows), this, cancellationToken);
     }
 

@@ -22,7 +22,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
     private SqliteCommand? _deleteOldest;
     private SqliteCommand? _purge;
     private SqliteCommand? _deleteExpired;
-    private readonly HashSet<InboxKey> _deleted = [];
+    private readonly HashSet<InboxKey> _affected = [];
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
 
@@ -56,8 +56,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
+        _affected.Clear();
         var offset = 0;
         while (offset < rows.Count)
         {
@@ -74,16 +75,18 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 parameters[(i * 5) + 4].Value = row.Envelope;
             }
 
-            Execute(command);
+            ReadAffected(command);
             offset += count;
         }
 
+        CountAffected(requests, _affected);
+        _affected.Clear();
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
-        _deleted.Clear();
+        _affected.Clear();
         var offset = 0;
         while (offset < keys.Count)
         {
@@ -97,20 +100,12 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 parameters[(i * 2) + 1].Value = key.Id;
             }
 
-            command.Transaction = _transaction;
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    _deleted.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
-                }
-            }
-
+            ReadAffected(command);
             offset += count;
         }
 
-        CountDeleted(requests, _deleted);
-        _deleted.Clear();
+        CountAffected(requests, _affected);
+        _affected.Clear();
         return ValueTask.CompletedTask;
     }
 
@@ -216,6 +211,17 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Runs an insert or delete that returns the (device, id) of each row it really inserted or deleted.</summary>
+    private void ReadAffected(SqliteCommand command)
+    {
+        command.Transaction = _transaction;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            _affected.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+        }
+    }
+
     private int Execute(SqliteCommand command)
     {
         command.Transaction = _transaction;
@@ -262,8 +268,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
             parameters[(i * 5) + 4] = ($"@v{i}", SqliteType.Blob);
         }
 
-        // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry.
-        sql.Append(" ON CONFLICT (device, id) DO NOTHING;");
+        // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry, and is not
+        // returned (each caller's append counts only the rows it stored).
+        sql.Append(" ON CONFLICT (device, id) DO NOTHING RETURNING device, id;");
         return CreateCommand(sql.ToString(), parameters);
     }
 
