@@ -12,8 +12,9 @@ namespace Cluster.Persistence.Inbox;
 /// Requests of a batch are applied in the order they were enqueued, grouped into segments: a segment's appends go
 /// in multi-row inserts, then its deletes in multi-row deletes. A new segment starts when an append would re-insert
 /// a key the segment deletes, or at an operation that must see everything before it (DeleteOldest, Purge,
-/// DeleteExpired), so the outcome is the same as applying the requests one by one. Deletes report which rows went,
-/// so each caller learns how many rows its own append stored, or its own delete removed.
+/// DeleteExpired), so the outcome is the same as applying the requests one by one. Inserts and deletes return the
+/// rows they really touched, so each caller learns how many rows its own append stored, or its own delete removed.
+/// Idempotency receipts ride along in the same transaction; they touch no inbox row.
 /// </remarks>
 internal abstract class InboxWriter : IAsyncDisposable
 {
@@ -97,8 +98,8 @@ internal abstract class InboxWriter : IAsyncDisposable
     protected abstract ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests);
 
     /// <summary>
-    /// Inserts receipts (no two with the same key), replacing a stored one of the same key only if it has expired
-    /// (<see cref="ISendReceiptStore.SaveReceiptAsync"/>).
+    /// Inserts receipts (no two with the same key), replacing a stored one of the same key when the new one expires
+    /// later (<see cref="ISendReceiptStore.SaveReceiptAsync"/>).
     /// </summary>
     protected abstract ValueTask InsertReceiptsAsync(List<SendReceipt> receipts);
 
