@@ -103,6 +103,78 @@ public sealed class BlobStoreTests
         Assert.NotNull(await database.Store.FindAsync("growing", Now, Cancel));
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task Write_OwnerAtCountQuota_RefusedUntilItsOldestExpires(string engine)
+    {
+        await using var database = await StoreDatabase.CreateAsync(engine);
+        var quota = new BlobQuota(1 << 30, 2);
+
+        var first = await database.Store.WriteAsync(Owned("a1", "+15550000001", quota, Now, Now + Day), new MemoryStream([1]), Cancel);
+        var second = await database.Store.WriteAsync(Owned("a2", "+15550000001", quota, Now, Now + (2 * Day)), new MemoryStream([2]), Cancel);
+        var third = await database.Store.WriteAsync(Owned("a3", "+15550000001", quota, Now, Now + (3 * Day)), new MemoryStream([3]), Cancel);
+        var otherOwner = await database.Store.WriteAsync(Owned("b1", "+15550000002", quota, Now, Now + Day), new MemoryStream([4]), Cancel);
+        var afterOldest = await database.Store.WriteAsync(Owned("a4", "+15550000001", quota, Now + Day, Now + (3 * Day)), new MemoryStream([5]), Cancel);
+
+        Assert.Equal([BlobWriteStatus.Stored, BlobWriteStatus.Stored], new[] { first.Status, second.Status });
+        Assert.Equal(BlobWriteStatus.QuotaExceeded, third.Status);
+        Assert.Equal(BlobQuotaLimit.Count, third.Limit);
+        Assert.Equal(Now + Day, third.RetryAt);
+        Assert.Null(await database.Store.FindAsync("a3", Now, Cancel));
+        Assert.Equal(BlobWriteStatus.Stored, otherOwner.Status);
+        Assert.Equal(BlobWriteStatus.Stored, afterOldest.Status);
+        Assert.Equal(3, await database.CountAsync("SELECT count(*) FROM blobs WHERE owner = '+15550000001'"));
+        Assert.Equal(1, await database.CountAsync("SELECT count(*) FROM blobs WHERE owner = '+15550000002' AND id = 'b1'"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task Write_OwnerOverByteQuota_RefusedAndNothingKept(string engine)
+    {
+        await using var database = await StoreDatabase.CreateAsync(engine);
+        var quota = new BlobQuota(1000, 100);
+
+        var declared600 = await database.Store.WriteAsync(
+            Owned("d600", "+15550000001", quota, Now, Now + Day) with { DeclaredLength = 600 }, new MemoryStream(new byte[600]), Cancel);
+        var declared500 = await database.Store.WriteAsync(
+            Owned("d500", "+15550000001", quota, Now, Now + Day) with { DeclaredLength = 500 }, new MemoryStream(new byte[500]), Cancel);
+        var streamed500 = await database.Store.WriteAsync(Owned("s500", "+15550000001", quota, Now, Now + Day), new MemoryStream(new byte[500]), Cancel);
+        var streamed400 = await database.Store.WriteAsync(Owned("s400", "+15550000001", quota, Now, Now + Day), new MemoryStream(new byte[400]), Cancel);
+        var full = await database.Store.WriteAsync(Owned("one", "+15550000001", quota, Now, Now + Day), new MemoryStream([1]), Cancel);
+
+        Assert.Equal(BlobWriteStatus.Stored, declared600.Status);
+        Assert.Equal((BlobWriteStatus.QuotaExceeded, BlobQuotaLimit.Bytes), (declared500.Status, declared500.Limit));
+        Assert.Equal((BlobWriteStatus.QuotaExceeded, BlobQuotaLimit.Bytes), (streamed500.Status, streamed500.Limit));
+        Assert.Equal(BlobWriteStatus.Stored, streamed400.Status);
+        Assert.Equal((BlobWriteStatus.QuotaExceeded, BlobQuotaLimit.Bytes), (full.Status, full.Limit));
+        Assert.Equal(2, await database.CountAsync("SELECT count(*) FROM blobs"));
+        Assert.Equal(1000, await database.CountAsync("SELECT sum(length) FROM blobs WHERE owner = '+15550000001'"));
+        Assert.Equal(0, await database.CountAsync("SELECT count(*) FROM blob_chunks WHERE blob_id IN ('d500', 's500', 'one')"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task Write_WhileAnotherUploadOfTheOwnerRuns_ItsReservationCounts(string engine)
+    {
+        await using var database = await StoreDatabase.CreateAsync(engine);
+        var quota = new BlobQuota(4 * BlobStore.ChunkBytes, 100);
+        BlobWriteResult? during = null;
+        // The running upload declared no length, so it holds what is left of the quota until it is done.
+        var content = new ScriptedStream((2 * BlobStore.ChunkBytes) + 1, afterFirstChunk: () => during = database.Store.WriteAsync(
+            Owned("during", "+15550000001", quota, Now, Now + Day) with { DeclaredLength = 10 }, new MemoryStream(new byte[10]), Cancel).GetAwaiter().GetResult());
+
+        var running = await database.Store.WriteAsync(Owned("running", "+15550000001", quota, Now, Now + Day), content, Cancel);
+        var after = await database.Store.WriteAsync(
+            Owned("after", "+15550000001", quota, Now, Now + Day) with { DeclaredLength = 10 }, new MemoryStream(new byte[10]), Cancel);
+
+        Assert.Equal(BlobWriteStatus.Stored, running.Status);
+        Assert.Equal((BlobWriteStatus.QuotaExceeded, BlobQuotaLimit.Bytes), (during!.Status, during.Limit));
+        Assert.Equal(BlobWriteStatus.Stored, after.Status);
+    }
+
+    private static BlobWrite Owned(string id, string owner, BlobQuota quota, long now, long expiresAt) =>
+        new(id, 1 << 30, expiresAt, now + 1000) { Owner = owner, Quota = quota, Now = now };
+
     /// <summary>
     /// Yields <paramref name="length"/> bytes, as a client's upload. Once a full chunk has been read, runs
     /// <paramref name="afterFirstChunk"/> (the store holds no lock then), then fails if asked to, as a dropped client would.

@@ -132,6 +132,71 @@ public sealed class BlobLimitTests
     }
 
     [Fact]
+    public async Task Upload_OverAccountBlobCount_QuotaExceededWithRetryAfterAndOthersUnaffected()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings
+        {
+            Time = time,
+            Settings = new Dictionary<string, string> { ["Blobs:MaxBlobsPerAccount"] = "2" },
+        }, Cancel);
+        var owner = await TestAccounts.RegisterAsync(silo);
+        var companion = await TestAccounts.AddCompanionAsync(silo, owner);
+        var other = await TestAccounts.RegisterAsync(silo);
+        using var http = owner.CreateClient(silo);
+        using var companionHttp = companion.CreateClient(silo);
+        using var otherHttp = other.CreateClient(silo);
+
+        var (_, first) = await Blobs.UploadAsync(http, [1], Cancel);
+        time.Advance(TimeSpan.FromHours(1));
+        await Blobs.UploadAsync(companionHttp, [2], Cancel);
+        using var refused = await http.PostAsync("/v1/blobs", Blobs.Content([3]), Cancel);
+        using var refusedCompanion = await companionHttp.PostAsync("/v1/blobs", new StreamContent(new UnknownLengthStream([3])), Cancel);
+        var (otherStatus, _) = await Blobs.UploadAsync(otherHttp, [4], Cancel);
+        using var download = await otherHttp.GetAsync($"/v1/blobs/{(string)first["blobId"]!}", Cancel);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("blob_quota_exceeded", await Provisioning.ErrorOf(refused, Cancel));
+        // Room is made when the oldest blob expires: 7 days after its upload, an hour ago.
+        Assert.Equal(TimeSpan.FromDays(7) - TimeSpan.FromHours(1), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refusedCompanion.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, otherStatus);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal([1], await download.Content.ReadAsByteArrayAsync(Cancel));
+
+        time.Advance(TimeSpan.FromDays(7) - TimeSpan.FromHours(1));
+        var (afterExpiry, _) = await Blobs.UploadAsync(http, [5], Cancel);
+        Assert.Equal(HttpStatusCode.Created, afterExpiry);
+    }
+
+    [Fact]
+    public async Task Upload_OverAccountBytes_QuotaExceededAndTooLargeForTheQuota413()
+    {
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings
+        {
+            Settings = new Dictionary<string, string> { ["Blobs:MaxBytesPerAccount"] = "1000" },
+        }, Cancel);
+        var owner = await TestAccounts.RegisterAsync(silo);
+        using var http = owner.CreateClient(silo);
+
+        var (first, _) = await Blobs.UploadAsync(http, new byte[600], Cancel);
+        using var declared = await http.PostAsync("/v1/blobs", Blobs.Content(new byte[500]), Cancel);
+        using var streamed = await http.PostAsync("/v1/blobs", new StreamContent(new UnknownLengthStream(new byte[500])), Cancel);
+        using var never = await http.PostAsync("/v1/blobs", Blobs.Content(new byte[1001]), Cancel);
+        var (fits, _) = await Blobs.UploadAsync(http, new byte[400], Cancel);
+
+        Assert.Equal(HttpStatusCode.Created, first);
+        Assert.Equal(HttpStatusCode.TooManyRequests, declared.StatusCode);
+        Assert.Equal("blob_quota_exceeded", await Provisioning.ErrorOf(declared, Cancel));
+        Assert.NotNull(declared.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.TooManyRequests, streamed.StatusCode);
+        Assert.Equal("blob_quota_exceeded", await Provisioning.ErrorOf(streamed, Cancel));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, never.StatusCode);
+        Assert.Equal("payload_too_large", await Provisioning.ErrorOf(never, Cancel));
+        Assert.Equal(HttpStatusCode.Created, fits);
+    }
+
+    [Fact]
     public async Task Download_SevenDaysAfterUpload_NotFoundButServedJustBefore()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -27,6 +27,8 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
 
     private IInboxStore Store => _store!;
 
+    private ISendReceiptStore Receipts => (ISendReceiptStore)_store!;
+
     public ValueTask InitializeAsync()
     {
         Assert.SkipWhen(fixture.Database is null, PostgresDatabase.SkipReason);
@@ -83,10 +85,10 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
     {
         var device = NewDevice();
         var first = Row(device, 1);
-        await Store.AppendAsync([first], Cancel);
+        Assert.Equal(1, await Store.AppendAsync([first], Cancel));
 
-        await Store.AppendAsync([first with { Sequence = 2, Envelope = [9] }], Cancel);
-        await Store.AppendAsync([first, first with { Sequence = 3 }], Cancel);
+        Assert.Equal(0, await Store.AppendAsync([first with { Sequence = 2, Envelope = [9] }], Cancel));
+        Assert.Equal(0, await Store.AppendAsync([first, first with { Sequence = 3 }], Cancel));
 
         Assert.Equal([first], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
         Assert.Equal(1, await Store.CountAsync(device, Cancel));
@@ -125,10 +127,107 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
         var rows = Enumerable.Range(1, 4).Select(seq => Row(device, seq)).ToArray();
         await Store.AppendAsync(rows, Cancel);
 
-        await Store.DeleteAsync(device, [rows[0].Id, Guid.NewGuid(), rows[2].Id], Cancel);
-        await Store.DeleteAsync(device, [rows[0].Id], Cancel);
+        Assert.Equal(2, await Store.DeleteAsync(device, [rows[0].Id, Guid.NewGuid(), rows[2].Id], Cancel));
+        Assert.Equal(0, await Store.DeleteAsync(device, [rows[0].Id], Cancel));
 
         Assert.Equal([rows[1], rows[3]], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnknownAndRepeatedIds_CountsOnlyRowsReallyDeleted()
+    {
+        var device = NewDevice();
+        var rows = Enumerable.Range(1, 40).Select(seq => Row(device, seq)).ToArray();
+        await Store.AppendAsync(rows, Cancel);
+
+        // Over one multi-row statement's width, with an id named twice and made-up ones.
+        var deleted = await Store.DeleteAsync(
+            device, [.. rows.Take(35).Select(r => r.Id), rows[0].Id, Guid.NewGuid(), Guid.NewGuid()], Cancel);
+
+        Assert.Equal(35, deleted);
+        Assert.Equal(0, await Store.DeleteAsync(device, [Guid.NewGuid()], Cancel));
+        Assert.Equal(5, await Store.CountAsync(device, Cancel));
+    }
+
+    [Fact]
+    public async Task AppendAsync_CallersOfOneBatch_EachCountOnlyTheRowsTheyStored()
+    {
+        var device = NewDevice();
+        var queued = Row(device, 1);
+        await Store.AppendAsync([queued], Cancel);
+        var fresh = Row(device, 2);
+        var other = Row(NewDevice(), 1);
+
+        Task<int>[] appends;
+        Task<int> delete;
+        // One batch: a retry of a queued row, a new row named by two callers, and a row deleted then stored again
+        // within one call (the call spans two segments).
+        await using (await Database.BlockWritersAsync())
+        {
+            appends =
+            [
+                Store.AppendAsync([queued with { Sequence = 3 }, fresh], Cancel),
+                Store.AppendAsync([fresh with { Sequence = 4 }, other], Cancel),
+            ];
+            delete = Store.DeleteAsync(device, [queued.Id], Cancel);
+            appends = [.. appends, Store.AppendAsync([Row(device, 5), queued with { Sequence = 6 }], Cancel)];
+        }
+
+        var counts = await Task.WhenAll(appends);
+        Assert.Equal([1, 1, 2], counts);
+        Assert.Equal(1, await delete);
+        Assert.Equal(3, await Store.CountAsync(device, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_CallersOfOneBatch_EachGetTheRowsTheyDeleted()
+    {
+        var device = NewDevice();
+        var other = NewDevice();
+        var rows = Enumerable.Range(1, 4).Select(seq => Row(device, seq)).ToArray();
+        var otherRow = Row(other, 1);
+        await Store.AppendAsync([.. rows, otherRow], Cancel);
+
+        Task<int>[] deletes;
+        // While the writers cannot commit, all these go into one batch: each caller must get its own count.
+        await using (await Database.BlockWritersAsync())
+        {
+            deletes =
+            [
+                Store.DeleteAsync(device, [rows[0].Id, rows[1].Id], Cancel),
+                Store.DeleteAsync(device, [rows[1].Id, Guid.NewGuid()], Cancel),
+                Store.DeleteAsync(device, [otherRow.Id], Cancel),
+                Store.DeleteAsync(other, [otherRow.Id, rows[2].Id], Cancel),
+                Store.DeleteAsync(device, [rows[3].Id], Cancel),
+            ];
+        }
+
+        var counts = await Task.WhenAll(deletes);
+        Assert.Equal([2, 0, 0, 1, 1], counts);
+        Assert.Equal([rows[2]], await Store.ReadAsync(device, 0, 10, Now, Cancel), RowComparer.Instance);
+        Assert.Equal(0, await Store.CountAsync(other, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_IdDeletedReappendedAndDeletedInOneBatch_CountsEachDelete()
+    {
+        var device = NewDevice();
+        var row = Row(device, 1);
+        await Store.AppendAsync([row], Cancel);
+
+        Task<int> first;
+        Task<int> second;
+        Task append;
+        await using (await Database.BlockWritersAsync())
+        {
+            first = Store.DeleteAsync(device, [row.Id], Cancel);
+            append = Store.AppendAsync([row with { Sequence = 2 }], Cancel);
+            second = Store.DeleteAsync(device, [row.Id], Cancel);
+        }
+
+        await append;
+        Assert.Equal((1, 1), (await first, await second));
+        Assert.Equal(0, await Store.CountAsync(device, Cancel));
     }
 
     [Fact]
@@ -352,6 +451,68 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
         }
         await Store.AppendAsync([rows[0]], Cancel);
         Assert.Equal([rows[0]], await Store.ReadAsync(rows[0].Device, 0, 10, Now, Cancel), RowComparer.Instance);
+    }
+
+    [Fact]
+    public async Task FindReceiptAsync_SavedReceipt_FoundUntilItExpires()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", Guid.NewGuid().ToString(), true, Later);
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+
+        await Receipts.SaveReceiptAsync(receipt, Cancel);
+
+        Assert.Equal(receipt, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, Later, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, "+15550002222", receipt.ClientMessageId, Now, Cancel));
+        Assert.Null(await Receipts.FindReceiptAsync(NewDevice(), receipt.Destination, receipt.ClientMessageId, Now, Cancel));
+    }
+
+    [Fact]
+    public async Task SaveReceiptAsync_SameKeyTwiceInOneBatch_StoresOneAndBothComplete()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", "k", false, Later);
+
+        Task[] saves;
+        await using (await Database.BlockWritersAsync())
+        {
+            saves = [Receipts.SaveReceiptAsync(receipt, Cancel), Receipts.SaveReceiptAsync(receipt with { NeedsSync = true }, Cancel)];
+        }
+
+        await Task.WhenAll(saves);
+        Assert.Equal(receipt, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, "k", Now, Cancel));
+    }
+
+    [Fact]
+    public async Task SaveReceiptAsync_ExpiredKeySavedAgain_Renewed()
+    {
+        var receipt = new SendReceipt(NewDevice(), "+15550001111", "k", false, Now);
+        await Receipts.SaveReceiptAsync(receipt, Cancel);
+
+        await Receipts.SaveReceiptAsync(receipt with { NeedsSync = true, ExpiresAt = Later }, Cancel);
+
+        Assert.Equal(receipt with { NeedsSync = true, ExpiresAt = Later }, await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, "k", Now, Cancel));
+    }
+
+    [Fact]
+    public async Task DeleteExpiredReceiptsAsync_ExpiredAndLive_DeletesOnlyTheExpiredInBatches()
+    {
+        var sender = NewDevice();
+        var expired = Enumerable.Range(0, 5).Select(i => new SendReceipt(sender, "+15550001111", $"old-{i}", false, Now - 1)).ToArray();
+        var live = new SendReceipt(sender, "+15550001111", "live", false, Later);
+        await Task.WhenAll(expired.Append(live).Select(r => Receipts.SaveReceiptAsync(r, Cancel)));
+
+        // Other tests' receipts share the table: sweep at a moment only this test's expired ones are past.
+        var first = await Receipts.DeleteExpiredReceiptsAsync(Now, 3, Cancel);
+        var rest = await Receipts.DeleteExpiredReceiptsAsync(Now, 100, Cancel);
+
+        Assert.Equal(3, first);
+        Assert.True(rest >= 2, $"expected the other 2 expired receipts to go; {rest} went");
+        foreach (var receipt in expired)
+        {
+            Assert.Null(await Receipts.FindReceiptAsync(receipt.Sender, receipt.Destination, receipt.ClientMessageId, 0, Cancel));
+        }
+
+        Assert.Equal(live, await Receipts.FindReceiptAsync(sender, live.Destination, "live", Now, Cancel));
     }
 
     private static string NewDevice() => $"{Guid.NewGuid():N}.1";

@@ -407,9 +407,31 @@ internal sealed partial class AccountGrain(
         var hour = Now - (Now % 3_600_000);
         if (!State.InterestedAccounts.TryGetValue(otherAccount, out var last) || last < hour)
         {
+            if (last == 0 && State.InterestedAccounts.Count >= linking.Value.MaxInterestedAccounts)
+            {
+                ForgetOldestInterest(State.InterestedAccounts.Count - linking.Value.MaxInterestedAccounts + 1);
+            }
+
             State.InterestedAccounts[otherAccount] = hour;
             interestDirty = true;
         }
+    }
+
+    /// <summary>
+    /// Forgets the <paramref name="count"/> accounts interested longest ago (Linking:MaxInterestedAccounts): they hear
+    /// of this account's changes again once they fetch its devices or keys or message it (then 409/410 tells them).
+    /// </summary>
+    private void ForgetOldestInterest(int count)
+    {
+        List<string> oldest = count == 1
+            ? [State.InterestedAccounts.MinBy(i => i.Value).Key]
+            : State.InterestedAccounts.OrderBy(i => i.Value).Take(count).Select(i => i.Key).ToList();
+        foreach (var forgotten in oldest)
+        {
+            State.InterestedAccounts.Remove(forgotten);
+        }
+
+        ClusterMetrics.InterestsForgotten.Add(oldest.Count);
     }
 
     private async Task FlushInterestAsync(CancellationToken cancellationToken)
@@ -423,6 +445,12 @@ internal sealed partial class AccountGrain(
         foreach (var stale in State.InterestedAccounts.Where(i => i.Value <= cutoff).Select(i => i.Key).ToList())
         {
             State.InterestedAccounts.Remove(stale);
+        }
+
+        if (State.InterestedAccounts.Count > linking.Value.MaxInterestedAccounts)
+        {
+            // A set stored before the bound existed, or under a higher one, is trimmed the same way.
+            ForgetOldestInterest(State.InterestedAccounts.Count - linking.Value.MaxInterestedAccounts);
         }
 
         interestDirty = false;

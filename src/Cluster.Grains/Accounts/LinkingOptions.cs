@@ -20,6 +20,14 @@ public sealed class LinkingOptions
     [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
     public TimeSpan InterestLifetime { get; set; } = TimeSpan.FromDays(30);
 
+    /// <summary>
+    /// The most accounts one account remembers as interested in it; past it, the one interested longest ago is
+    /// forgotten. It bounds the account's state and the fan-out of each of its device changes. Default: 5000 (well
+    /// above the contacts and group peers a person messages in a month).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxInterestedAccounts { get; set; } = 5_000;
+
     /// <summary>Interested accounts told of a change per batch before the fan-out yields. Default: 500.</summary>
     [Range(1, 100_000)]
     public int FanoutBatchSize { get; set; } = 500;

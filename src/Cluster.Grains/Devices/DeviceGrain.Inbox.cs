@@ -60,9 +60,11 @@ internal sealed partial class DeviceGrain
             rows[i] = new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
         }
 
+        int stored;
         try
         {
-            await store.AppendAsync(rows);
+            // A retried send's envelopes (the same ids) are skipped by the store, and not counted again.
+            stored = await store.AppendAsync(rows);
         }
         finally
         {
@@ -72,8 +74,8 @@ internal sealed partial class DeviceGrain
             }
         }
 
-        SetDepth(depth + rows.Length);
-        ClusterMetrics.EnvelopesStored.Add(rows.Length);
+        SetDepth(depth + stored);
+        ClusterMetrics.EnvelopesStored.Add(stored);
         if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
         {
             foreach (var row in rows)
@@ -212,9 +214,12 @@ internal sealed partial class DeviceGrain
             }
         }
 
-        await store.DeleteAsync(Address, ids);
-        SetDepth(Math.Max(0, depth - ids.Count));
-        ClusterMetrics.EnvelopesAcked.Add(ids.Count);
+        // Only rows really deleted count: an ack of an id that is not queued (made up, acked twice) must not make
+        // room under MaxQueueLength.
+        var deleted = await store.DeleteAsync(Address, ids);
+        SetDepth(Math.Max(0, depth - deleted));
+        ClusterMetrics.EnvelopesAcked.Add(deleted);
+        ClusterMetrics.AcksUnmatched.Add(ids.Count - deleted);
         await PumpAsync();
     }
 

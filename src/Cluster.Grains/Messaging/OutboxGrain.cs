@@ -1,4 +1,6 @@
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains.Observability;
+using Cluster.Persistence.Inbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -6,19 +8,30 @@ using Orleans.Concurrency;
 namespace Cluster.Grains.Messaging;
 
 /// <summary>
-/// One sending device's idempotency keys (key: <c>accountId.deviceId</c>). Reentrant: sends of one device run
-/// concurrently; this activation's single thread makes the check-and-claim of a key atomic, and concurrent retries of
-/// one key share the first attempt's task. Only successful sends are remembered: a refusal may be retried.
-/// Memory only, kept for the whole window (the activation lives as long, and holds at most 10,000 keys); if the
-/// activation is lost (a silo dies), a retry produces the same envelope ids (see <see cref="MessageSender"/>), which
-/// the inbox stores once while the first copies are still queued.
+/// One sending device's idempotency keys (key: <c>accountId.deviceId</c>). The durable receipts
+/// (<see cref="ISendReceiptStore"/>) are the authority: a key is looked up there before any fan-out, and its receipt is
+/// committed before the 200 is answered, so a retry is answered from it across restarts, deactivations, rolling
+/// upgrades and any number of keys. This grain is the fast path in front of them: reentrant, so sends of one device run
+/// concurrently, while this activation's single thread makes the check-and-claim of a key atomic and concurrent retries
+/// of one key share the first attempt's task; it remembers at most <see cref="MaxRemembered"/> recent successes. Only
+/// successful sends get a receipt: a refusal may be retried. If the silo dies after the fan-out is durable and before
+/// the receipt is, a retry fans out again; its envelope ids are the first attempt's (see <see cref="MessageSender"/>),
+/// so copies still queued are stored once, and only a copy already acked in between would be delivered twice.
 /// </summary>
 [Reentrant]
-[CollectionAgeLimit(Hours = 24)]
-internal sealed class OutboxGrain(MessageSender sender, IOptions<MessagingOptions> options, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
+internal sealed class OutboxGrain(
+    MessageSender sender,
+    ISendReceiptStore receipts,
+    IOptions<MessagingOptions> options,
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
     : Grain, IOutboxGrain
 {
-    private const int MaxRemembered = 10_000;
+    /// <summary>Recent successes kept in memory; older ones are answered from the receipts table.</summary>
+    private const int MaxRemembered = 1_000;
+
+    private static readonly KeyValuePair<string, object?> FromMemory = new("from", "memory");
+    private static readonly KeyValuePair<string, object?> FromReceipt = new("from", "receipt");
+
     private readonly Dictionary<(string Destination, string ClientMessageId), Entry> sends = [];
     private readonly Queue<(long ExpiresAt, (string, string) Key)> expiries = new();
 
@@ -37,11 +50,12 @@ internal sealed class OutboxGrain(MessageSender sender, IOptions<MessagingOption
             var earlier = await existing.Result;
             if (earlier.Status == SendStatus.Sent)
             {
+                ClusterMetrics.SendRetriesAnswered.Add(1, FromMemory);
                 return earlier;
             }
         }
 
-        var attempt = sender.SendAsync(request);
+        var attempt = SendOnceAsync(request, clientMessageId, now);
         sends[key] = new Entry(attempt);
         SendResult result;
         try
@@ -61,6 +75,26 @@ internal sealed class OutboxGrain(MessageSender sender, IOptions<MessagingOption
         }
 
         expiries.Enqueue((now + (long)options.Value.IdempotencyWindow.TotalMilliseconds, key));
+        return result;
+    }
+
+    /// <summary>The receipt's answer if the key has one; otherwise the fan-out, and on success its receipt, durable before the answer.</summary>
+    private async Task<SendResult> SendOnceAsync(SendRequest request, string clientMessageId, long now)
+    {
+        var senderKey = request.Sender.GrainKey;
+        if (await receipts.FindReceiptAsync(senderKey, request.Destination, clientMessageId, now) is { } receipt)
+        {
+            ClusterMetrics.SendRetriesAnswered.Add(1, FromReceipt);
+            return new SendResult { Status = SendStatus.Sent, NeedsSync = receipt.NeedsSync };
+        }
+
+        var result = await sender.SendAsync(request);
+        if (result.Status == SendStatus.Sent)
+        {
+            var expiresAt = now + (long)options.Value.IdempotencyWindow.TotalMilliseconds;
+            await receipts.SaveReceiptAsync(new SendReceipt(senderKey, request.Destination, clientMessageId, result.NeedsSync, expiresAt));
+        }
+
         return result;
     }
 

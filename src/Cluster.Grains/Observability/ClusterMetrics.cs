@@ -45,6 +45,21 @@ public static class ClusterMetrics
     /// <summary>Envelopes deleted undelivered when they expired.</summary>
     public static readonly Counter<long> EnvelopesExpired = Meter.CreateCounter<long>("cluster_envelopes_expired_total", description: "Envelopes deleted undelivered at expiry");
 
+    /// <summary>Acked ids that deleted nothing (not queued: made up, or acked before); they make no room in the queue.</summary>
+    public static readonly Counter<long> AcksUnmatched = Meter.CreateCounter<long>("cluster_acks_unmatched_total", description: "Acked envelope ids that matched no queued envelope");
+
+    /// <summary>Retried sends answered without a second fan-out (label <c>from</c>: memory or receipt).</summary>
+    public static readonly Counter<long> SendRetriesAnswered = Meter.CreateCounter<long>("cluster_send_retries_answered_total", description: "Retried sends (same clientMessageId) answered from a receipt, storing nothing");
+
+    /// <summary>Idempotency receipts deleted by the expiry sweep.</summary>
+    public static readonly Counter<long> ReceiptsExpired = Meter.CreateCounter<long>("cluster_send_receipts_expired_total", description: "Idempotency receipts deleted at expiry");
+
+    /// <summary>Blob uploads refused for the account's quota (label <c>limit</c>: bytes or count).</summary>
+    public static readonly Counter<long> BlobQuotaExceeded = Meter.CreateCounter<long>("cluster_blob_quota_exceeded_total", description: "Blob uploads refused because the account's blob quota was reached, by limit");
+
+    /// <summary>Interested accounts forgotten because an account's set was full (<c>Accounts:MaxInterestedAccounts</c>).</summary>
+    public static readonly Counter<long> InterestsForgotten = Meter.CreateCounter<long>("cluster_interested_accounts_forgotten_total", description: "Interested accounts forgotten (oldest first) because a set was full");
+
     /// <summary>
     /// From storing an envelope to its ack, for envelopes acked over a socket; label <c>delivery</c> is
     /// <see cref="LiveDelivery"/> (stored while the device was connected) or <see cref="BacklogDelivery"/> (stored

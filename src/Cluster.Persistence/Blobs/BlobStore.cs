@@ -19,7 +19,12 @@ public abstract class BlobStore : IBlobStore
         ArgumentException.ThrowIfNullOrWhiteSpace(write.Id);
         ArgumentOutOfRangeException.ThrowIfNegative(write.MaxLength);
 
-        await InsertPendingAsync(write.Id, write.AbandonAt, cancellationToken);
+        var reservation = await InsertPendingAsync(write, cancellationToken);
+        if (reservation.Refused is { } refused)
+        {
+            return new BlobWriteResult(BlobWriteStatus.QuotaExceeded, 0) { Limit = refused, RetryAt = reservation.RetryAt };
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         var stored = false;
         try
@@ -35,9 +40,11 @@ public abstract class BlobStore : IBlobStore
                 }
 
                 length += read;
-                if (length > write.MaxLength)
+                if (length > reservation.MaxLength)
                 {
-                    return new BlobWriteResult(BlobWriteStatus.TooLarge, length);
+                    return length > write.MaxLength
+                        ? new BlobWriteResult(BlobWriteStatus.TooLarge, length)
+                        : new BlobWriteResult(BlobWriteStatus.QuotaExceeded, length) { Limit = BlobQuotaLimit.Bytes, RetryAt = reservation.RetryAt };
                 }
 
                 if (!await InsertChunkAsync(write.Id, chunks, buffer.AsMemory(0, read), cancellationToken))
@@ -70,8 +77,40 @@ public abstract class BlobStore : IBlobStore
     /// <inheritdoc />
     public abstract Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Inserts the row of an upload that has begun: unreadable, expiring at <paramref name="abandonAt"/>.</summary>
-    private protected abstract Task InsertPendingAsync(string id, long abandonAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Inserts the row of an upload that has begun: unreadable, expiring at its abandon deadline, with its owner and
+    /// reservation. With a quota, the owner's usage is read and the row inserted atomically (no other upload of the
+    /// owner in between, see <see cref="Reserve"/>); a refused upload inserts nothing.
+    /// </summary>
+    private protected abstract Task<BlobReservation> InsertPendingAsync(BlobWrite write, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The quota rule, on the owner's current usage: refused when the owner has its maximum count of blobs, or not
+    /// room for the declared length (or for any byte); otherwise the upload may take its declared length, or what is
+    /// left of the quota, never more than the largest blob.
+    /// </summary>
+    private protected static BlobReservation Reserve(BlobWrite write, BlobUsage usage)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ArgumentNullException.ThrowIfNull(usage);
+        if (write.Quota is not { } quota || write.Owner is null)
+        {
+            return new BlobReservation(write.MaxLength, null, 0);
+        }
+
+        if (usage.Count >= quota.MaxCount)
+        {
+            return new BlobReservation(0, BlobQuotaLimit.Count, usage.OldestExpiresAt);
+        }
+
+        var remaining = quota.MaxBytes - usage.Bytes;
+        if (remaining <= 0 || write.DeclaredLength > remaining)
+        {
+            return new BlobReservation(0, BlobQuotaLimit.Bytes, usage.OldestExpiresAt);
+        }
+
+        return new BlobReservation(Math.Min(write.MaxLength, write.DeclaredLength ?? remaining), null, usage.OldestExpiresAt);
+    }
 
     /// <summary>Stores one chunk (committed); false when the pending row is gone (swept).</summary>
     private protected abstract Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
@@ -81,6 +120,15 @@ public abstract class BlobStore : IBlobStore
 
     /// <summary>Deletes the blob's row and chunks.</summary>
     private protected abstract Task DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>What an upload may hold of its owner's quota, or which limit refused it.</summary>
+    /// <param name="MaxLength">The most bytes the upload may store (also what its row reserves).</param>
+    /// <param name="Refused">Null when granted.</param>
+    /// <param name="RetryAt">Unix ms at which the owner's oldest blob expires, or 0.</param>
+    private protected sealed record BlobReservation(long MaxLength, BlobQuotaLimit? Refused, long RetryAt);
+
+    /// <summary>An owner's unexpired blobs: how many, the bytes they hold (reservations of uploads under way included), and the earliest expiry among them (0: none).</summary>
+    private protected sealed record BlobUsage(long Count, long Bytes, long OldestExpiresAt);
 
     private static async Task<int> FillAsync(Stream content, Memory<byte> buffer, CancellationToken cancellationToken)
     {

@@ -11,7 +11,25 @@ public enum BlobWriteStatus
 
     /// <summary>The upload outlived its deadline and was swept away while it ran; nothing of it is kept.</summary>
     Abandoned,
+
+    /// <summary>The owner's quota (<see cref="BlobWrite.Quota"/>) has no room for it; nothing of it is kept.</summary>
+    QuotaExceeded,
 }
+
+/// <summary>Which part of a quota refused a write.</summary>
+public enum BlobQuotaLimit
+{
+    /// <summary>The owner's blobs would hold more than <see cref="BlobQuota.MaxBytes"/>.</summary>
+    Bytes,
+
+    /// <summary>The owner already has <see cref="BlobQuota.MaxCount"/> blobs (uploads under way included).</summary>
+    Count,
+}
+
+/// <summary>What one owner's unexpired blobs, finished or being uploaded, may hold together.</summary>
+/// <param name="MaxBytes">Their total length; an upload under way counts what it reserved.</param>
+/// <param name="MaxCount">How many.</param>
+public sealed record BlobQuota(long MaxBytes, int MaxCount);
 
 /// <summary>What to store.</summary>
 /// <param name="Id">The blob id: unguessable, chosen by the caller.</param>
@@ -21,12 +39,38 @@ public enum BlobWriteStatus
 /// Unix ms until which an unfinished upload is kept: a writer that dies mid-upload leaves rows that the expiry sweep
 /// removes from then on.
 /// </param>
-public sealed record BlobWrite(string Id, long MaxLength, long ExpiresAt, long AbandonAt);
+public sealed record BlobWrite(string Id, long MaxLength, long ExpiresAt, long AbandonAt)
+{
+    /// <summary>The uploading account, whose quota the blob counts against; null: no owner and no quota.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>The owner's quota, checked atomically with the owner's other uploads; null: none.</summary>
+    public BlobQuota? Quota { get; init; }
+
+    /// <summary>
+    /// The content's length when the client declared it (<c>Content-Length</c>): the upload reserves exactly that much
+    /// of the quota. Otherwise it reserves what is left of the quota (at most <see cref="MaxLength"/>).
+    /// </summary>
+    public long? DeclaredLength { get; init; }
+
+    /// <summary>Unix ms now: the owner's blobs that expire after it count against the quota.</summary>
+    public long Now { get; init; }
+}
 
 /// <summary>The outcome of a write.</summary>
 /// <param name="Status">How it ended.</param>
 /// <param name="Length">The content's length when stored; otherwise how many bytes were read.</param>
-public sealed record BlobWriteResult(BlobWriteStatus Status, long Length);
+public sealed record BlobWriteResult(BlobWriteStatus Status, long Length)
+{
+    /// <summary>With <see cref="BlobWriteStatus.QuotaExceeded"/>: which limit refused it.</summary>
+    public BlobQuotaLimit? Limit { get; init; }
+
+    /// <summary>
+    /// With <see cref="BlobWriteStatus.QuotaExceeded"/>: Unix ms at which the owner's oldest blob expires (and room is
+    /// made), or 0 when the owner holds none.
+    /// </summary>
+    public long RetryAt { get; init; }
+}
 
 /// <summary>A stored, complete, unexpired blob.</summary>
 /// <param name="Id">The blob id.</param>

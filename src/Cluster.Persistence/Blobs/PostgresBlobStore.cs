@@ -5,7 +5,8 @@ using NpgsqlTypes;
 namespace Cluster.Persistence.Blobs;
 
 /// <summary>
-/// Blobs in PostgreSQL (tables <c>blobs</c> and <c>blob_chunks</c>, migration <c>0003_blobs</c>). Every statement
+/// Blobs in PostgreSQL (tables <c>blobs</c> and <c>blob_chunks</c>, migrations <c>0003_blobs</c> and
+/// <c>0005_blob_owners</c>). Every statement
 /// commits on its own through a pooled connection; the chunks' foreign key keeps a chunk from landing on a blob the
 /// sweep has just removed, and removing a blob removes its chunks.
 /// </summary>
@@ -17,6 +18,10 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         + "(SELECT id FROM blobs WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
     private const string ForeignKeyViolation = "23503";
+
+    private const string UsageSql =
+        "SELECT count(*), coalesce(sum(coalesce(length, reserved)), 0)::bigint, coalesce(min(expires_at), 0) FROM blobs "
+        + "WHERE owner = $1 AND expires_at > $2";
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -86,12 +91,42 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
     /// <summary>Closes every pooled connection.</summary>
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    private protected override async Task InsertPendingAsync(string id, long abandonAt, CancellationToken cancellationToken)
+    private protected override async Task<BlobReservation> InsertPendingAsync(BlobWrite write, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("INSERT INTO blobs (id, expires_at) VALUES ($1, $2)");
-        command.Parameters.Add(Text(id));
-        command.Parameters.Add(Bigint(abandonAt));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var usage = new BlobUsage(0, 0, 0);
+        if (write is { Owner: { } owner, Quota: not null })
+        {
+            // One owner's uploads take turns here, across every silo, until the row is committed: two of them can
+            // never both see the room that only one of them may take.
+            await using (var turn = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('blobs:' || $1, 0))", connection, transaction))
+            {
+                turn.Parameters.Add(Text(owner));
+                await turn.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var read = new NpgsqlCommand(UsageSql, connection, transaction);
+            read.Parameters.Add(Text(owner));
+            read.Parameters.Add(Bigint(write.Now));
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            usage = new BlobUsage(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+
+        var reservation = Reserve(write, usage);
+        if (reservation.Refused is null)
+        {
+            await using var insert = new NpgsqlCommand("INSERT INTO blobs (id, expires_at, owner, reserved) VALUES ($1, $2, $3, $4)", connection, transaction);
+            insert.Parameters.Add(Text(write.Id));
+            insert.Parameters.Add(Bigint(write.AbandonAt));
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)write.Owner ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(Bigint(reservation.MaxLength));
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return reservation;
     }
 
     private protected override async Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)

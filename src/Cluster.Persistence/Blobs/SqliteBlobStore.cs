@@ -3,7 +3,8 @@ using Microsoft.Data.Sqlite;
 namespace Cluster.Persistence.Blobs;
 
 /// <summary>
-/// Blobs in the embedded SQLite file (tables <c>blobs</c> and <c>blob_chunks</c>, migration <c>0003_blobs</c>). Each
+/// Blobs in the embedded SQLite file (tables <c>blobs</c> and <c>blob_chunks</c>, migrations <c>0003_blobs</c> and
+/// <c>0005_blob_owners</c>). Each
 /// chunk commits on its own, so the file's write lock is held for one chunk at a time, never while a client is slow;
 /// this store's writes take turns among themselves (Microsoft.Data.Sqlite's async calls block, and SQLite has one
 /// writer), and take turns with the inbox's writer through the busy timeout.
@@ -17,6 +18,10 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
 
     private const string ExpiredIds =
         "SELECT id FROM blobs WHERE expires_at <= @now ORDER BY expires_at, id LIMIT @limit";
+
+    private const string UsageSql =
+        "SELECT count(*), coalesce(sum(coalesce(length, reserved)), 0), coalesce(min(expires_at), 0) FROM blobs "
+        + "WHERE owner = @owner AND expires_at > @now;";
 
     private readonly SqliteFileDataSource _dataSource;
     private readonly SemaphoreSlim _writeTurn = new(1, 1);
@@ -111,15 +116,47 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
     /// <summary>Releases the write turn's semaphore; connections are pooled by Microsoft.Data.Sqlite.</summary>
     public void Dispose() => _writeTurn.Dispose();
 
-    private protected override Task InsertPendingAsync(string id, long abandonAt, CancellationToken cancellationToken) =>
-        WriteAsync(
-            "INSERT INTO blobs (id, expires_at) VALUES (@id, @expires);",
-            command =>
+    private protected override async Task<BlobReservation> InsertPendingAsync(BlobWrite write, CancellationToken cancellationToken)
+    {
+        // The write turn makes the usage read and the insert one step for every upload of this file's silo (embedded
+        // mode has one silo), and IMMEDIATE keeps any other writer of the file out between them.
+        await _writeTurn.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var usage = new BlobUsage(0, 0, 0);
+            if (write is { Owner: { } owner, Quota: not null })
             {
-                command.Parameters.AddWithValue("@id", id);
-                command.Parameters.AddWithValue("@expires", abandonAt);
-            },
-            cancellationToken);
+                await using var read = connection.CreateCommand();
+                read.CommandText = UsageSql;
+                read.Parameters.AddWithValue("@owner", owner);
+                read.Parameters.AddWithValue("@now", write.Now);
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                usage = new BlobUsage(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+
+            var reservation = Reserve(write, usage);
+            if (reservation.Refused is null)
+            {
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO blobs (id, expires_at, owner, reserved) VALUES (@id, @expires, @owner, @reserved);";
+                insert.Parameters.AddWithValue("@id", write.Id);
+                insert.Parameters.AddWithValue("@expires", write.AbandonAt);
+                insert.Parameters.AddWithValue("@owner", (object?)write.Owner ?? DBNull.Value);
+                insert.Parameters.AddWithValue("@reserved", reservation.MaxLength);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return reservation;
+        }
+        finally
+        {
+            _writeTurn.Release();
+        }
+    }
 
     private protected override async Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

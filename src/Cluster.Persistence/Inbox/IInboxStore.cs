@@ -17,20 +17,25 @@ public sealed record InboxRow(string Device, long Sequence, Guid Id, long Expire
 /// Writes (append, delete, DeleteOldest, Purge) of one device are applied in the order they were called. A write's
 /// task faults when its transaction fails; the write is then not stored. Cancelling a write's token stops the wait
 /// only: a write already queued may still be committed, which is harmless because every write is idempotent
-/// (an id is stored once per device; deleting a missing id is a no-op). Rows and id lists must not be changed until
+/// (an id is stored once per device; deleting a missing id is a no-op and counts 0). Rows and id lists must not be changed until
 /// the task completes.
 /// </remarks>
 public interface IInboxStore
 {
     /// <summary>
-    /// Stores rows; completes once they are durable (committed). Rows whose (device, id) exists already are skipped.
+    /// Stores rows; completes once they are durable (committed), with how many rows this call stored. Rows whose
+    /// (device, id) exists already (a retry) are skipped and not counted, so a caller can keep an exact count of its queue.
     /// A row whose (device, sequence) is taken by another id faults the call (it would lose an envelope); other
     /// callers committing in the same batch are not affected.
     /// </summary>
-    Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
+    Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes envelopes of one device by id (acks); ids not in the queue are ignored. Completes once durable.</summary>
-    Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes envelopes of one device by id (acks); ids not in the queue are ignored. Completes once durable, with how
+    /// many rows this call deleted: an id named twice, or already deleted by another call, counts once and for the call
+    /// that deleted it, so a caller can keep an exact count of its queue.
+    /// </summary>
+    Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default);
 
     /// <summary>Reads up to <paramref name="limit"/> rows of a device with a sequence greater than <paramref name="afterSequence"/>, in sequence order, leaving out expired ones (<see cref="InboxRow.ExpiresAt"/> before <paramref name="now"/>).</summary>
     Task<IReadOnlyList<InboxRow>> ReadAsync(string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default);

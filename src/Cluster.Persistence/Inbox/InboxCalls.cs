@@ -18,6 +18,19 @@ internal static class InboxCalls
 
     public static void ValidateDevice(string device) => ArgumentException.ThrowIfNullOrEmpty(device);
 
+    public static void ValidateReceipt(SendReceipt receipt)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
+        ValidateReceiptKey(receipt.Sender, receipt.Destination, receipt.ClientMessageId);
+    }
+
+    public static void ValidateReceiptKey(string sender, string destination, string clientMessageId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sender);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentException.ThrowIfNullOrEmpty(clientMessageId);
+    }
+
     /// <summary>
     /// Queues a request and returns its task. Cancelling stops the caller's wait only: a queued write may still be
     /// committed (it is idempotent: an id is stored once, deleting a missing id is a no-op).

@@ -7,6 +7,8 @@ internal enum InboxOperation
     DeleteOldest,
     Purge,
     DeleteExpired,
+    SaveReceipt,
+    DeleteExpiredReceipts,
 }
 
 /// <summary>One caller's write, waiting in a writer's queue; its task completes once the write is committed.</summary>
@@ -34,10 +36,12 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public IReadOnlyList<Guid>? Ids { get; private init; }
 
-    /// <summary>DeleteOldest: how many; DeleteExpired: the limit.</summary>
+    public SendReceipt? Receipt { get; private init; }
+
+    /// <summary>DeleteOldest: how many; DeleteExpired and DeleteExpiredReceipts: the limit.</summary>
     public int Count { get; private init; }
 
-    /// <summary>DeleteExpired: Unix ms.</summary>
+    /// <summary>DeleteExpired and DeleteExpiredReceipts: Unix ms.</summary>
     public long Now { get; private init; }
 
     /// <summary>The number of rows a barrier operation deleted, set by the writer before the commit.</summary>
@@ -57,7 +61,16 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public static InboxRequest DeleteExpired(long now, int limit) =>
         new(InboxOperation.DeleteExpired, 1) { Now = now, Count = limit };
+
+    public static InboxRequest SaveReceipt(SendReceipt receipt) =>
+        new(InboxOperation.SaveReceipt, 1) { Receipt = receipt };
+
+    public static InboxRequest DeleteExpiredReceipts(long now, int limit) =>
+        new(InboxOperation.DeleteExpiredReceipts, 1) { Now = now, Count = limit };
 }
+
+/// <summary>The unique key of a receipt: (sender, destination, client message id).</summary>
+internal readonly record struct ReceiptKey(string Sender, string Destination, string ClientMessageId);
 
 /// <summary>The unique key of an envelope: (device, id).</summary>
 internal readonly record struct InboxKey(string Device, Guid Id);

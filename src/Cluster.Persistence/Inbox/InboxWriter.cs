@@ -12,7 +12,9 @@ namespace Cluster.Persistence.Inbox;
 /// Requests of a batch are applied in the order they were enqueued, grouped into segments: a segment's appends go
 /// in multi-row inserts, then its deletes in multi-row deletes. A new segment starts when an append would re-insert
 /// a key the segment deletes, or at an operation that must see everything before it (DeleteOldest, Purge,
-/// DeleteExpired), so the outcome is the same as applying the requests one by one.
+/// DeleteExpired), so the outcome is the same as applying the requests one by one. Inserts and deletes return the
+/// rows they really touched, so each caller learns how many rows its own append stored, or its own delete removed.
+/// Idempotency receipts ride along in the same transaction; they touch no inbox row.
 /// </remarks>
 internal abstract class InboxWriter : IAsyncDisposable
 {
@@ -22,6 +24,10 @@ internal abstract class InboxWriter : IAsyncDisposable
     private readonly List<InboxRow> _inserts = [];
     private readonly List<InboxKey> _deletes = [];
     private readonly HashSet<InboxKey> _deletedKeys = [];
+    private readonly List<InboxRequest> _deleteRequests = [];
+    private readonly List<InboxRequest> _appendRequests = [];
+    private readonly List<SendReceipt> _receipts = [];
+    private readonly HashSet<ReceiptKey> _receiptKeys = [];
     private readonly List<InboxRequest> _single = [];
     private readonly int _maxBatchRows;
     private readonly InboxMetrics _metrics;
@@ -77,13 +83,27 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// <summary>Opens a transaction (and the connection, when it is not open).</summary>
     protected abstract ValueTask BeginAsync();
 
-    /// <summary>Inserts rows, skipping those whose (device, id) exists.</summary>
-    protected abstract ValueTask InsertAsync(List<InboxRow> rows);
+    /// <summary>
+    /// Inserts rows, the rows of <paramref name="requests"/> in order, skipping those whose (device, id) exists. By the
+    /// end of <see cref="CommitAsync"/> each request's <see cref="InboxRequest.Result"/> must say how many rows it
+    /// inserted (see <see cref="CountAffected"/>).
+    /// </summary>
+    protected abstract ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests);
 
-    /// <summary>Deletes rows by (device, id); unknown keys are ignored.</summary>
-    protected abstract ValueTask DeleteAsync(List<InboxKey> keys);
+    /// <summary>
+    /// Deletes rows by (device, id), the keys of <paramref name="requests"/> in order; unknown keys are ignored. By the
+    /// end of <see cref="CommitAsync"/> each request's <see cref="InboxRequest.Result"/> must say how many rows it
+    /// deleted (see <see cref="CountAffected"/>).
+    /// </summary>
+    protected abstract ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests);
 
-    /// <summary>Runs a DeleteOldest, Purge or DeleteExpired request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
+    /// <summary>
+    /// Inserts receipts (no two with the same key), replacing a stored one of the same key when the new one expires
+    /// later (<see cref="ISendReceiptStore.SaveReceiptAsync"/>).
+    /// </summary>
+    protected abstract ValueTask InsertReceiptsAsync(List<SendReceipt> receipts);
+
+    /// <summary>Runs a DeleteOldest, Purge, DeleteExpired or DeleteExpiredReceipts request; its <see cref="InboxRequest.Result"/> must be set by the end of <see cref="CommitAsync"/>.</summary>
     protected abstract ValueTask BarrierAsync(InboxRequest request);
 
     /// <summary>Runs whatever is still buffered and commits the transaction.</summary>
@@ -96,6 +116,41 @@ internal abstract class InboxWriter : IAsyncDisposable
     protected abstract bool IsConstraintViolation(Exception exception);
 
     protected abstract ValueTask DisposeConnectionAsync();
+
+    /// <summary>
+    /// Adds to each append or delete request's result how many of its keys are in <paramref name="affected"/> (the keys
+    /// one statement group really inserted or deleted), taking each key out as it is counted: a key named twice, or by
+    /// two callers, counts once, for the first to name it, as if the requests had run one by one.
+    /// </summary>
+    protected static void CountAffected(IReadOnlyList<InboxRequest> requests, HashSet<InboxKey> affected)
+    {
+        foreach (var request in requests)
+        {
+            var count = 0;
+            if (affected.Count > 0 && request.Rows is { } rows)
+            {
+                foreach (var row in rows)
+                {
+                    if (affected.Remove(new InboxKey(row.Device, row.Id)))
+                    {
+                        count++;
+                    }
+                }
+            }
+            else if (affected.Count > 0)
+            {
+                foreach (var id in request.Ids!)
+                {
+                    if (affected.Remove(new InboxKey(request.Device!, id)))
+                    {
+                        count++;
+                    }
+                }
+            }
+
+            request.Result += count;
+        }
+    }
 
     private async Task RunAsync()
     {
@@ -226,6 +281,15 @@ internal abstract class InboxWriter : IAsyncDisposable
     {
         try
         {
+            foreach (var request in batch)
+            {
+                if (request.Operation is InboxOperation.Append or InboxOperation.Delete)
+                {
+                    // Counted up per segment (an append can span two); a batch retried one by one counts afresh.
+                    request.Result = 0;
+                }
+            }
+
             await BeginAsync();
             foreach (var request in batch)
             {
@@ -233,12 +297,15 @@ internal abstract class InboxWriter : IAsyncDisposable
                 {
                     case InboxOperation.Append:
                         var rows = request.Rows!;
+                        _appendRequests.Add(request);
                         for (var i = 0; i < rows.Count; i++)
                         {
                             var row = rows[i];
                             if (_deletedKeys.Count > 0 && _deletedKeys.Contains(new InboxKey(row.Device, row.Id)))
                             {
+                                // The rest of this request's rows go in the next segment, and are counted there.
                                 await FlushAsync();
+                                _appendRequests.Add(request);
                             }
 
                             _inserts.Add(row);
@@ -252,6 +319,16 @@ internal abstract class InboxWriter : IAsyncDisposable
                             var key = new InboxKey(request.Device!, ids[i]);
                             _deletes.Add(key);
                             _deletedKeys.Add(key);
+                        }
+
+                        _deleteRequests.Add(request);
+                        break;
+                    case InboxOperation.SaveReceipt:
+                        // Receipts touch no inbox row: they go in with the segment, the first of a key kept.
+                        var receipt = request.Receipt!;
+                        if (_receiptKeys.Add(new ReceiptKey(receipt.Sender, receipt.Destination, receipt.ClientMessageId)))
+                        {
+                            _receipts.Add(receipt);
                         }
 
                         break;
@@ -273,8 +350,12 @@ internal abstract class InboxWriter : IAsyncDisposable
         finally
         {
             _inserts.Clear();
+            _appendRequests.Clear();
             _deletes.Clear();
             _deletedKeys.Clear();
+            _deleteRequests.Clear();
+            _receipts.Clear();
+            _receiptKeys.Clear();
         }
     }
 
@@ -282,15 +363,25 @@ internal abstract class InboxWriter : IAsyncDisposable
     {
         if (_inserts.Count > 0)
         {
-            await InsertAsync(_inserts);
+            await InsertAsync(_inserts, [.. _appendRequests]);
             _inserts.Clear();
         }
 
+        _appendRequests.Clear();
+
         if (_deletes.Count > 0)
         {
-            await DeleteAsync(_deletes);
+            await DeleteAsync(_deletes, [.. _deleteRequests]);
             _deletes.Clear();
             _deletedKeys.Clear();
+            _deleteRequests.Clear();
+        }
+
+        if (_receipts.Count > 0)
+        {
+            await InsertReceiptsAsync(_receipts);
+            _receipts.Clear();
+            _receiptKeys.Clear();
         }
     }
 }

@@ -8,9 +8,10 @@ namespace Cluster.Persistence.Inbox;
 /// The inbox in PostgreSQL (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Writes go through
 /// <see cref="InboxStoreOptions.PostgresWriters"/> writer loops, each committing its own batches in parallel; a
 /// device always maps to the same loop, so its writes commit in the order they were made. Reads and
-/// <see cref="DeleteExpiredAsync"/> use pooled connections.
+/// <see cref="DeleteExpiredAsync"/> use pooled connections. The idempotency receipts (table <c>send_receipts</c>) commit
+/// in the same writers' batches, a sender always on the same writer.
 /// </summary>
-public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
+public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
 {
     private const string ReadSql =
         "SELECT seq, id, expires_at, envelope FROM inbox "
@@ -20,6 +21,15 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     private const string DeleteExpiredSql =
         "DELETE FROM inbox WHERE (device, seq) IN "
         + "(SELECT device, seq FROM inbox WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+    private const string FindReceiptSql =
+        "SELECT needs_sync, expires_at FROM send_receipts "
+        + "WHERE sender = $1 AND destination = $2 AND client_message_id = $3 AND expires_at > $4";
+
+    private const string DeleteExpiredReceiptsSql =
+        "DELETE FROM send_receipts WHERE (sender, destination, client_message_id) IN "
+        + "(SELECT sender, destination, client_message_id FROM send_receipts WHERE expires_at <= $1 "
+        + "ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresInboxWriter[] _writers;
@@ -53,12 +63,12 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateRows(rows);
         if (rows.Count == 0)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(0);
         }
 
         var writer = WriterOf(rows[0].Device);
@@ -74,12 +84,12 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    public Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateDevice(device);
         ArgumentNullException.ThrowIfNull(ids);
         return ids.Count == 0
-            ? Task.CompletedTask
+            ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
     }
 
@@ -149,6 +159,44 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceipt(receipt);
+        return InboxCalls.Enqueue(_writers[WriterOf(receipt.Sender)], InboxRequest.SaveReceipt(receipt), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<SendReceipt?> FindReceiptAsync(
+        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
+        await using var command = _dataSource.CreateCommand(FindReceiptSql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sender, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = destination, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = clientMessageId, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new SendReceipt(sender, destination, clientMessageId, reader.GetBoolean(0), reader.GetInt64(1))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        if (limit == 0)
+        {
+            return 0;
+        }
+
+        await using var command = _dataSource.CreateCommand(DeleteExpiredReceiptsSql);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Commits what is queued, then stops the writer loops and closes every connection.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -164,7 +212,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
         _writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)_writers.Length);
 
     /// <summary>Rows of devices of different writers: each writer gets its part, and the call completes when all have.</summary>
-    private Task AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
+    private async Task<int> AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
     {
         var parts = new List<InboxRow>?[_writers.Length];
         foreach (var row in rows)
@@ -172,7 +220,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
             (parts[WriterOf(row.Device)] ??= []).Add(row);
         }
 
-        var tasks = new List<Task>(_writers.Length);
+        var tasks = new List<Task<int>>(_writers.Length);
         for (var i = 0; i < parts.Length; i++)
         {
             if (parts[i] is { } part)
@@ -181,7 +229,7 @@ public sealed class PostgresInboxStore : IInboxStore, IAsyncDisposable
             }
         }
 
-        return Task.WhenAll(tasks);
+        return (await Task.WhenAll(tasks)).Sum();
     }
 
     private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)

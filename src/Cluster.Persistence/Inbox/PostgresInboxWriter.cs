@@ -13,11 +13,18 @@ internal sealed class PostgresInboxWriter : InboxWriter
     private const string InsertSql =
         "INSERT INTO inbox (device, seq, id, expires_at, envelope) "
         + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[]) "
-        + "ON CONFLICT (device, id) DO NOTHING";
+        + "ON CONFLICT (device, id) DO NOTHING RETURNING device, id, $6::integer";
 
+    // The rows that really went, tagged with their statement group, so that each caller's ack counts only what it deleted.
     private const string DeleteSql =
         "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
-        + "WHERE i.device = k.device AND i.id = k.id";
+        + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer";
+
+    private const string InsertReceiptsSql =
+        "INSERT INTO send_receipts (sender, destination, client_message_id, needs_sync, expires_at) "
+        + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[]) "
+        + "ON CONFLICT (sender, destination, client_message_id) DO UPDATE SET needs_sync = excluded.needs_sync, "
+        + "expires_at = excluded.expires_at WHERE excluded.expires_at > send_receipts.expires_at";
 
     private const string DeleteOldestSql =
         "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2)";
@@ -26,6 +33,8 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> _barriers = [];
+    private readonly List<IReadOnlyList<InboxRequest>> _groups = [];
+    private readonly List<HashSet<InboxKey>> _affectedByGroup = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
     private NpgsqlBatch? _batch;
@@ -44,7 +53,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         _batch = new NpgsqlBatch(_connection, _transaction);
     }
 
-    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
         var devices = new string[rows.Count];
         var sequences = new long[rows.Count];
@@ -67,11 +76,11 @@ internal sealed class PostgresInboxWriter : InboxWriter
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        _batch!.BatchCommands.Add(command);
+        AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
         var devices = new string[keys.Count];
         var ids = new Guid[keys.Count];
@@ -84,6 +93,33 @@ internal sealed class PostgresInboxWriter : InboxWriter
         var command = new NpgsqlBatchCommand(DeleteSql);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        AddCounted(command, requests);
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask InsertReceiptsAsync(List<SendReceipt> receipts)
+    {
+        var senders = new string[receipts.Count];
+        var destinations = new string[receipts.Count];
+        var keys = new string[receipts.Count];
+        var needsSync = new bool[receipts.Count];
+        var expiries = new long[receipts.Count];
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            var receipt = receipts[i];
+            senders[i] = receipt.Sender;
+            destinations[i] = receipt.Destination;
+            keys[i] = receipt.ClientMessageId;
+            needsSync[i] = receipt.NeedsSync;
+            expiries[i] = receipt.ExpiresAt;
+        }
+
+        var command = new NpgsqlBatchCommand(InsertReceiptsSql);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senders, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = destinations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = needsSync, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         _batch!.BatchCommands.Add(command);
         return ValueTask.CompletedTask;
     }
@@ -115,10 +151,15 @@ internal sealed class PostgresInboxWriter : InboxWriter
     {
         if (_batch!.BatchCommands.Count > 0)
         {
-            await _batch.ExecuteNonQueryAsync();
+            await ExecuteBatchAsync();
             foreach (var (request, command) in _barriers)
             {
                 request.Result = command.RecordsAffected;
+            }
+
+            for (var group = 0; group < _groups.Count; group++)
+            {
+                CountAffected(_groups[group], group < _affectedByGroup.Count ? _affectedByGroup[group] : []);
             }
         }
 
@@ -156,9 +197,39 @@ internal sealed class PostgresInboxWriter : InboxWriter
         }
     }
 
+    /// <summary>Adds an insert or delete whose returned rows are tagged (last parameter) with its group, the requests it counts for.</summary>
+    private void AddCounted(NpgsqlBatchCommand command, IReadOnlyList<InboxRequest> requests)
+    {
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _groups.Count, NpgsqlDbType = NpgsqlDbType.Integer });
+        _batch!.BatchCommands.Add(command);
+        _groups.Add(requests);
+    }
+
+    /// <summary>Runs the batch in one round trip, collecting the keys each insert and delete really inserted or deleted.</summary>
+    private async Task ExecuteBatchAsync()
+    {
+        await using var reader = await _batch!.ExecuteReaderAsync();
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                var group = reader.GetInt32(2);
+                while (_affectedByGroup.Count <= group)
+                {
+                    _affectedByGroup.Add([]);
+                }
+
+                _affectedByGroup[group].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+            }
+        }
+        while (await reader.NextResultAsync());
+    }
+
     private async ValueTask EndTransactionAsync()
     {
         _barriers.Clear();
+        _groups.Clear();
+        _affectedByGroup.Clear();
         if (_batch is not null)
         {
             await _batch.DisposeAsync();

@@ -7,8 +7,9 @@ namespace Cluster.Persistence.Inbox;
 /// The inbox in the embedded SQLite file (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Every write
 /// goes through one writer thread with one connection (SQLite admits one writer at a time, and Microsoft.Data.Sqlite
 /// blocks in its async methods); reads use pooled connections of their own, which WAL lets run beside the writer.
+/// The idempotency receipts (table <c>send_receipts</c>) go through the same writer, in the same group commits.
 /// </summary>
-public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
+public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
 {
     private const string ReadSql =
         "SELECT seq, id, expires_at, envelope FROM inbox "
@@ -31,21 +32,21 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public Task AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateRows(rows);
         return rows.Count == 0
-            ? Task.CompletedTask
+            ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writer, InboxRequest.Append(rows), this, cancellationToken);
     }
 
     /// <inheritdoc />
-    public Task DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    public Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateDevice(device);
         ArgumentNullException.ThrowIfNull(ids);
         return ids.Count == 0
-            ? Task.CompletedTask
+            ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writer, InboxRequest.Delete(device, ids), this, cancellationToken);
     }
 
@@ -109,6 +110,42 @@ public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
         return limit == 0
             ? Task.FromResult(0)
             : InboxCalls.Enqueue(_writer, InboxRequest.DeleteExpired(now, limit), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceipt(receipt);
+        return InboxCalls.Enqueue(_writer, InboxRequest.SaveReceipt(receipt), this, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<SendReceipt?> FindReceiptAsync(
+        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
+    {
+        InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT needs_sync, expires_at FROM send_receipts "
+            + "WHERE sender = @sender AND destination = @destination AND client_message_id = @key AND expires_at > @now;";
+        command.Parameters.AddWithValue("@sender", sender);
+        command.Parameters.AddWithValue("@destination", destination);
+        command.Parameters.AddWithValue("@key", clientMessageId);
+        command.Parameters.AddWithValue("@now", now);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new SendReceipt(sender, destination, clientMessageId, reader.GetInt64(0) != 0, reader.GetInt64(1))
+            : null;
+    }
+
+    /// <inheritdoc />
+    public Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return limit == 0
+            ? Task.FromResult(0)
+            : InboxCalls.Enqueue(_writer, InboxRequest.DeleteExpiredReceipts(now, limit), this, cancellationToken);
     }
 
     /// <summary>Commits what is queued, then stops the writer thread and closes its connection.</summary>

@@ -17,9 +17,12 @@ internal sealed class SqliteInboxWriter : InboxWriter
     private readonly SqliteFileDataSource _dataSource;
     private readonly SqliteCommand?[] _inserts = new SqliteCommand?[RowsPerStatement + 1];
     private readonly SqliteCommand?[] _deletes = new SqliteCommand?[RowsPerStatement + 1];
+    private readonly SqliteCommand?[] _insertReceipts = new SqliteCommand?[RowsPerStatement + 1];
+    private SqliteCommand? _deleteExpiredReceipts;
     private SqliteCommand? _deleteOldest;
     private SqliteCommand? _purge;
     private SqliteCommand? _deleteExpired;
+    private readonly HashSet<InboxKey> _affected = [];
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
 
@@ -53,8 +56,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask InsertAsync(List<InboxRow> rows)
+    protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
+        _affected.Clear();
         var offset = 0;
         while (offset < rows.Count)
         {
@@ -71,15 +75,18 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 parameters[(i * 5) + 4].Value = row.Envelope;
             }
 
-            Execute(command);
+            ReadAffected(command);
             offset += count;
         }
 
+        CountAffected(requests, _affected);
+        _affected.Clear();
         return ValueTask.CompletedTask;
     }
 
-    protected override ValueTask DeleteAsync(List<InboxKey> keys)
+    protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
+        _affected.Clear();
         var offset = 0;
         while (offset < keys.Count)
         {
@@ -91,6 +98,33 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 var key = keys[offset + i];
                 parameters[(i * 2) + 0].Value = key.Device;
                 parameters[(i * 2) + 1].Value = key.Id;
+            }
+
+            ReadAffected(command);
+            offset += count;
+        }
+
+        CountAffected(requests, _affected);
+        _affected.Clear();
+        return ValueTask.CompletedTask;
+    }
+
+    protected override ValueTask InsertReceiptsAsync(List<SendReceipt> receipts)
+    {
+        var offset = 0;
+        while (offset < receipts.Count)
+        {
+            var count = Math.Min(RowsPerStatement, receipts.Count - offset);
+            var command = _insertReceipts[count] ??= CreateInsertReceipts(count);
+            var parameters = command.Parameters;
+            for (var i = 0; i < count; i++)
+            {
+                var receipt = receipts[offset + i];
+                parameters[(i * 5) + 0].Value = receipt.Sender;
+                parameters[(i * 5) + 1].Value = receipt.Destination;
+                parameters[(i * 5) + 2].Value = receipt.ClientMessageId;
+                parameters[(i * 5) + 3].Value = receipt.NeedsSync ? 1 : 0;
+                parameters[(i * 5) + 4].Value = receipt.ExpiresAt;
             }
 
             Execute(command);
@@ -121,6 +155,14 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 command = _deleteExpired ??= CreateCommand(
                     "DELETE FROM inbox WHERE (device, seq) IN "
                     + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit);",
+                    ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
+                command.Parameters[0].Value = request.Now;
+                command.Parameters[1].Value = request.Count;
+                break;
+            case InboxOperation.DeleteExpiredReceipts:
+                command = _deleteExpiredReceipts ??= CreateCommand(
+                    "DELETE FROM send_receipts WHERE rowid IN "
+                    + "(SELECT rowid FROM send_receipts WHERE expires_at <= @now ORDER BY expires_at LIMIT @limit);",
                     ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
                 command.Parameters[0].Value = request.Now;
                 command.Parameters[1].Value = request.Count;
@@ -169,6 +211,17 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Runs an insert or delete that returns the (device, id) of each row it really inserted or deleted.</summary>
+    private void ReadAffected(SqliteCommand command)
+    {
+        command.Transaction = _transaction;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            _affected.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+        }
+    }
+
     private int Execute(SqliteCommand command)
     {
         command.Transaction = _transaction;
@@ -181,6 +234,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
         _transaction = null;
         DisposeAll(_inserts);
         DisposeAll(_deletes);
+        DisposeAll(_insertReceipts);
+        _deleteExpiredReceipts?.Dispose();
+        _deleteExpiredReceipts = null;
         _deleteOldest?.Dispose();
         _purge?.Dispose();
         _deleteExpired?.Dispose();
@@ -212,8 +268,29 @@ internal sealed class SqliteInboxWriter : InboxWriter
             parameters[(i * 5) + 4] = ($"@v{i}", SqliteType.Blob);
         }
 
-        // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry.
-        sql.Append(" ON CONFLICT (device, id) DO NOTHING;");
+        // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry, and is not
+        // returned (each caller's append counts only the rows it stored).
+        sql.Append(" ON CONFLICT (device, id) DO NOTHING RETURNING device, id;");
+        return CreateCommand(sql.ToString(), parameters);
+    }
+
+    private SqliteCommand CreateInsertReceipts(int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO send_receipts (sender, destination, client_message_id, needs_sync, expires_at) VALUES ");
+        var parameters = new (string, SqliteType)[rows * 5];
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}(@s{i},@d{i},@c{i},@n{i},@e{i})");
+            parameters[(i * 5) + 0] = ($"@s{i}", SqliteType.Text);
+            parameters[(i * 5) + 1] = ($"@d{i}", SqliteType.Text);
+            parameters[(i * 5) + 2] = ($"@c{i}", SqliteType.Text);
+            parameters[(i * 5) + 3] = ($"@n{i}", SqliteType.Integer);
+            parameters[(i * 5) + 4] = ($"@e{i}", SqliteType.Integer);
+        }
+
+        sql.Append(
+            " ON CONFLICT (sender, destination, client_message_id) DO UPDATE SET needs_sync = excluded.needs_sync, "
+            + "expires_at = excluded.expires_at WHERE excluded.expires_at > send_receipts.expires_at;");
         return CreateCommand(sql.ToString(), parameters);
     }
 
@@ -230,7 +307,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
             parameters[(i * 2) + 1] = ($"@i{i}", SqliteType.Blob);
         }
 
-        sql.Append(';');
+        // The rows that really went, so that each caller's ack counts only what it deleted.
+        sql.Append(" RETURNING device, id;");
         return CreateCommand(sql.ToString(), parameters);
     }
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using Cluster.Grains;
+using Cluster.Grains.Observability;
 using Cluster.Persistence.Blobs;
+using Cluster.Silo.Authentication;
 using Cluster.Silo.Hosting;
 using Cluster.Silo.Protocol;
 
@@ -32,9 +34,16 @@ internal static class BlobEndpoints
         HttpContext context, IBlobStore store, IOptions<BlobOptions> options, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
     {
         var limits = options.Value;
-        if (context.Request.ContentLength > limits.MaxBytes)
+        var declared = context.Request.ContentLength;
+        if (declared > limits.MaxBytes)
         {
             throw TooLarge(limits.MaxBytes);
+        }
+
+        if (declared > limits.MaxBytesPerAccount)
+        {
+            // It could never fit, however long the client waits.
+            throw TooLarge(limits.MaxBytesPerAccount);
         }
 
         // Kestrel's own cap (30 MB unless raised) would refuse a legitimate blob; this one is ours.
@@ -44,7 +53,13 @@ internal static class BlobEndpoints
             BlobIds.New(),
             limits.MaxBytes,
             (now + limits.TimeToLive).ToUnixTimeMilliseconds(),
-            (now + limits.UploadTimeout).ToUnixTimeMilliseconds());
+            (now + limits.UploadTimeout).ToUnixTimeMilliseconds())
+        {
+            Owner = context.Device().Address.AccountId,
+            Quota = new BlobQuota(limits.MaxBytesPerAccount, limits.MaxBlobsPerAccount),
+            DeclaredLength = declared,
+            Now = now.ToUnixTimeMilliseconds(),
+        };
         BlobWriteResult result;
         try
         {
@@ -77,6 +92,7 @@ internal static class BlobEndpoints
                 ProtocolJson.Default.BlobCreatedResponse,
                 statusCode: StatusCodes.Status201Created),
             BlobWriteStatus.TooLarge => throw TooLarge(limits.MaxBytes),
+            BlobWriteStatus.QuotaExceeded => throw QuotaExceeded(context, result, limits, now),
             _ => throw new ApiException(
                 StatusCodes.Status408RequestTimeout, "upload_timeout", $"the upload took longer than {limits.UploadTimeout} and was dropped"),
         };
@@ -117,6 +133,26 @@ internal static class BlobEndpoints
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// 429 <c>blob_quota_exceeded</c>, with <c>Retry-After</c> until the account's oldest blob expires (when room is
+    /// made), or a whole blob lifetime when it holds none (its uploads under way took the room).
+    /// </summary>
+    private static ApiException QuotaExceeded(HttpContext context, BlobWriteResult result, BlobOptions limits, DateTimeOffset now)
+    {
+        var limit = result.Limit ?? BlobQuotaLimit.Bytes;
+        ClusterMetrics.BlobQuotaExceeded.Add(1, new KeyValuePair<string, object?>("limit", limit == BlobQuotaLimit.Count ? "count" : "bytes"));
+        var wait = result.RetryAt > now.ToUnixTimeMilliseconds()
+            ? TimeSpan.FromMilliseconds(result.RetryAt - now.ToUnixTimeMilliseconds())
+            : limits.UploadTimeout;
+        context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ApiException(
+            StatusCodes.Status429TooManyRequests,
+            "blob_quota_exceeded",
+            limit == BlobQuotaLimit.Count
+                ? $"this account holds its maximum of {limits.MaxBlobsPerAccount} blobs; room is made as they expire"
+                : $"this account's blobs would hold more than {limits.MaxBytesPerAccount} bytes; room is made as they expire");
     }
 
     private static ApiException TooLarge(long maxBytes) =>

@@ -22,6 +22,7 @@ internal static class MessagingExtensions
         builder.Services.AddHostedService<SiloDeathWatcher>();
         builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
         builder.Services.AddHostedService<ExpirySweeper>();
+        builder.Services.AddHostedService<ReceiptSweeper>();
         return builder;
     }
 
@@ -51,6 +52,27 @@ internal sealed class ExpirySweeper(
     {
         var deleted = await store.DeleteExpiredAsync(now, limit, cancellationToken);
         ClusterMetrics.EnvelopesExpired.Add(deleted);
+        return deleted;
+    }
+}
+
+/// <summary>Deletes idempotency receipts past their window (<see cref="MessagingOptions.IdempotencyWindow"/>).</summary>
+internal sealed class ReceiptSweeper(
+    ISendReceiptStore store,
+    IOptions<MessagingOptions> options,
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
+    ILogger<ReceiptSweeper> logger) : PeriodicSweeper(time, logger)
+{
+    protected override string What => "idempotency receipts";
+
+    protected override TimeSpan Interval => options.Value.ExpirySweepInterval;
+
+    protected override int BatchSize => 10_000;
+
+    protected override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken)
+    {
+        var deleted = await store.DeleteExpiredReceiptsAsync(now, limit, cancellationToken);
+        ClusterMetrics.ReceiptsExpired.Add(deleted);
         return deleted;
     }
 }
