@@ -143,6 +143,13 @@ public static class ClusterMetrics
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 10, 100, 1000, 10_000, 100_000] });
 
+    /// <summary>
+    /// Requests that failed on the client's side, in the request's framing or the connection rather than in what it asked
+    /// (label <c>fault</c>: the status answered, e.g. <c>400</c> for a malformed chunked body, <c>408</c> for a body arriving
+    /// too slowly, or <c>aborted</c> for a client gone mid-request).
+    /// </summary>
+    public static readonly Counter<long> ClientFaults = Meter.CreateCounter<long>("cluster_client_faults_total", description: "Requests that failed on the client's side (framing, slow body, client gone), by fault");
+
     /// <summary>Counts a connection closed on accept (<see cref="ConnectionsRefused"/>).</summary>
     public static void ConnectionRefused() => Interlocked.Increment(ref connectionsRefused);
 

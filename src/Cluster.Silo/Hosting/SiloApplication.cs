@@ -39,6 +39,7 @@ public static class SiloApplication
             .AddCalls();
 
         var app = builder.Build();
+        app.UseClientFaultAnswers();
         app.UseApiStatusBodies();
         app.UseTransientFaultAnswers();
         app.UseMessaging();
