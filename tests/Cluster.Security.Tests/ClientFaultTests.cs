@@ -87,6 +87,32 @@ public sealed class ClientFaultTests
     }
 
     [Fact]
+    public async Task DeviceSocket_ResetRightAfterUpgradeWithBacklog_LogsNoError()
+    {
+        var logs = new LogCapture();
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Services = logs.AddTo }, Cancel);
+        var world = await World.CreateAsync(silo);
+        for (var i = 0; i < 20; i++)
+        {
+            await world.QueueAsync(world.Stranger, world.Primary, $"backlog {i}");
+        }
+
+        // The grain pushes the backlog one-way as the socket attaches; the client is gone before it arrives.
+        var header = new SocketLogin(world.Primary.Login, world.Primary.Password).Header;
+        for (var i = 0; i < 40; i++)
+        {
+            var (status, socket) = await RawWebSocket.ConnectAsync(silo.BaseAddress, "/v1/websocket", [header], replaceUpgradeHeaders: false, Cancel);
+            Assert.Equal(101, status);
+            socket!.Reset();
+            await socket.DisposeAsync();
+        }
+
+        await using var last = await TestSocket.ConnectAsync(silo, world.Primary, Cancel);
+        Assert.Equal(20, (await last.ReadBacklogAsync()).Count(e => Messages.ContentOf(e).StartsWith("backlog", StringComparison.Ordinal)));
+        Assert.Empty(logs.Errors);
+    }
+
+    [Fact]
     public void StatusOf_ServerFaults_AreNotClientFaults()
     {
         var context = new DefaultHttpContext();
