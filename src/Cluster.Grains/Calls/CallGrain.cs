@@ -152,7 +152,7 @@ internal sealed partial class CallGrain(
     public async Task<CallActionStatus> AnswerAsync(DeviceAddress device, byte[] payload)
     {
         await EndIfOverdueAsync();
-        var role = RoleOf(device);
+        var role = await RoleOfAsync(device);
         if (Refusal(role) is { } refusal)
         {
             return refusal;
@@ -181,9 +181,10 @@ internal sealed partial class CallGrain(
             (CallerAddress, EventJson.CallAnswered(CallId, device.DeviceId, payload)),
         };
         var elsewhere = EventJson.CallAnsweredElsewhere(CallId);
+        var stillLinked = await RungDevicesStillLinkedAsync();
         foreach (var deviceId in Call.RungDevices)
         {
-            if (deviceId != device.DeviceId)
+            if (deviceId != device.DeviceId && stillLinked.Contains(deviceId))
             {
                 notices.Add((new DeviceAddress(Call.CalleeAccount, deviceId), elsewhere));
             }
@@ -196,7 +197,7 @@ internal sealed partial class CallGrain(
     public async Task<CallActionStatus> RejectAsync(DeviceAddress device)
     {
         await EndIfOverdueAsync();
-        var role = RoleOf(device);
+        var role = await RoleOfAsync(device);
         if (Refusal(role) is { } refusal)
         {
             return refusal;
@@ -219,7 +220,7 @@ internal sealed partial class CallGrain(
     public async Task<CallActionStatus> HangupAsync(DeviceAddress device)
     {
         await EndIfOverdueAsync();
-        var role = RoleOf(device);
+        var role = await RoleOfAsync(device);
         if (Refusal(role) is { } refusal)
         {
             return refusal;
@@ -238,7 +239,7 @@ internal sealed partial class CallGrain(
     public async Task<CallActionStatus> RelayIceAsync(DeviceAddress device, byte[] payload)
     {
         await EndIfOverdueAsync();
-        var role = RoleOf(device);
+        var role = await RoleOfAsync(device);
         if (Refusal(role) is { } refusal)
         {
             return refusal;
@@ -305,7 +306,7 @@ internal sealed partial class CallGrain(
         }
     }
 
-    private Role RoleOf(DeviceAddress device)
+    private async Task<Role> RoleOfAsync(DeviceAddress device)
     {
         if (device.AccountId == Call.CallerAccount && device.DeviceId == Call.CallerDevice)
         {
@@ -313,8 +314,29 @@ internal sealed partial class CallGrain(
         }
 
         return device.AccountId == Call.CalleeAccount && Array.BinarySearch(Call.RungDevices, device.DeviceId) >= 0
+            && (await RungDevicesStillLinkedAsync()).Contains(device.DeviceId)
             ? Role.Callee
             : Role.Outsider;
+    }
+
+    /// <summary>
+    /// The rung devices that are still the devices the call rang. A removed device's id can be given to a later companion,
+    /// which was never in the call: a rung id that no device holds any more, or whose device was linked after the offer,
+    /// is out of it (no role, no events, no missed-call notice).
+    /// </summary>
+    private async Task<HashSet<int>> RungDevicesStillLinkedAsync()
+    {
+        var devices = await GrainFactory.GetGrain<IAccountGrain>(Call.CalleeAccount).GetDevicesAsync();
+        var still = new HashSet<int>();
+        foreach (var device in devices)
+        {
+            if (device.LinkedAt <= Call.OfferedAt && Array.BinarySearch(Call.RungDevices, device.DeviceId) >= 0)
+            {
+                still.Add(device.DeviceId);
+            }
+        }
+
+        return still;
     }
 
     /// <summary>The refusals every action shares, in order: unknown call (404), not in the call (403), ended (409).</summary>
@@ -326,17 +348,16 @@ internal sealed partial class CallGrain(
         _ => null,
     };
 
-    /// <summary>Every device still in the call: the caller device, and every rung device while ringing or the answering one after.</summary>
-    private List<DeviceAddress> Participants()
+    /// <summary>
+    /// Every device still in the call: the caller device, and every rung device while ringing or the answering one after;
+    /// of the callee devices, only those in <paramref name="stillLinked"/> when it is given.
+    /// </summary>
+    private List<DeviceAddress> Participants(HashSet<int>? stillLinked = null)
     {
         var devices = new List<DeviceAddress>(Call.RungDevices.Length + 1) { CallerAddress };
-        if (Call.Stage == CallStage.Answered)
+        foreach (var deviceId in Call.Stage == CallStage.Answered ? [Call.AnsweredBy] : Call.RungDevices)
         {
-            devices.Add(new DeviceAddress(Call.CalleeAccount, Call.AnsweredBy));
-        }
-        else
-        {
-            foreach (var deviceId in Call.RungDevices)
+            if (stillLinked?.Contains(deviceId) ?? true)
             {
                 devices.Add(new DeviceAddress(Call.CalleeAccount, deviceId));
             }
@@ -356,9 +377,10 @@ internal sealed partial class CallGrain(
 
     private async Task EndAsync(CallEndReason reason)
     {
-        var recipients = Participants();
+        var stillLinked = await RungDevicesStillLinkedAsync();
+        var recipients = Participants(stillLinked);
         var answered = Call.Stage == CallStage.Answered;
-        var offline = Call.OfflineDevices;
+        var offline = Array.FindAll(Call.OfflineDevices, stillLinked.Contains);
         Call.Stage = CallStage.Ended;
         Call.EndReason = reason;
         Call.EndedAt = Now;

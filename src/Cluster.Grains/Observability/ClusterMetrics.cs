@@ -186,6 +186,13 @@ public static class ClusterMetrics
     /// </summary>
     public static readonly Counter<long> RateLimited = Meter.CreateCounter<long>("cluster_rate_limited_total", description: "Requests refused by a rate limit or a per-client cap, by limit");
 
+    /// <summary>
+    /// Requests that failed on the client's side, in the request's framing or the connection rather than in what it asked
+    /// (label <c>fault</c>: the status answered, e.g. <c>400</c> for a malformed chunked body, <c>408</c> for a body arriving
+    /// too slowly, or <c>aborted</c> for a client gone mid-request).
+    /// </summary>
+    public static readonly Counter<long> ClientFaults = Meter.CreateCounter<long>("cluster_client_faults_total", description: "Requests that failed on the client's side (framing, slow body, client gone), by fault");
+
     /// <summary>Counts a connection closed on accept (<see cref="ConnectionsRefused"/>).</summary>
     public static void ConnectionRefused() => Interlocked.Increment(ref connectionsRefused);
 

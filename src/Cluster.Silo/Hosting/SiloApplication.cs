@@ -41,6 +41,7 @@ public static class SiloApplication
             .AddCalls();
 
         var app = builder.Build();
+        app.UseClientFaultAnswers();
         app.UseClientAddresses();
         app.UseApiStatusBodies();
         app.UseTransientFaultAnswers();

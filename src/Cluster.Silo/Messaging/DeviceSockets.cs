@@ -185,8 +185,8 @@ internal sealed partial class DeviceSockets(
                 allClosed.TrySetResult();
             }
 
-            // Detach first, then drop the observer: pushes the grain made before it heard of the close still find the
-            // observer (and go nowhere), rather than reach an unknown one, which Orleans logs as an error.
+            // Detach first, then drop the observer, later: pushes the grain made before it heard of the close still find
+            // the observer (and go nowhere), rather than reach an unknown one, which Orleans logs as an error.
             try
             {
                 await grain.DisconnectAsync(connectionId);
@@ -197,7 +197,7 @@ internal sealed partial class DeviceSockets(
             }
             finally
             {
-                grains.DeleteObjectReference<IDeviceConnection>(reference);
+                ObserverReferences.DeleteLater(grains, reference);
             }
         }
     }

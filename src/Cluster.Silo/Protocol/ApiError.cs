@@ -44,6 +44,20 @@ internal static class ApiErrorHandling
     public static IResult Error(int status, string error, string message) =>
         Results.Json(new ApiError(error, message), ProtocolJson.Default.ApiError, statusCode: status);
 
+    /// <summary>Replaces whatever answer was under way (none may have started) with an error answer, from a middleware.</summary>
+    public static Task WriteErrorAsync(
+        HttpResponse response, int status, string error, string message, string? retryAfter = null, CancellationToken cancellationToken = default)
+    {
+        response.Clear();
+        response.StatusCode = status;
+        if (retryAfter is not null)
+        {
+            response.Headers.RetryAfter = retryAfter;
+        }
+
+        return response.WriteAsJsonAsync(new ApiError(error, message), ProtocolJson.Default.ApiError, contentType: null, cancellationToken);
+    }
+
     /// <summary>Turns <see cref="ApiException"/> from any endpoint into its answer.</summary>
     public static RouteGroupBuilder WithApiErrors(this RouteGroupBuilder group)
     {

@@ -22,12 +22,12 @@ internal static partial class TransientFaults
             catch (Exception ex) when (IsTransient(ex) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {
                 LogTransientFault(logger, context.Request.Method, context.GetEndpoint()?.DisplayName, ex.GetType().Name);
-                context.Response.Clear();
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.Headers.RetryAfter = "1";
-                await context.Response.WriteAsJsonAsync(
-                    new ApiError("unavailable", "the cluster could not complete the request right now; retry it (a send with the same clientMessageId)"),
-                    ProtocolJson.Default.ApiError);
+                await ApiErrorHandling.WriteErrorAsync(
+                    context.Response,
+                    StatusCodes.Status503ServiceUnavailable,
+                    "unavailable",
+                    "the cluster could not complete the request right now; retry it (a send with the same clientMessageId)",
+                    retryAfter: "1");
             }
         });
         return app;

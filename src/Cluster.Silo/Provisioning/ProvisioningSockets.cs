@@ -110,11 +110,12 @@ internal sealed partial class ProvisioningSockets(
         }
         finally
         {
-            grains.DeleteObjectReference<IProvisioningSocket>(reference);
             if (!detached)
             {
                 await DetachAsync(grain);
             }
+
+            Messaging.ObserverReferences.DeleteLater(grains, reference);
         }
     }
 
