@@ -126,9 +126,36 @@ public sealed class CredentialThrottleTests
         return statuses;
     }
 
-    private static async Task<HttpResponseMessage> GetDevicesAsync(HttpClient http, string login, string password, CancellationToken? cancellationToken = null)
+    [Fact]
+    public async Task WrongPassword_OnRoutesThatNeedNoDevice_NotCheckedAndSpendsNoBudget()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/devices");
+        await using var silo = await TestSilo.StartAsync(
+            RateLimits.With(null, ("Auth:Throttle:FailuresPerDevice", "2"), ("Auth:Throttle:FailuresPerClientAddress", "2")), Cancel);
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var http = silo.CreateHttpClient();
+
+        // Ten times the budget of wrong passwords on routes that take none: each is served as if it carried none.
+        for (var i = 0; i < 10; i++)
+        {
+            using var health = await GetAsync(http, "/health/live", device.Login, TestAccounts.NewPassword());
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            using var missing = await GetAsync(http, "/no/such/route", device.Login, TestAccounts.NewPassword());
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // The device's and the address's budgets are untouched: the right password is served, a wrong one is a plain 401.
+        using var right = await GetDevicesAsync(http, device.Login, device.Password);
+        using var wrong = await GetDevicesAsync(http, device.Login, TestAccounts.NewPassword());
+        Assert.Equal(HttpStatusCode.OK, right.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+    }
+
+    private static Task<HttpResponseMessage> GetDevicesAsync(HttpClient http, string login, string password, CancellationToken? cancellationToken = null) =>
+        GetAsync(http, "/v1/devices", login, password, cancellationToken);
+
+    private static async Task<HttpResponseMessage> GetAsync(HttpClient http, string path, string login, string password, CancellationToken? cancellationToken = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Authorization = TestDevice.BasicAuth(login, password);
         return await http.SendAsync(request, cancellationToken ?? Cancel);
     }

@@ -75,6 +75,13 @@ internal sealed class DeviceAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Only endpoints that require a device check credentials: a password on /health/live or an anonymous route
+        // (or on no route at all) costs neither a hash nor a grain call, nor a failed-attempt budget.
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
         if (!TryReadCredentials(out var login, out var password))
         {
             return AuthenticateResult.NoResult();
