@@ -123,6 +123,36 @@ public sealed class IdempotencyTests
     }
 
     /// <summary>Fetches the receiver's queue over HTTP, checks what it holds, and acks all of it.</summary>
+    [Fact]
+    public async Task Send_CompanionLinkedUnderRemovedDevicesId_SameKeyIsANewSend()
+    {
+        await using var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+        var alice = await TestAccounts.RegisterAsync(silo);
+        var bob = await TestAccounts.RegisterAsync(silo);
+        using var receiver = bob.CreateClient(silo);
+        var removed = await Linking.LinkAsync(silo, alice, keyIndex: 1);
+        using (var first = removed.CreateClient(silo))
+        {
+            await Messages.SendOkAsync(first, bob.AccountId, Messages.Body([bob], "old", clientMessageId: "key-1"), Cancel);
+        }
+
+        await AckAllAsync(receiver, expected: ["old"]);
+        using (var primary = alice.CreateClient(silo))
+        using (var removal = await primary.DeleteAsync($"/v1/devices/{removed.DeviceId}", Cancel))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, removal.StatusCode);
+        }
+
+        // The next companion gets the removed one's id; its keys are its own, however it numbers them.
+        var relinked = await Linking.LinkAsync(silo, alice, keyIndex: 2);
+        Assert.Equal(removed.DeviceId, relinked.DeviceId);
+        using var second = relinked.CreateClient(silo);
+        await Messages.SendOkAsync(second, bob.AccountId, Messages.Body([bob], "new", clientMessageId: "key-1"), Cancel);
+        await Messages.SendOkAsync(second, bob.AccountId, Messages.Body([bob], "new", clientMessageId: "key-1"), Cancel);
+
+        await AckAllAsync(receiver, expected: ["new"]);
+    }
+
     private static async Task AckAllAsync(HttpClient receiver, string[] expected)
     {
         var page = await receiver.GetFromJsonAsync<JsonObject>("/v1/messages", Cancel);

@@ -41,6 +41,18 @@ public sealed record SendRequest
 
     /// <summary>The client's idempotency key, or null.</summary>
     [Id(7)] public string? ClientMessageId { get; init; }
+
+    /// <summary>
+    /// The sending device's incarnation (<see cref="Accounts.DeviceCredential.Incarnation"/>): a device linked later under
+    /// the same id is another sender, whose idempotency keys are its own. Empty for devices stored before incarnations.
+    /// </summary>
+    [Id(8)] public Guid SenderIncarnation { get; init; }
+
+    /// <summary>
+    /// Whose idempotency keys <see cref="ClientMessageId"/> belongs to: the sending device's address, and its incarnation
+    /// when it has one (so that a companion given a removed device's id never meets that device's receipts).
+    /// </summary>
+    public string IdempotencyScope => SenderIncarnation == Guid.Empty ? Sender.GrainKey : $"{Sender.GrainKey}/{SenderIncarnation:N}";
 }
 
 /// <summary>The outcome of a send.</summary>

@@ -38,7 +38,7 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
         {
             var message = request.Messages[i];
             var id = request.ClientMessageId is { } clientMessageId
-                ? IdempotentEnvelopeId(request.Sender, request.Destination, clientMessageId, message.DeviceId)
+                ? IdempotentEnvelopeId(request.IdempotencyScope, request.Destination, clientMessageId, message.DeviceId)
                 : Guid.CreateVersion7(time.GetUtcNow());
             var json = EnvelopeJson.Write(
                 id, message.Type, request.Sender.AccountId, request.Sender.DeviceId, message.DeviceId, request.Timestamp, serverTimestamp, message.Content, request.Urgent);
@@ -65,14 +65,14 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
         };
 
     /// <summary>
-    /// The same (sender device, destination, client message id, destination device) always gives the same envelope id,
+    /// The same (sender device and incarnation, destination, client message id, destination device) always gives the same envelope id,
     /// so a retry that slips past the outbox's memory (a silo lost between storing and answering) finds its envelopes
     /// already stored and stores nothing twice.
     /// </summary>
-    private static Guid IdempotentEnvelopeId(DeviceAddress sender, string destination, string clientMessageId, int deviceId)
+    private static Guid IdempotentEnvelopeId(string scope, string destination, string clientMessageId, int deviceId)
     {
         Span<byte> hash = stackalloc byte[32];
-        var input = Encoding.UTF8.GetBytes($"{sender.GrainKey}\n{destination}\n{clientMessageId}\n");
+        var input = Encoding.UTF8.GetBytes($"{scope}\n{destination}\n{clientMessageId}\n");
         var withDevice = new byte[input.Length + sizeof(int)];
         input.CopyTo(withDevice, 0);
         BinaryPrimitives.WriteInt32BigEndian(withDevice.AsSpan(input.Length), deviceId);

@@ -32,8 +32,8 @@ internal sealed class OutboxGrain(
     private static readonly KeyValuePair<string, object?> FromMemory = new("from", "memory");
     private static readonly KeyValuePair<string, object?> FromReceipt = new("from", "receipt");
 
-    private readonly Dictionary<(string Destination, string ClientMessageId), Entry> sends = [];
-    private readonly Queue<(long ExpiresAt, (string, string) Key)> expiries = new();
+    private readonly Dictionary<(string Scope, string Destination, string ClientMessageId), Entry> sends = [];
+    private readonly Queue<(long ExpiresAt, (string, string, string) Key)> expiries = new();
 
     public async Task<SendResult> SendAsync(SendRequest request)
     {
@@ -44,7 +44,7 @@ internal sealed class OutboxGrain(
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         Expire(now);
-        var key = (request.Destination, clientMessageId);
+        var key = (request.IdempotencyScope, request.Destination, clientMessageId);
         if (sends.TryGetValue(key, out var existing))
         {
             var earlier = await existing.Result;
@@ -81,7 +81,7 @@ internal sealed class OutboxGrain(
     /// <summary>The receipt's answer if the key has one; otherwise the fan-out, and on success its receipt, durable before the answer.</summary>
     private async Task<SendResult> SendOnceAsync(SendRequest request, string clientMessageId, long now)
     {
-        var senderKey = request.Sender.GrainKey;
+        var senderKey = request.IdempotencyScope;
         if (await receipts.FindReceiptAsync(senderKey, request.Destination, clientMessageId, now) is { } receipt)
         {
             ClusterMetrics.SendRetriesAnswered.Add(1, FromReceipt);
@@ -98,7 +98,7 @@ internal sealed class OutboxGrain(
         return result;
     }
 
-    private void Forget((string, string) key, Task<SendResult> attempt)
+    private void Forget((string, string, string) key, Task<SendResult> attempt)
     {
         if (sends.TryGetValue(key, out var entry) && entry.Result == attempt)
         {

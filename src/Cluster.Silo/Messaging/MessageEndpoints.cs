@@ -43,6 +43,7 @@ internal static class MessageEndpoints
         var request = new SendRequest
         {
             Sender = device.Address,
+            SenderIncarnation = device.Credential.Incarnation,
             SenderDeviceCount = device.Credential.AccountDeviceCount,
             Destination = accountId,
             Messages = ValidateMessages(body.Messages, limits.MaxContentBytes),
