@@ -50,16 +50,8 @@ usage() {
 }
 
 # A TCP port nothing listens on (checked, not reserved: good enough on a development machine).
-free_port() {
-    local port
-    for ((port = $1; port < $1 + 2000; port++)); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-    done
-    die "no free port from $1"
-}
+# shellcheck source=bench/free-port.sh
+source "$repo_root/bench/free-port.sh"
 
 build() {
     [[ "${LOADTEST_NO_BUILD:-}" == 1 ]] && return 0

@@ -21,16 +21,8 @@ shift $(($# > 2 ? 2 : $#))
 log() { printf 'password-flood.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-free_port() {
-    local port
-    for ((port = $1; port < $1 + 2000; port++)); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-    done
-    die "no free port from $1"
-}
+# shellcheck source=bench/free-port.sh
+source "$repo_root/bench/free-port.sh"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/password-flood-XXXXXX")"
 pid=""
@@ -52,7 +44,7 @@ fi
 http="$(free_port 18480)"
 (cd "$repo_root/src/Cluster.Silo" && exec setsid dotnet "$silo_dll" \
     --urls "http://127.0.0.1:$http" --Cluster:Storage=Sqlite --Cluster:DataPath="$dir/cluster.db" \
-    --Cluster:SiloPort="$(free_port 21411)" --Cluster:GatewayPort="$(free_port 31400)" "$@" \
+    --Cluster:SiloPort="$(free_port 21411)" "$@" \
     >"$dir/silo.log" 2>&1 </dev/null) &
 pid=$!
 deadline=$((SECONDS + 120))

@@ -19,16 +19,8 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 log() { printf 'slow-reader.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-free_port() {
-    local port
-    for ((port = $1; port < $1 + 2000; port++)); do
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            printf '%s\n' "$port"
-            return 0
-        fi
-    done
-    die "no free port from $1"
-}
+# shellcheck source=bench/free-port.sh
+source "$repo_root/bench/free-port.sh"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/slow-reader-XXXXXX")"
 pid=""
@@ -52,7 +44,7 @@ log "starting an embedded silo on http://127.0.0.1:$http (data and log in $dir)"
 # shellcheck disable=SC2086 # SLOW_READER_SILO_ARGS is a list of arguments on purpose.
 (cd "$repo_root/src/Cluster.Silo" && exec dotnet "$silo_dll" \
     --urls "http://127.0.0.1:$http" --Cluster:Storage=Sqlite --Cluster:DataPath="$dir/cluster.db" \
-    --Cluster:SiloPort="$(free_port 21411)" --Cluster:GatewayPort="$(free_port 31411)" ${SLOW_READER_SILO_ARGS:-} \
+    --Cluster:SiloPort="$(free_port 21411)" ${SLOW_READER_SILO_ARGS:-} \
     >"$dir/silo.log" 2>&1 </dev/null) &
 pid=$!
 deadline=$((SECONDS + 120))
