@@ -86,6 +86,36 @@ public sealed class CredentialThrottleTests
     }
 
     [Fact]
+    public async Task WrongPassword_OverBudget_RefusalHeldForTheDelayWhileVerifiedDeviceServed()
+    {
+        var delay = TimeSpan.FromMilliseconds(800);
+        await using var silo = await TestSilo.StartAsync(RateLimits.With(
+            new FakeTimeProvider(DateTimeOffset.UtcNow), ("Auth:Throttle:FailuresPerDevice", "1"),
+            ("Auth:Throttle:RefusalDelayMilliseconds", delay.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture))), Cancel);
+        var victim = await TestAccounts.RegisterAsync(silo);
+        using var legitimate = victim.CreateClient(silo);
+        using var verified = await legitimate.GetAsync("/v1/devices", Cancel);
+        using var attacker = silo.CreateHttpClient();
+        using var failed = await GetDevicesAsync(attacker, victim.Login, TestAccounts.NewPassword());
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var refused = GetDevicesAsync(attacker, victim.Login, TestAccounts.NewPassword());
+        using var served = await legitimate.GetAsync("/v1/devices", Cancel);
+        var servedAfter = clock.Elapsed;
+        using var limited = await refused;
+        var refusedAfter = clock.Elapsed;
+
+        Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, failed.StatusCode);
+        await RateLimits.AssertLimitedAsync(limited, "auth_failures_device", 60);
+        // A lower bound, not a performance claim: the refusal is not answered before its delay, and the verified device
+        // was answered while it was held.
+        Assert.True(refusedAfter >= delay, $"the 429 came after {refusedAfter.TotalMilliseconds} ms, before the {delay.TotalMilliseconds} ms delay");
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.True(servedAfter < refusedAfter, "the verified device should be served while the refusal is held");
+    }
+
+    [Fact]
     public async Task WrongPasswords_HashingGateFull_BusyWhileVerifiedDeviceServed()
     {
         // One hash at a time, no queue, and hashes slow enough (~1 s) that concurrent checks overlap.

@@ -29,6 +29,15 @@ public sealed class CredentialThrottleOptions
     [Range(0.001, 86_400)]
     public double ClientAddressRefillSeconds { get; set; } = 6;
 
+    /// <summary>
+    /// How long a login refused for a spent budget (429) is held before it is answered. A script looping over a refused
+    /// login on a connection then costs the silo one held request a second instead of a core's worth of 429s, and
+    /// the connection it holds is one it could hold idle anyway (bounded by <c>Cluster:MaxConnections</c>). 0 answers at
+    /// once. Default: 1000 (one second).
+    /// </summary>
+    [Range(0, 10_000)]
+    public int RefusalDelayMilliseconds { get; set; } = 1000;
+
     /// <summary>The most device addresses, and client addresses, tracked each (see <c>TokenBuckets</c>). Default: 100000.</summary>
     [Range(1_000, 10_000_000)]
     public int MaxTrackedKeys { get; set; } = 100_000;
@@ -63,6 +72,9 @@ internal sealed class CredentialThrottle(IOptions<CredentialThrottleOptions> opt
 
         return null;
     }
+
+    /// <summary>How long a refusal of <see cref="TryBegin"/> is held before it is answered.</summary>
+    public TimeSpan RefusalDelay { get; } = TimeSpan.FromMilliseconds(options.Value.RefusalDelayMilliseconds);
 
     /// <summary>The check begun with <see cref="TryBegin"/> did not fail: its tokens go back.</summary>
     public void Refund(string device, string client)

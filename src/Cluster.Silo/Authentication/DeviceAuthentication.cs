@@ -140,9 +140,30 @@ internal sealed class DeviceAuthenticationHandler(
         }
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => refusal is { } refused
-        ? refused.WriteAsync(Context)
-        : WriteError(StatusCodes.Status401Unauthorized, "unauthorized", "missing or wrong credentials");
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (refusal is not { } refused)
+        {
+            await WriteError(StatusCodes.Status401Unauthorized, "unauthorized", "missing or wrong credentials");
+            return;
+        }
+
+        if (refused.Status == StatusCodes.Status429TooManyRequests && throttle.RefusalDelay > TimeSpan.Zero)
+        {
+            // A spent failure budget is answered late, on the real clock like Kestrel's own timeouts: a closed loop of
+            // refused logins then runs at one a second per connection, not as fast as the silo can say 429.
+            try
+            {
+                await Task.Delay(throttle.RefusalDelay, Context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
+        await refused.WriteAsync(Context);
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteError(StatusCodes.Status403Forbidden, "forbidden", "this device may not do that");
