@@ -21,6 +21,9 @@ die() { log "error: $*"; exit 1; }
 
 # shellcheck source=bench/free-port.sh
 source "$repo_root/bench/free-port.sh"
+# One sender floods one device: the per-sender limits would refuse most of it (docs/security.md).
+# shellcheck source=bench/lift-limits.sh
+source "$repo_root/bench/lift-limits.sh"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/slow-reader-XXXXXX")"
 pid=""
