@@ -219,6 +219,32 @@ public sealed class LinkingTests(SiloFixture fixture)
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }
 
+    [Fact]
+    public async Task LinkToken_MoreThanOutstandingLimit_TooManyUntilTheOldestExpires()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
+        var primary = await TestAccounts.RegisterAsync(silo);
+        using var http = primary.CreateClient(silo);
+        for (var i = 0; i < 5; i++)
+        {
+            using var issued = await http.PostAsync("/v1/devices/link-token", null, Cancel);
+            Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+            time.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        using var refused = await http.PostAsync("/v1/devices/link-token", null, Cancel);
+        var error = await refused.Content.ReadFromJsonAsync<JsonObject>(Cancel);
+        // The first token was issued 5 minutes ago and lives 10.
+        time.Advance(TimeSpan.FromMinutes(5));
+        using var again = await http.PostAsync("/v1/devices/link-token", null, Cancel);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("too_many_link_tokens", (string?)error!["error"]);
+        Assert.Equal(TimeSpan.FromMinutes(5), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+    }
+
     public static TheoryData<string, int, string> ListRefusals() => new()
     {
         { "wrong-signer", 422, "bad_signature" },

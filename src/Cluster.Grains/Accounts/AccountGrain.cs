@@ -89,7 +89,8 @@ internal sealed partial class AccountGrain(
         State.LinkTokens.RemoveAll(t => t.ExpiresAt <= now);
         if (!State.Exists || State.LinkTokens.Count >= linking.Value.MaxOutstandingLinkTokens)
         {
-            return new LinkToken(null, 0);
+            // Refused: when the oldest outstanding token expires, one may be created again.
+            return new LinkToken(null, State.LinkTokens.Count > 0 ? State.LinkTokens.Min(t => t.ExpiresAt) : 0);
         }
 
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));

@@ -21,13 +21,20 @@ internal static class DeviceEndpoints
         return v1;
     }
 
-    private static async Task<IResult> CreateLinkTokenAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> CreateLinkTokenAsync(
+        HttpContext context, IGrainFactory grains, [FromKeyedServices(Cluster.Grains.ClusterClock.Key)] TimeProvider time)
     {
         var device = RequirePrimary(context);
         var token = await grains.GetGrain<IAccountGrain>(device.Address.AccountId).CreateLinkTokenAsync();
-        return token.Token is { } value
-            ? Results.Json(new LinkTokenResponse(value, token.ExpiresAt), ProtocolJson.Default.LinkTokenResponse, statusCode: StatusCodes.Status201Created)
-            : ApiErrorHandling.Error(StatusCodes.Status429TooManyRequests, "too_many_link_tokens", "too many unexpired link tokens; use one or let them expire");
+        if (token.Token is { } value)
+        {
+            return Results.Json(new LinkTokenResponse(value, token.ExpiresAt), ProtocolJson.Default.LinkTokenResponse, statusCode: StatusCodes.Status201Created);
+        }
+
+        // Retry-After: when the oldest outstanding token expires (at least a second).
+        var wait = Math.Max(1, (token.ExpiresAt - time.GetUtcNow().ToUnixTimeMilliseconds() + 999) / 1000);
+        context.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiErrorHandling.Error(StatusCodes.Status429TooManyRequests, "too_many_link_tokens", "too many unexpired link tokens; use one or let them expire");
     }
 
     private static async Task<IResult> LinkAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)
