@@ -3,7 +3,8 @@
 
 // A device that stops reading while another sends it online messages of 60 KiB; prints the silo's RSS before,
 // during (the highest seen) and after. Run by bench/abuse/slow-reader.sh, which starts the silo.
-// Arguments: <silo base URL> <silo pid> [messages, default 3000] [parallel sends, default 8]
+// Arguments: <silo base URL> <silo pid> [messages, default 3000] [parallel sends, default 8] [mode: slow (default) or
+// offline: the same sends to a device with no socket at all, the control that shows what the sends alone cost]
 using System.Globalization;
 using System.Net.Http.Json;
 using Cluster.Testing;
@@ -12,6 +13,7 @@ var baseAddress = new Uri(args[0]);
 var pid = int.Parse(args[1], CultureInfo.InvariantCulture);
 var count = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3000;
 var parallel = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 8;
+var offline = args.Length > 4 && args[4] == "offline";
 
 using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
 var alice = await RegisterAsync();
@@ -20,8 +22,12 @@ var before = Rss();
 using var sender = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
 sender.DefaultRequestHeaders.Authorization = TestDevice.BasicAuth(alice.Login, alice.Password);
 
-var slow = await RawWebSocket.ConnectAsync(baseAddress, bob, receiveBufferBytes: 4096);
-await slow.ReadUntilQueueEmptyAsync();
+var slow = offline ? null : await RawWebSocket.ConnectAsync(baseAddress, bob, receiveBufferBytes: 4096);
+if (slow is not null)
+{
+    await slow.ReadUntilQueueEmptyAsync();
+}
+
 var body = Messages.Body([bob], new string('x', 60 * 1024), online: true);
 long peak = before, answered = 0, refused = 0;
 using var sampling = new CancellationTokenSource();
@@ -50,14 +56,16 @@ await Task.Delay(TimeSpan.FromSeconds(20));
 string outcome;
 try
 {
-    outcome = $"the silo dropped the slow socket ({(await slow.DroppedAsync("as too slow", TimeSpan.FromSeconds(5))).Count} frames were left to read)";
+    outcome = slow is null
+        ? "offline control: the device had no socket"
+        : $"the silo dropped the slow socket ({(await slow.DroppedAsync("as too slow", TimeSpan.FromSeconds(5))).Count} frames were left to read)";
 }
 catch (TimeoutException)
 {
     outcome = "THE SILO KEPT THE SLOW SOCKET OPEN";
 }
 
-slow.Dispose();
+slow?.Dispose();
 
 // The silo's server GC returns memory lazily: sample for a while after the slow reader is gone.
 await Task.Delay(TimeSpan.FromSeconds(15));

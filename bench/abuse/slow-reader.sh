@@ -3,7 +3,8 @@
 # another sends it online messages of 60 KiB; prints the silo's RSS before, during (highest seen) and 15 s after,
 # and whether the silo dropped the slow socket by itself. Measure on a quiet machine (docs/benchmarks.md).
 #
-# Usage: bench/abuse/slow-reader.sh [messages, default 3000] [parallel sends, default 8]
+# Usage: bench/abuse/slow-reader.sh [messages, default 3000] [parallel sends, default 8] [slow (default) | offline]
+#   offline: the control run, the same sends to a device with no socket (what the sends alone cost the silo)
 #
 # Environment:
 #   SLOW_READER_SILO_ARGS  extra silo settings, e.g. --Sockets:MaxOutboundBytes=1048576
@@ -58,4 +59,4 @@ until curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$http/health/ready"; 
 done
 
 # The client is a file-based C# program on the test helpers (raw socket, valid registrations).
-(cd "$repo_root/bench/abuse" && dotnet run -c Release SlowReader.cs -- "http://127.0.0.1:$http" "$pid" "${1:-3000}" "${2:-8}")
+(cd "$repo_root/bench/abuse" && dotnet run -c Release SlowReader.cs -- "http://127.0.0.1:$http" "$pid" "${1:-3000}" "${2:-8}" "${3:-slow}")
