@@ -10,18 +10,18 @@ namespace Cluster.Bench;
 /// <summary>A fresh, migrated database for one scenario: a new SQLite file, or a new PostgreSQL database.</summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
-    private readonly string? _adminConnectionString;
-    private readonly string? _postgresName;
-    private readonly string? _sqlitePath;
+    private readonly string? adminConnectionString;
+    private readonly string? postgresName;
+    private readonly string? sqlitePath;
 
     private BenchDatabase(StorageKind kind, string connectionString, SqliteFileDataSource? sqlite, string? adminConnectionString, string? postgresName, string? sqlitePath)
     {
         Kind = kind;
         ConnectionString = connectionString;
         Sqlite = sqlite;
-        _adminConnectionString = adminConnectionString;
-        _postgresName = postgresName;
-        _sqlitePath = sqlitePath;
+        this.adminConnectionString = adminConnectionString;
+        this.postgresName = postgresName;
+        this.sqlitePath = sqlitePath;
     }
 
     public StorageKind Kind { get; }
@@ -76,16 +76,16 @@ internal sealed class BenchDatabase : IAsyncDisposable
                 SqliteConnection.ClearPool(connection);
             }
 
-            foreach (var file in new[] { _sqlitePath!, _sqlitePath + "-wal", _sqlitePath + "-shm" })
+            foreach (var file in new[] { sqlitePath!, sqlitePath + "-wal", sqlitePath + "-shm" })
             {
                 File.Delete(file);
             }
         }
 
-        if (_postgresName is not null)
+        if (postgresName is not null)
         {
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(_adminConnectionString!, $"DROP DATABASE IF EXISTS {_postgresName} WITH (FORCE)");
+            await ExecuteAsync(adminConnectionString!, $"DROP DATABASE IF EXISTS {postgresName} WITH (FORCE)");
         }
     }
 

@@ -52,7 +52,7 @@ internal sealed class BenchOptions
 
     public int Deep { get; private set; } = 100_000;
 
-    private int? _rawWriters;
+    private int? rawWriters;
 
     /// <summary>Raw writers for the store being run: SQLite admits one writer at a time.</summary>
     public int RawWriters { get; private set; } = 1;
@@ -109,7 +109,7 @@ internal sealed class BenchOptions
                 case "--devices": options.Devices = Number(name, value, 1); break;
                 case "--envelope": options.EnvelopeBytes = Number(name, value, 1); break;
                 case "--raw-batch": options.RawBatch = Number(name, value, 1); break;
-                case "--raw-writers": options._rawWriters = Number(name, value, 1); break;
+                case "--raw-writers": options.rawWriters = Number(name, value, 1); break;
                 case "--deep": options.Deep = Number(name, value, 0); break;
                 case "--max-batch": options.MaxBatchRows = Number(name, value, 1); break;
                 case "--pg-writers": options.PostgresWriters = Number(name, value, 1); break;
@@ -141,7 +141,7 @@ internal sealed class BenchOptions
     public void UseStore(StorageKind kind) => RawWriters = RawWritersOf(kind);
 
     public int RawWritersOf(StorageKind kind) =>
-        kind == StorageKind.Sqlite ? _rawWriters ?? 1 : _rawWriters ?? PostgresWriters;
+        kind == StorageKind.Sqlite ? rawWriters ?? 1 : rawWriters ?? PostgresWriters;
 
     private static string[] List(string value) =>
         value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -8,14 +8,14 @@ namespace Cluster.Bench;
 /// </summary>
 internal sealed class CommitStats : IMeterFactory
 {
-    private readonly MeterListener _listener = new();
-    private readonly List<Meter> _meters = [];
-    private long _commits;
-    private long _rows;
+    private readonly MeterListener listener = new();
+    private readonly List<Meter> meters = [];
+    private long commits;
+    private long rows;
 
     public CommitStats()
     {
-        _listener.InstrumentPublished = (instrument, listener) =>
+        listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Scope == this
                 && instrument.Name is "cluster_inbox_commits_total" or "cluster_inbox_commit_batch_rows")
@@ -23,19 +23,19 @@ internal sealed class CommitStats : IMeterFactory
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _commits, value));
-        _listener.SetMeasurementEventCallback<int>((_, value, _, _) => Interlocked.Add(ref _rows, value));
-        _listener.Start();
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref commits, value));
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => Interlocked.Add(ref rows, value));
+        listener.Start();
     }
 
-    public (long Commits, long Rows) Snapshot() => (Interlocked.Read(ref _commits), Interlocked.Read(ref _rows));
+    public (long Commits, long Rows) Snapshot() => (Interlocked.Read(ref commits), Interlocked.Read(ref rows));
 
     public Meter Create(MeterOptions options)
     {
         var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
-        lock (_meters)
+        lock (meters)
         {
-            _meters.Add(meter);
+            meters.Add(meter);
         }
 
         return meter;
@@ -43,10 +43,10 @@ internal sealed class CommitStats : IMeterFactory
 
     public void Dispose()
     {
-        _listener.Dispose();
-        lock (_meters)
+        listener.Dispose();
+        lock (meters)
         {
-            _meters.ForEach(meter => meter.Dispose());
+            meters.ForEach(meter => meter.Dispose());
         }
     }
 }

@@ -43,8 +43,8 @@ internal abstract class RawWriter : IAsyncDisposable
 
         private static readonly SqliteType[] DeleteTypes = [SqliteType.Text, SqliteType.Blob];
 
-        private readonly Dictionary<int, SqliteCommand> _inserts = [];
-        private readonly Dictionary<int, SqliteCommand> _deletes = [];
+        private readonly Dictionary<int, SqliteCommand> inserts = [];
+        private readonly Dictionary<int, SqliteCommand> deletes = [];
 
         public override ValueTask CommitAsync(IReadOnlyList<InboxRow> insert, IReadOnlyList<InboxRow> delete)
         {
@@ -52,9 +52,9 @@ internal abstract class RawWriter : IAsyncDisposable
             for (var offset = 0; offset < insert.Count; offset += Width)
             {
                 var count = Math.Min(Width, insert.Count - offset);
-                if (!_inserts.TryGetValue(count, out var command))
+                if (!inserts.TryGetValue(count, out var command))
                 {
-                    _inserts[count] = command = Prepare(InsertSql(count), count, InsertTypes, transaction);
+                    inserts[count] = command = Prepare(InsertSql(count), count, InsertTypes, transaction);
                 }
 
                 for (var i = 0; i < count; i++)
@@ -74,9 +74,9 @@ internal abstract class RawWriter : IAsyncDisposable
             for (var offset = 0; offset < delete.Count; offset += Width)
             {
                 var count = Math.Min(Width, delete.Count - offset);
-                if (!_deletes.TryGetValue(count, out var command))
+                if (!deletes.TryGetValue(count, out var command))
                 {
-                    _deletes[count] = command = Prepare(DeleteSql(count), count, DeleteTypes, transaction);
+                    deletes[count] = command = Prepare(DeleteSql(count), count, DeleteTypes, transaction);
                 }
 
                 for (var i = 0; i < count; i++)
@@ -96,7 +96,7 @@ internal abstract class RawWriter : IAsyncDisposable
 
         public override ValueTask DisposeAsync()
         {
-            foreach (var command in _inserts.Values.Concat(_deletes.Values))
+            foreach (var command in inserts.Values.Concat(deletes.Values))
             {
                 command.Dispose();
             }

@@ -34,23 +34,23 @@ internal abstract class Scenario
 /// <summary>Devices, their next sequence numbers and one envelope body shared by every row (byte arrays are never mutated).</summary>
 internal sealed class Workload
 {
-    private readonly string[] _devices;
-    private readonly long[] _sequences;
-    private readonly byte[] _envelope;
-    private readonly long _expiresAt = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
+    private readonly string[] devices;
+    private readonly long[] sequences;
+    private readonly byte[] envelope;
+    private readonly long expiresAt = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeMilliseconds();
 
     public Workload(int devices, int envelopeBytes)
     {
-        _devices = [.. Enumerable.Range(0, devices).Select(_ => $"{Guid.NewGuid():N}.1")];
-        _sequences = new long[devices];
-        _envelope = new byte[envelopeBytes];
-        Random.Shared.NextBytes(_envelope);
+        this.devices = [.. Enumerable.Range(0, devices).Select(_ => $"{Guid.NewGuid():N}.1")];
+        sequences = new long[devices];
+        envelope = new byte[envelopeBytes];
+        Random.Shared.NextBytes(envelope);
     }
 
-    public int RandomDevice() => Random.Shared.Next(_devices.Length);
+    public int RandomDevice() => Random.Shared.Next(devices.Length);
 
     public InboxRow NextRow(int device) =>
-        new(_devices[device], Interlocked.Increment(ref _sequences[device]), Guid.NewGuid(), _expiresAt, _envelope);
+        new(devices[device], Interlocked.Increment(ref sequences[device]), Guid.NewGuid(), expiresAt, envelope);
 
     public InboxRow[] RandomRows(int count)
     {

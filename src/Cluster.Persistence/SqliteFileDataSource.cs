@@ -18,7 +18,7 @@ namespace Cluster.Persistence;
 /// </remarks>
 public sealed class SqliteFileDataSource : DbDataSource
 {
-    private readonly string _pragmas;
+    private readonly string pragmas;
 
     /// <summary>Creates a data source for the database file at <paramref name="databasePath"/>.</summary>
     /// <param name="databasePath">The database file; relative paths are resolved against the current directory.</param>
@@ -41,7 +41,7 @@ public sealed class SqliteFileDataSource : DbDataSource
         DatabasePath = Path.GetFullPath(databasePath);
         Synchronous = synchronous;
         BusyTimeout = timeout;
-        _pragmas = string.Create(
+        pragmas = string.Create(
             CultureInfo.InvariantCulture,
             $"PRAGMA synchronous = {(int)synchronous}; PRAGMA busy_timeout = {(long)timeout.TotalMilliseconds};");
     }
@@ -74,7 +74,7 @@ public sealed class SqliteFileDataSource : DbDataSource
         }
 
         using var command = ((SqliteConnection)sender).CreateCommand();
-        command.CommandText = _pragmas;
+        command.CommandText = pragmas;
         command.ExecuteNonQuery();
     }
 }

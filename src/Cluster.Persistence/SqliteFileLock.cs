@@ -13,13 +13,13 @@ namespace Cluster.Persistence;
 /// </remarks>
 public sealed class SqliteFileLock : IDisposable
 {
-    private readonly FileStream _lockFile;
+    private readonly FileStream lockFile;
 
     private SqliteFileLock(string databasePath, string lockPath, FileStream lockFile)
     {
         DatabasePath = databasePath;
         LockPath = lockPath;
-        _lockFile = lockFile;
+        this.lockFile = lockFile;
     }
 
     /// <summary>The full path of the database file this lock guards.</summary>
@@ -55,5 +55,5 @@ public sealed class SqliteFileLock : IDisposable
     }
 
     /// <summary>Releases the lock.</summary>
-    public void Dispose() => _lockFile.Dispose();
+    public void Dispose() => lockFile.Dispose();
 }

@@ -8,7 +8,7 @@ namespace Cluster.Signal;
 /// <see cref="FormatError"/> instead of an exception.</summary>
 internal ref struct AdvReader(ReadOnlySpan<byte> bytes, string structure)
 {
-    private ReadOnlySpan<byte> _rest = bytes;
+    private ReadOnlySpan<byte> rest = bytes;
 
     public bool TryReadVersion(byte expected, [NotNullWhen(false)] out FormatError? error)
     {
@@ -99,23 +99,23 @@ internal ref struct AdvReader(ReadOnlySpan<byte> bytes, string structure)
 
     public readonly bool TryReadEnd([NotNullWhen(false)] out FormatError? error)
     {
-        error = _rest.IsEmpty
+        error = rest.IsEmpty
             ? null
-            : new FormatError(FormatProblem.TrailingBytes, $"{structure} has {_rest.Length} bytes after its last field");
+            : new FormatError(FormatProblem.TrailingBytes, $"{structure} has {rest.Length} bytes after its last field");
         return error is null;
     }
 
     private bool TryTake(int count, string name, out ReadOnlySpan<byte> field, [NotNullWhen(false)] out FormatError? error)
     {
-        if (_rest.Length < count)
+        if (rest.Length < count)
         {
             field = default;
             error = new FormatError(FormatProblem.Truncated, $"{structure} ends inside its {name}");
             return false;
         }
 
-        field = _rest[..count];
-        _rest = _rest[count..];
+        field = rest[..count];
+        rest = rest[count..];
         error = null;
         return true;
     }

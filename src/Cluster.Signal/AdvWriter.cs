@@ -8,7 +8,7 @@ internal ref struct AdvWriter(Span<byte> destination)
 {
     public static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private Span<byte> _rest = destination;
+    private Span<byte> rest = destination;
 
     /// <summary>The encoded length of a <c>str</c> field, after checking that it fits its u16 length.</summary>
     public static int StringLength(string value, string paramName)
@@ -40,8 +40,8 @@ internal ref struct AdvWriter(Span<byte> destination)
 
     private Span<byte> Take(int count)
     {
-        var field = _rest[..count];
-        _rest = _rest[count..];
+        var field = rest[..count];
+        rest = rest[count..];
         return field;
     }
 }

@@ -6,20 +6,20 @@ namespace Cluster.Signal;
 /// <summary>A Curve25519 key pair in libsignal's formats: an identity key, a signed prekey or a one-time prekey.</summary>
 public sealed class ECKeyPair
 {
-    private readonly byte[] _privateKey;
-    private readonly byte[] _publicKey;
+    private readonly byte[] privateKey;
+    private readonly byte[] publicKey;
 
     private ECKeyPair(byte[] privateKey, byte[] publicKey)
     {
-        _privateKey = privateKey;
-        _publicKey = publicKey;
+        this.privateKey = privateKey;
+        this.publicKey = publicKey;
     }
 
     /// <summary>The serialized public key, <c>0x05 || X25519 public key</c> (33 bytes).</summary>
-    public ReadOnlyMemory<byte> PublicKey => _publicKey;
+    public ReadOnlyMemory<byte> PublicKey => publicKey;
 
     /// <summary>The clamped 32-byte private key, as libsignal's <c>PrivateKey.serialize</c> returns it.</summary>
-    public ReadOnlyMemory<byte> PrivateKey => _privateKey;
+    public ReadOnlyMemory<byte> PrivateKey => privateKey;
 
     /// <summary>Generates a key pair from the operating system's secure random generator.</summary>
     /// <returns>A new key pair.</returns>
@@ -56,5 +56,5 @@ public sealed class ECKeyPair
     /// <summary>Signs <paramref name="message"/> with XEdDSA, as libsignal's <c>PrivateKey.sign</c> does.</summary>
     /// <param name="message">The message to sign.</param>
     /// <returns>The 64-byte signature.</returns>
-    public byte[] Sign(ReadOnlySpan<byte> message) => XEdDsa.Sign(_privateKey, message);
+    public byte[] Sign(ReadOnlySpan<byte> message) => XEdDsa.Sign(privateKey, message);
 }

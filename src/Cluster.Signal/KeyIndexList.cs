@@ -12,7 +12,7 @@ public sealed class KeyIndexList
     /// <summary>The only version of the layout.</summary>
     public const byte Version = 1;
 
-    private readonly uint[] _validIndexes;
+    private readonly uint[] validIndexes;
 
     /// <summary>Creates a key index list.</summary>
     /// <param name="accountId">The account whose devices the list names.</param>
@@ -43,7 +43,7 @@ public sealed class KeyIndexList
         AccountId = accountId;
         TimestampMs = timestampMs;
         CurrentIndex = currentIndex;
-        _validIndexes = indexes;
+        this.validIndexes = indexes;
     }
 
     /// <summary>The account whose devices the list names.</summary>
@@ -56,7 +56,7 @@ public sealed class KeyIndexList
     public uint CurrentIndex { get; }
 
     /// <summary>The key indexes of the linked companions, strictly ascending.</summary>
-    public IReadOnlyList<uint> ValidIndexes => _validIndexes.AsReadOnly();
+    public IReadOnlyList<uint> ValidIndexes => validIndexes.AsReadOnly();
 
     /// <summary>Reads a key index list strictly: version 1, every field present, valid indexes strictly ascending,
     /// nothing after the last one.</summary>
@@ -100,14 +100,14 @@ public sealed class KeyIndexList
     {
         var bytes = new byte[
             1 + AdvWriter.StringLength(AccountId, nameof(AccountId)) + sizeof(ulong) + sizeof(uint)
-            + sizeof(ushort) + (_validIndexes.Length * sizeof(uint))];
+            + sizeof(ushort) + (validIndexes.Length * sizeof(uint))];
         var writer = new AdvWriter(bytes);
         writer.WriteByte(Version);
         writer.WriteString(AccountId);
         writer.WriteUInt64((ulong)TimestampMs);
         writer.WriteUInt32(CurrentIndex);
-        writer.WriteUInt16((ushort)_validIndexes.Length);
-        foreach (var index in _validIndexes)
+        writer.WriteUInt16((ushort)validIndexes.Length);
+        foreach (var index in validIndexes)
         {
             writer.WriteUInt32(index);
         }

@@ -11,15 +11,15 @@ namespace Cluster.Inbox.Tests;
 /// <summary>A fresh, migrated database of either kind for one test, removed on dispose.</summary>
 public sealed class InboxDatabase : IAsyncDisposable
 {
-    private readonly DirectoryInfo? _directory;
-    private readonly PostgresDatabase? _postgres;
+    private readonly DirectoryInfo? directory;
+    private readonly PostgresDatabase? postgres;
 
     private InboxDatabase(StorageKind kind, string connectionString, DirectoryInfo? directory, PostgresDatabase? postgres)
     {
         Kind = kind;
         ConnectionString = connectionString;
-        _directory = directory;
-        _postgres = postgres;
+        this.directory = directory;
+        this.postgres = postgres;
         SqliteDataSource = directory is null ? null : new SqliteFileDataSource(Path.Combine(directory.FullName, "cluster.db"));
     }
 
@@ -93,12 +93,12 @@ public sealed class InboxDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_postgres is not null)
+        if (postgres is not null)
         {
-            await _postgres.DisposeAsync();
+            await postgres.DisposeAsync();
         }
 
-        if (_directory is not null)
+        if (directory is not null)
         {
             await SqliteDataSource!.DisposeAsync();
             using (var connection = new SqliteConnection(ConnectionString))
@@ -106,7 +106,7 @@ public sealed class InboxDatabase : IAsyncDisposable
                 SqliteConnection.ClearPool(connection);
             }
 
-            _directory.Delete(recursive: true);
+            directory.Delete(recursive: true);
         }
     }
 

@@ -18,32 +18,32 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
     private const long Now = 1_750_000_000_000;
     private const long Later = Now + 86_400_000;
 
-    private readonly TestMeterFactory _meters = new();
-    private IInboxStore? _store;
+    private readonly TestMeterFactory meters = new();
+    private IInboxStore? store;
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     private InboxDatabase Database => fixture.Database!;
 
-    private IInboxStore Store => _store!;
+    private IInboxStore Store => store!;
 
-    private ISendReceiptStore Receipts => (ISendReceiptStore)_store!;
+    private ISendReceiptStore Receipts => (ISendReceiptStore)store!;
 
     public ValueTask InitializeAsync()
     {
         Assert.SkipWhen(fixture.Database is null, PostgresDatabase.SkipReason);
-        _store = Database.CreateStore(meterFactory: _meters);
+        store = Database.CreateStore(meterFactory: meters);
         return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_store is IAsyncDisposable store)
+        if (this.store is IAsyncDisposable store)
         {
             await store.DisposeAsync();
         }
 
-        _meters.Dispose();
+        meters.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -261,8 +261,8 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
             Assert.Equal([row], await reopened.ReadAsync(row.Device, 0, 10, Now, Cancel), RowComparer.Instance);
         }
 
-        Assert.InRange(_meters.Commits, 1, rows.Length - 1);
-        Assert.True(_meters.LargestBatch > 1, $"Expected a commit of several callers' rows; the largest had {_meters.LargestBatch}.");
+        Assert.InRange(meters.Commits, 1, rows.Length - 1);
+        Assert.True(meters.LargestBatch > 1, $"Expected a commit of several callers' rows; the largest had {meters.LargestBatch}.");
     }
 
     [Fact]

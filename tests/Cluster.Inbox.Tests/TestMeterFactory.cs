@@ -8,14 +8,14 @@ namespace Cluster.Inbox.Tests;
 /// </summary>
 public sealed class TestMeterFactory : IMeterFactory
 {
-    private readonly List<Meter> _meters = [];
-    private readonly MeterListener _listener = new();
-    private long _commits;
-    private int _largestBatch;
+    private readonly List<Meter> meters = [];
+    private readonly MeterListener listener = new();
+    private long commits;
+    private int largestBatch;
 
     public TestMeterFactory()
     {
-        _listener.InstrumentPublished = (instrument, listener) =>
+        listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Scope == this
                 && instrument.Name is "cluster_inbox_commits_total" or "cluster_inbox_commit_batch_rows")
@@ -23,30 +23,30 @@ public sealed class TestMeterFactory : IMeterFactory
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _commits, value));
-        _listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref commits, value));
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
         {
             int seen;
-            while (value > (seen = Volatile.Read(ref _largestBatch))
-                && Interlocked.CompareExchange(ref _largestBatch, value, seen) != seen)
+            while (value > (seen = Volatile.Read(ref largestBatch))
+                && Interlocked.CompareExchange(ref largestBatch, value, seen) != seen)
             {
             }
         });
-        _listener.Start();
+        listener.Start();
     }
 
     /// <summary>Transactions committed by stores that use this factory.</summary>
-    public long Commits => Interlocked.Read(ref _commits);
+    public long Commits => Interlocked.Read(ref commits);
 
     /// <summary>The most rows one commit wrote.</summary>
-    public int LargestBatch => Volatile.Read(ref _largestBatch);
+    public int LargestBatch => Volatile.Read(ref largestBatch);
 
     public Meter Create(MeterOptions options)
     {
         var meter = new Meter(new MeterOptions(options.Name) { Version = options.Version, Tags = options.Tags, Scope = this });
-        lock (_meters)
+        lock (meters)
         {
-            _meters.Add(meter);
+            meters.Add(meter);
         }
 
         return meter;
@@ -54,10 +54,10 @@ public sealed class TestMeterFactory : IMeterFactory
 
     public void Dispose()
     {
-        _listener.Dispose();
-        lock (_meters)
+        listener.Dispose();
+        lock (meters)
         {
-            _meters.ForEach(meter => meter.Dispose());
+            meters.ForEach(meter => meter.Dispose());
         }
     }
 }

@@ -25,13 +25,13 @@ public sealed class ProviderSilo : IAsyncDisposable
     public const string ClusterId = "persistence-tests";
     public const string ServiceId = "persistence-tests";
 
-    private readonly SqliteFileDataSource? _dataSource;
+    private readonly SqliteFileDataSource? dataSource;
 
     private ProviderSilo(TestDatabase database, IHost host, SqliteFileDataSource? dataSource)
     {
         Database = database;
         Host = host;
-        _dataSource = dataSource;
+        this.dataSource = dataSource;
     }
 
     public TestDatabase Database { get; }
@@ -152,9 +152,9 @@ public sealed class ProviderSilo : IAsyncDisposable
     {
         await Host.StopAsync();
         Host.Dispose();
-        if (_dataSource is not null)
+        if (dataSource is not null)
         {
-            await _dataSource.DisposeAsync();
+            await dataSource.DisposeAsync();
         }
 
         await Database.DisposeAsync();
@@ -164,14 +164,14 @@ public sealed class ProviderSilo : IAsyncDisposable
 /// <summary>One <see cref="ProviderSilo"/> shared by a test class; skips its tests when its database is not available.</summary>
 public abstract class ProviderSiloFixture(StorageKind kind, ClusteringMode clustering) : IAsyncLifetime
 {
-    private ProviderSilo? _silo;
+    private ProviderSilo? silo;
 
     public ProviderSilo Silo
     {
         get
         {
-            Assert.SkipWhen(_silo is null && kind == StorageKind.PostgreSql && !PostgresDatabase.IsConfigured, PostgresDatabase.SkipReason);
-            return _silo ?? throw new InvalidOperationException("The silo did not start.");
+            Assert.SkipWhen(silo is null && kind == StorageKind.PostgreSql && !PostgresDatabase.IsConfigured, PostgresDatabase.SkipReason);
+            return silo ?? throw new InvalidOperationException("The silo did not start.");
         }
     }
 
@@ -182,14 +182,14 @@ public abstract class ProviderSiloFixture(StorageKind kind, ClusteringMode clust
             return;
         }
 
-        _silo = await ProviderSilo.StartAsync(kind, clustering, CancellationToken.None);
+        silo = await ProviderSilo.StartAsync(kind, clustering, CancellationToken.None);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_silo is not null)
+        if (silo is not null)
         {
-            await _silo.DisposeAsync();
+            await silo.DisposeAsync();
         }
 
         GC.SuppressFinalize(this);

@@ -4,9 +4,9 @@ namespace Cluster.Persistence.Tests;
 
 public sealed class SqliteFileDataSourceTests : IDisposable
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cluster-datasource-");
+    private readonly DirectoryInfo directory = Directory.CreateTempSubdirectory("cluster-datasource-");
 
-    private string DatabasePath => Path.Combine(_directory.FullName, "cluster.db");
+    private string DatabasePath => Path.Combine(directory.FullName, "cluster.db");
 
     [Theory]
     [InlineData(SqliteSynchronous.Normal)]
@@ -47,7 +47,7 @@ public sealed class SqliteFileDataSourceTests : IDisposable
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
-        _directory.Delete(recursive: true);
+        directory.Delete(recursive: true);
     }
 
     private static long Pragma(System.Data.Common.DbConnection connection, string name)

@@ -2,9 +2,9 @@ namespace Cluster.Persistence.Tests;
 
 public sealed class SqliteFileLockTests : IDisposable
 {
-    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cluster-lock-");
+    private readonly DirectoryInfo directory = Directory.CreateTempSubdirectory("cluster-lock-");
 
-    private string DatabasePath => Path.Combine(_directory.FullName, "data", "cluster.db");
+    private string DatabasePath => Path.Combine(directory.FullName, "data", "cluster.db");
 
     [Fact]
     public void Acquire_FileAlreadyLocked_RefusedNamingTheFile()
@@ -33,10 +33,10 @@ public sealed class SqliteFileLockTests : IDisposable
     {
         using var first = SqliteFileLock.Acquire(DatabasePath);
 
-        using var other = SqliteFileLock.Acquire(Path.Combine(_directory.FullName, "data", "other.db"));
+        using var other = SqliteFileLock.Acquire(Path.Combine(directory.FullName, "data", "other.db"));
 
         Assert.NotEqual(first.LockPath, other.LockPath);
     }
 
-    public void Dispose() => _directory.Delete(recursive: true);
+    public void Dispose() => directory.Delete(recursive: true);
 }

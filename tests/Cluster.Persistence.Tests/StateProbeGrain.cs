@@ -51,7 +51,7 @@ public sealed class StateProbeGrain(
 {
     public const string StateName = "probe";
 
-    private readonly Guid _activationId = Guid.NewGuid();
+    private readonly Guid activationId = Guid.NewGuid();
 
     public Task<ProbeSnapshot> ReadAsync() => Task.FromResult(Snapshot());
 
@@ -90,5 +90,5 @@ public sealed class StateProbeGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;
 
-    private ProbeSnapshot Snapshot() => new(state.State.Value, state.Etag, state.RecordExists, _activationId);
+    private ProbeSnapshot Snapshot() => new(state.State.Value, state.Etag, state.RecordExists, activationId);
 }

@@ -8,15 +8,15 @@ namespace Cluster.Persistence.Tests;
 /// <summary>A fresh, empty database of either kind, removed on dispose.</summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private readonly DirectoryInfo? _sqliteDirectory;
-    private readonly PostgresDatabase? _postgres;
+    private readonly DirectoryInfo? sqliteDirectory;
+    private readonly PostgresDatabase? postgres;
 
     private TestDatabase(StorageKind kind, string connectionString, DirectoryInfo? sqliteDirectory, PostgresDatabase? postgres)
     {
         Kind = kind;
         ConnectionString = connectionString;
-        _sqliteDirectory = sqliteDirectory;
-        _postgres = postgres;
+        this.sqliteDirectory = sqliteDirectory;
+        this.postgres = postgres;
         SqlitePath = sqliteDirectory is null ? null : Path.Combine(sqliteDirectory.FullName, "cluster.db");
     }
 
@@ -105,19 +105,19 @@ public sealed class TestDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_postgres is not null)
+        if (postgres is not null)
         {
-            await _postgres.DisposeAsync();
+            await postgres.DisposeAsync();
         }
 
-        if (_sqliteDirectory is not null)
+        if (sqliteDirectory is not null)
         {
             using (var connection = new SqliteConnection(ConnectionString))
             {
                 SqliteConnection.ClearPool(connection);
             }
 
-            _sqliteDirectory.Delete(recursive: true);
+            sqliteDirectory.Delete(recursive: true);
         }
     }
 }

@@ -26,8 +26,8 @@ public sealed class PostgresDatabase : IAsyncLifetime
     public static bool IsConfigured =>
         !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(AdminConnectionStringVariable));
 
-    private string? _adminConnectionString;
-    private string? _connectionString;
+    private string? adminConnectionString;
+    private string? connectionString;
 
     /// <summary>The database's name, e.g. <c>test_0f8fad5bd9cb469fa16570867728950e</c>; null when skipped.</summary>
     public string? Name { get; private set; }
@@ -40,8 +40,8 @@ public sealed class PostgresDatabase : IAsyncLifetime
     {
         get
         {
-            Assert.SkipWhen(_connectionString is null, SkipReason);
-            return _connectionString!;
+            Assert.SkipWhen(connectionString is null, SkipReason);
+            return connectionString!;
         }
     }
 
@@ -57,8 +57,8 @@ public sealed class PostgresDatabase : IAsyncLifetime
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
     {
-        _adminConnectionString = Environment.GetEnvironmentVariable(AdminConnectionStringVariable);
-        if (string.IsNullOrWhiteSpace(_adminConnectionString))
+        adminConnectionString = Environment.GetEnvironmentVariable(AdminConnectionStringVariable);
+        if (string.IsNullOrWhiteSpace(adminConnectionString))
         {
             return;
         }
@@ -66,7 +66,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
         var name = "test_" + Guid.NewGuid().ToString("N");
         await ExecuteAsAdminAsync($"CREATE DATABASE {name};");
         Name = name;
-        _connectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = name }.ConnectionString;
+        connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
     }
 
     /// <inheritdoc />
@@ -78,7 +78,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
         }
 
         // Pooled connections to the database would be broken by the drop anyway; drop them first.
-        await using (var connection = new NpgsqlConnection(_connectionString))
+        await using (var connection = new NpgsqlConnection(connectionString))
         {
             NpgsqlConnection.ClearPool(connection);
         }
@@ -89,7 +89,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
 
     private async Task ExecuteAsAdminAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(_adminConnectionString);
+        await using var connection = new NpgsqlConnection(adminConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();

@@ -23,21 +23,21 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         "SELECT count(*), coalesce(sum(coalesce(length, reserved)), 0)::bigint, coalesce(min(expires_at), 0) FROM blobs "
         + "WHERE owner = $1 AND expires_at > $2";
 
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource dataSource;
 
     /// <summary>A store on a migrated database.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
     public PostgresBlobStore(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        dataSource = NpgsqlDataSource.Create(connectionString);
     }
 
     /// <inheritdoc />
     public override async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
-        await using var command = _dataSource.CreateCommand(
+        await using var command = dataSource.CreateCommand(
             "SELECT length, chunk_count, expires_at FROM blobs WHERE id = $1 AND length IS NOT NULL AND expires_at > $2");
         command.Parameters.Add(Text(id));
         command.Parameters.Add(Bigint(now));
@@ -52,7 +52,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(buffer);
-        await using var command = _dataSource.CreateCommand("SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2");
+        await using var command = dataSource.CreateCommand("SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2");
         command.Parameters.Add(Text(id));
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
         // Sequential: the chunk is copied from the socket into the caller's buffer, not buffered whole by Npgsql first.
@@ -82,18 +82,18 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
             return 0;
         }
 
-        await using var command = _dataSource.CreateCommand(DeleteExpiredSql);
+        await using var command = dataSource.CreateCommand(DeleteExpiredSql);
         command.Parameters.Add(Bigint(now));
         command.Parameters.Add(Bigint(limit));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Closes every pooled connection.</summary>
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
     private protected override async Task<BlobReservation> InsertPendingAsync(BlobWrite write, CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var usage = new BlobUsage(0, 0, 0);
         if (write is { Owner: { } owner, Quota: not null })
@@ -131,7 +131,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
 
     private protected override async Task<bool> InsertChunkAsync(string id, int index, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)");
+        await using var command = dataSource.CreateCommand("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)");
         command.Parameters.Add(Text(id));
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = data, NpgsqlDbType = NpgsqlDbType.Bytea });
@@ -148,7 +148,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
 
     private protected override async Task<bool> CompleteAsync(string id, long expiresAt, long length, int chunkCount, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand(
+        await using var command = dataSource.CreateCommand(
             "UPDATE blobs SET expires_at = $2, length = $3, chunk_count = $4 WHERE id = $1 AND length IS NULL");
         command.Parameters.Add(Text(id));
         command.Parameters.Add(Bigint(expiresAt));
@@ -159,7 +159,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
 
     private protected override async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand("DELETE FROM blobs WHERE id = $1");
+        await using var command = dataSource.CreateCommand("DELETE FROM blobs WHERE id = $1");
         command.Parameters.Add(Text(id));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -23,15 +23,15 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         "SELECT count(*), coalesce(sum(coalesce(length, reserved)), 0), coalesce(min(expires_at), 0) FROM blobs "
         + "WHERE owner = @owner AND expires_at > @now;";
 
-    private readonly SqliteFileDataSource _dataSource;
-    private readonly SemaphoreSlim _writeTurn = new(1, 1);
+    private readonly SqliteFileDataSource dataSource;
+    private readonly SemaphoreSlim writeTurn = new(1, 1);
 
     /// <summary>A store on a migrated database file.</summary>
     /// <param name="dataSource">The database file, with the project's PRAGMAs.</param>
     public SqliteBlobStore(SqliteFileDataSource dataSource)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _dataSource = dataSource;
+        this.dataSource = dataSource;
     }
 
     /// <inheritdoc />
@@ -88,7 +88,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
             return 0;
         }
 
-        await _writeTurn.WaitAsync(cancellationToken);
+        await writeTurn.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
@@ -109,18 +109,18 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
         finally
         {
-            _writeTurn.Release();
+            writeTurn.Release();
         }
     }
 
     /// <summary>Releases the write turn's semaphore; connections are pooled by Microsoft.Data.Sqlite.</summary>
-    public void Dispose() => _writeTurn.Dispose();
+    public void Dispose() => writeTurn.Dispose();
 
     private protected override async Task<BlobReservation> InsertPendingAsync(BlobWrite write, CancellationToken cancellationToken)
     {
         // The write turn makes the usage read and the insert one step for every upload of this file's silo (embedded
         // mode has one silo), and IMMEDIATE keeps any other writer of the file out between them.
-        await _writeTurn.WaitAsync(cancellationToken);
+        await writeTurn.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
@@ -154,7 +154,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
         finally
         {
-            _writeTurn.Release();
+            writeTurn.Release();
         }
     }
 
@@ -191,7 +191,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
 
     private protected override async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
-        await _writeTurn.WaitAsync(cancellationToken);
+        await writeTurn.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
@@ -204,13 +204,13 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
         finally
         {
-            _writeTurn.Release();
+            writeTurn.Release();
         }
     }
 
     private async Task<int> WriteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken)
     {
-        await _writeTurn.WaitAsync(cancellationToken);
+        await writeTurn.WaitAsync(cancellationToken);
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
@@ -221,13 +221,13 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
         finally
         {
-            _writeTurn.Release();
+            writeTurn.Release();
         }
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = (SqliteConnection)_dataSource.CreateConnection();
+        var connection = (SqliteConnection)dataSource.CreateConnection();
         try
         {
             await connection.OpenAsync(cancellationToken);

@@ -14,38 +14,38 @@ internal sealed class InboxMetrics
 
     private static readonly Meter SharedMeter = new(MeterName);
 
-    private readonly KeyValuePair<string, object?> _store;
-    private readonly Histogram<int> _batchRows;
-    private readonly Histogram<double> _duration;
-    private readonly Counter<long> _commits;
-    private readonly Counter<long> _failures;
+    private readonly KeyValuePair<string, object?> store;
+    private readonly Histogram<int> batchRows;
+    private readonly Histogram<double> duration;
+    private readonly Counter<long> commits;
+    private readonly Counter<long> failures;
 
     public InboxMetrics(string store, IMeterFactory? meterFactory)
     {
         var meter = meterFactory?.Create(new MeterOptions(MeterName)) ?? SharedMeter;
-        _store = new KeyValuePair<string, object?>("store", store);
-        _batchRows = meter.CreateHistogram<int>(
+        this.store = new KeyValuePair<string, object?>("store", store);
+        batchRows = meter.CreateHistogram<int>(
             "cluster_inbox_commit_batch_rows",
             unit: "{row}",
             description: "Rows (envelopes appended plus ids deleted) written by one inbox commit",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192] });
-        _duration = meter.CreateHistogram<double>(
+        duration = meter.CreateHistogram<double>(
             "cluster_inbox_commit_duration_seconds",
             unit: "s",
             description: "Time from the start of an inbox transaction to its commit",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
-        _commits = meter.CreateCounter<long>(
+        commits = meter.CreateCounter<long>(
             "cluster_inbox_commits_total", description: "Inbox transactions committed");
-        _failures = meter.CreateCounter<long>(
+        failures = meter.CreateCounter<long>(
             "cluster_inbox_commit_failures_total", description: "Inbox transactions that failed and were rolled back");
     }
 
     public void Committed(int rows, long startTimestamp)
     {
-        _commits.Add(1, _store);
-        _batchRows.Record(rows, _store);
-        _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, _store);
+        commits.Add(1, store);
+        batchRows.Record(rows, store);
+        duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, store);
     }
 
-    public void Failed() => _failures.Add(1, _store);
+    public void Failed() => failures.Add(1, store);
 }

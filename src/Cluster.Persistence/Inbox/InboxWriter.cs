@@ -18,40 +18,40 @@ namespace Cluster.Persistence.Inbox;
 /// </remarks>
 internal abstract class InboxWriter : IAsyncDisposable
 {
-    private readonly Channel<InboxRequest> _queue = Channel.CreateUnbounded<InboxRequest>(
+    private readonly Channel<InboxRequest> queue = Channel.CreateUnbounded<InboxRequest>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-    private readonly List<InboxRequest> _batch = [];
-    private readonly List<InboxRow> _inserts = [];
-    private readonly List<InboxKey> _deletes = [];
-    private readonly HashSet<InboxKey> _deletedKeys = [];
-    private readonly List<InboxRequest> _deleteRequests = [];
-    private readonly List<InboxRequest> _appendRequests = [];
-    private readonly List<SendReceipt> _receipts = [];
-    private readonly HashSet<ReceiptKey> _receiptKeys = [];
-    private readonly List<InboxRequest> _single = [];
-    private readonly int _maxBatchRows;
-    private readonly InboxMetrics _metrics;
-    private Task _loop = Task.CompletedTask;
+    private readonly List<InboxRequest> batch = [];
+    private readonly List<InboxRow> inserts = [];
+    private readonly List<InboxKey> deletes = [];
+    private readonly HashSet<InboxKey> deletedKeys = [];
+    private readonly List<InboxRequest> deleteRequests = [];
+    private readonly List<InboxRequest> appendRequests = [];
+    private readonly List<SendReceipt> receipts = [];
+    private readonly HashSet<ReceiptKey> receiptKeys = [];
+    private readonly List<InboxRequest> single = [];
+    private readonly int maxBatchRows;
+    private readonly InboxMetrics metrics;
+    private Task loop = Task.CompletedTask;
 
     protected InboxWriter(int maxBatchRows, InboxMetrics metrics)
     {
-        _maxBatchRows = maxBatchRows;
-        _metrics = metrics;
+        this.maxBatchRows = maxBatchRows;
+        this.metrics = metrics;
     }
 
     /// <summary>Queues a request; false once the writer is shutting down.</summary>
-    public bool TryEnqueue(InboxRequest request) => _queue.Writer.TryWrite(request);
+    public bool TryEnqueue(InboxRequest request) => queue.Writer.TryWrite(request);
 
     /// <summary>Stops taking requests, commits what is queued, and releases the connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _loop;
+        queue.Writer.TryComplete();
+        await loop;
         await DisposeConnectionAsync();
     }
 
     /// <summary>Runs the loop on the thread pool, for drivers with real asynchronous I/O.</summary>
-    protected void StartOnThreadPool() => _loop = Task.Run(RunAsync);
+    protected void StartOnThreadPool() => loop = Task.Run(RunAsync);
 
     /// <summary>
     /// Runs the loop on a thread of its own, for drivers whose "async" methods block (Microsoft.Data.Sqlite): a
@@ -77,7 +77,7 @@ internal abstract class InboxWriter : IAsyncDisposable
             Name = name,
         };
         thread.Start();
-        _loop = done.Task;
+        loop = done.Task;
     }
 
     /// <summary>Opens a transaction (and the connection, when it is not open).</summary>
@@ -154,7 +154,7 @@ internal abstract class InboxWriter : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var reader = _queue.Reader;
+        var reader = queue.Reader;
         while (await reader.WaitToReadAsync())
         {
             var weight = Collect(reader);
@@ -164,7 +164,7 @@ internal abstract class InboxWriter : IAsyncDisposable
 
     private void RunSynchronously()
     {
-        var reader = _queue.Reader;
+        var reader = queue.Reader;
         while (true)
         {
             var ready = reader.WaitToReadAsync();
@@ -183,9 +183,9 @@ internal abstract class InboxWriter : IAsyncDisposable
     private int Collect(ChannelReader<InboxRequest> reader)
     {
         var weight = 0;
-        while (weight < _maxBatchRows && reader.TryRead(out var request))
+        while (weight < maxBatchRows && reader.TryRead(out var request))
         {
-            _batch.Add(request);
+            batch.Add(request);
             weight += request.Weight;
         }
 
@@ -200,31 +200,31 @@ internal abstract class InboxWriter : IAsyncDisposable
             Exception? failure = null;
             try
             {
-                await ExecuteAsync(_batch);
-                _metrics.Committed(weight, started);
+                await ExecuteAsync(batch);
+                metrics.Committed(weight, started);
             }
             catch (Exception ex)
             {
-                _metrics.Failed();
+                metrics.Failed();
                 failure = ex;
             }
 
             if (failure is null)
             {
-                Release([.. _batch], null);
+                Release([.. batch], null);
             }
-            else if (_batch.Count > 1 && IsConstraintViolation(failure))
+            else if (batch.Count > 1 && IsConstraintViolation(failure))
             {
                 await RetryOneByOneAsync();
             }
             else
             {
-                Release([.. _batch], failure);
+                Release([.. batch], failure);
             }
         }
         finally
         {
-            _batch.Clear();
+            batch.Clear();
         }
     }
 
@@ -255,24 +255,24 @@ internal abstract class InboxWriter : IAsyncDisposable
     /// <summary>One caller's bad row (a sequence stored twice) must not fail the other callers of its batch.</summary>
     private async Task RetryOneByOneAsync()
     {
-        foreach (var request in _batch)
+        foreach (var request in batch)
         {
-            _single.Add(request);
+            single.Add(request);
             var started = Stopwatch.GetTimestamp();
             try
             {
-                await ExecuteAsync(_single);
-                _metrics.Committed(request.Weight, started);
+                await ExecuteAsync(single);
+                metrics.Committed(request.Weight, started);
                 Release([request], null);
             }
             catch (Exception ex)
             {
-                _metrics.Failed();
+                metrics.Failed();
                 Release([request], ex);
             }
             finally
             {
-                _single.Clear();
+                single.Clear();
             }
         }
     }
@@ -297,18 +297,18 @@ internal abstract class InboxWriter : IAsyncDisposable
                 {
                     case InboxOperation.Append:
                         var rows = request.Rows!;
-                        _appendRequests.Add(request);
+                        appendRequests.Add(request);
                         for (var i = 0; i < rows.Count; i++)
                         {
                             var row = rows[i];
-                            if (_deletedKeys.Count > 0 && _deletedKeys.Contains(new InboxKey(row.Device, row.Id)))
+                            if (deletedKeys.Count > 0 && deletedKeys.Contains(new InboxKey(row.Device, row.Id)))
                             {
                                 // The rest of this request's rows go in the next segment, and are counted there.
                                 await FlushAsync();
-                                _appendRequests.Add(request);
+                                appendRequests.Add(request);
                             }
 
-                            _inserts.Add(row);
+                            inserts.Add(row);
                         }
 
                         break;
@@ -317,18 +317,18 @@ internal abstract class InboxWriter : IAsyncDisposable
                         for (var i = 0; i < ids.Count; i++)
                         {
                             var key = new InboxKey(request.Device!, ids[i]);
-                            _deletes.Add(key);
-                            _deletedKeys.Add(key);
+                            deletes.Add(key);
+                            deletedKeys.Add(key);
                         }
 
-                        _deleteRequests.Add(request);
+                        deleteRequests.Add(request);
                         break;
                     case InboxOperation.SaveReceipt:
                         // Receipts touch no inbox row: they go in with the segment, the first of a key kept.
                         var receipt = request.Receipt!;
-                        if (_receiptKeys.Add(new ReceiptKey(receipt.Sender, receipt.Destination, receipt.ClientMessageId)))
+                        if (receiptKeys.Add(new ReceiptKey(receipt.Sender, receipt.Destination, receipt.ClientMessageId)))
                         {
-                            _receipts.Add(receipt);
+                            receipts.Add(receipt);
                         }
 
                         break;
@@ -349,39 +349,39 @@ internal abstract class InboxWriter : IAsyncDisposable
         }
         finally
         {
-            _inserts.Clear();
-            _appendRequests.Clear();
-            _deletes.Clear();
-            _deletedKeys.Clear();
-            _deleteRequests.Clear();
-            _receipts.Clear();
-            _receiptKeys.Clear();
+            inserts.Clear();
+            appendRequests.Clear();
+            deletes.Clear();
+            deletedKeys.Clear();
+            deleteRequests.Clear();
+            receipts.Clear();
+            receiptKeys.Clear();
         }
     }
 
     private async ValueTask FlushAsync()
     {
-        if (_inserts.Count > 0)
+        if (inserts.Count > 0)
         {
-            await InsertAsync(_inserts, [.. _appendRequests]);
-            _inserts.Clear();
+            await InsertAsync(inserts, [.. appendRequests]);
+            inserts.Clear();
         }
 
-        _appendRequests.Clear();
+        appendRequests.Clear();
 
-        if (_deletes.Count > 0)
+        if (deletes.Count > 0)
         {
-            await DeleteAsync(_deletes, [.. _deleteRequests]);
-            _deletes.Clear();
-            _deletedKeys.Clear();
-            _deleteRequests.Clear();
+            await DeleteAsync(deletes, [.. deleteRequests]);
+            deletes.Clear();
+            deletedKeys.Clear();
+            deleteRequests.Clear();
         }
 
-        if (_receipts.Count > 0)
+        if (receipts.Count > 0)
         {
-            await InsertReceiptsAsync(_receipts);
-            _receipts.Clear();
-            _receiptKeys.Clear();
+            await InsertReceiptsAsync(receipts);
+            receipts.Clear();
+            receiptKeys.Clear();
         }
     }
 }

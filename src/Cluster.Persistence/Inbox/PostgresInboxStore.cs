@@ -31,8 +31,8 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         + "(SELECT sender, destination, client_message_id FROM send_receipts WHERE expires_at <= $1 "
         + "ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly PostgresInboxWriter[] _writers;
+    private readonly NpgsqlDataSource dataSource;
+    private readonly PostgresInboxWriter[] writers;
 
     /// <summary>Starts the store's writer loops on a migrated database.</summary>
     /// <param name="connectionString">
@@ -53,12 +53,12 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
         }
 
-        _dataSource = builder.Build();
+        dataSource = builder.Build();
         var metrics = new InboxMetrics("postgresql", meterFactory);
-        _writers = new PostgresInboxWriter[options.PostgresWriters];
-        for (var i = 0; i < _writers.Length; i++)
+        writers = new PostgresInboxWriter[options.PostgresWriters];
+        for (var i = 0; i < writers.Length; i++)
         {
-            _writers[i] = new PostgresInboxWriter(_dataSource, options.MaxBatchRows, metrics);
+            writers[i] = new PostgresInboxWriter(dataSource, options.MaxBatchRows, metrics);
         }
     }
 
@@ -80,7 +80,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             }
         }
 
-        return InboxCalls.Enqueue(_writers[writer], InboxRequest.Append(rows), this, cancellationToken);
+        return InboxCalls.Enqueue(writers[writer], InboxRequest.Append(rows), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -90,7 +90,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         ArgumentNullException.ThrowIfNull(ids);
         return ids.Count == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
+            : InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -104,7 +104,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             return [];
         }
 
-        await using var command = _dataSource.CreateCommand(ReadSql);
+        await using var command = dataSource.CreateCommand(ReadSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
@@ -134,14 +134,14 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         return count == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.DeleteOldest(device, count), this, cancellationToken);
+            : InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.DeleteOldest(device, count), this, cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateDevice(device);
-        return InboxCalls.Enqueue(_writers[WriterOf(device)], InboxRequest.Purge(device), this, cancellationToken);
+        return InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.Purge(device), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -153,7 +153,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             return 0;
         }
 
-        await using var command = _dataSource.CreateCommand(DeleteExpiredSql);
+        await using var command = dataSource.CreateCommand(DeleteExpiredSql);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
         return await command.ExecuteNonQueryAsync(cancellationToken);
@@ -163,7 +163,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
     public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateReceipt(receipt);
-        return InboxCalls.Enqueue(_writers[WriterOf(receipt.Sender)], InboxRequest.SaveReceipt(receipt), this, cancellationToken);
+        return InboxCalls.Enqueue(writers[WriterOf(receipt.Sender)], InboxRequest.SaveReceipt(receipt), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -171,7 +171,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
-        await using var command = _dataSource.CreateCommand(FindReceiptSql);
+        await using var command = dataSource.CreateCommand(FindReceiptSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sender, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = destination, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = clientMessageId, NpgsqlDbType = NpgsqlDbType.Text });
@@ -191,7 +191,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
             return 0;
         }
 
-        await using var command = _dataSource.CreateCommand(DeleteExpiredReceiptsSql);
+        await using var command = dataSource.CreateCommand(DeleteExpiredReceiptsSql);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
         return await command.ExecuteNonQueryAsync(cancellationToken);
@@ -200,32 +200,32 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
     /// <summary>Commits what is queued, then stops the writer loops and closes every connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var writer in _writers)
+        foreach (var writer in writers)
         {
             await writer.DisposeAsync();
         }
 
-        await _dataSource.DisposeAsync();
+        await dataSource.DisposeAsync();
     }
 
     private int WriterOf(string device) =>
-        _writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)_writers.Length);
+        writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)writers.Length);
 
     /// <summary>Rows of devices of different writers: each writer gets its part, and the call completes when all have.</summary>
     private async Task<int> AppendSplitAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
     {
-        var parts = new List<InboxRow>?[_writers.Length];
+        var parts = new List<InboxRow>?[writers.Length];
         foreach (var row in rows)
         {
             (parts[WriterOf(row.Device)] ??= []).Add(row);
         }
 
-        var tasks = new List<Task<int>>(_writers.Length);
+        var tasks = new List<Task<int>>(writers.Length);
         for (var i = 0; i < parts.Length; i++)
         {
             if (parts[i] is { } part)
             {
-                tasks.Add(InboxCalls.Enqueue(_writers[i], InboxRequest.Append(part), this, cancellationToken));
+                tasks.Add(InboxCalls.Enqueue(writers[i], InboxRequest.Append(part), this, cancellationToken));
             }
         }
 
@@ -235,7 +235,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
     private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)
     {
         InboxCalls.ValidateDevice(device);
-        await using var command = _dataSource.CreateCommand(sql);
+        await using var command = dataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }

@@ -31,26 +31,26 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     private const string PurgeSql = "DELETE FROM inbox WHERE device = $1";
 
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> _barriers = [];
-    private readonly List<IReadOnlyList<InboxRequest>> _groups = [];
-    private readonly List<HashSet<InboxKey>> _affectedByGroup = [];
-    private NpgsqlConnection? _connection;
-    private NpgsqlTransaction? _transaction;
-    private NpgsqlBatch? _batch;
+    private readonly NpgsqlDataSource dataSource;
+    private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> barriers = [];
+    private readonly List<IReadOnlyList<InboxRequest>> groups = [];
+    private readonly List<HashSet<InboxKey>> affectedByGroup = [];
+    private NpgsqlConnection? connection;
+    private NpgsqlTransaction? transaction;
+    private NpgsqlBatch? batch;
 
     public PostgresInboxWriter(NpgsqlDataSource dataSource, int maxBatchRows, InboxMetrics metrics)
         : base(maxBatchRows, metrics)
     {
-        _dataSource = dataSource;
+        this.dataSource = dataSource;
         StartOnThreadPool();
     }
 
     protected override async ValueTask BeginAsync()
     {
-        _connection ??= await _dataSource.OpenConnectionAsync();
-        _transaction = await _connection.BeginTransactionAsync();
-        _batch = new NpgsqlBatch(_connection, _transaction);
+        connection ??= await dataSource.OpenConnectionAsync();
+        transaction = await connection.BeginTransactionAsync();
+        batch = new NpgsqlBatch(connection, transaction);
     }
 
     protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
@@ -120,7 +120,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = needsSync, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        _batch!.BatchCommands.Add(command);
+        batch!.BatchCommands.Add(command);
         return ValueTask.CompletedTask;
     }
 
@@ -142,28 +142,28 @@ internal sealed class PostgresInboxWriter : InboxWriter
                 throw new InvalidOperationException($"{request.Operation} is not a writer operation on PostgreSQL.");
         }
 
-        _batch!.BatchCommands.Add(command);
-        _barriers.Add((request, command));
+        batch!.BatchCommands.Add(command);
+        barriers.Add((request, command));
         return ValueTask.CompletedTask;
     }
 
     protected override async ValueTask CommitAsync()
     {
-        if (_batch!.BatchCommands.Count > 0)
+        if (batch!.BatchCommands.Count > 0)
         {
             await ExecuteBatchAsync();
-            foreach (var (request, command) in _barriers)
+            foreach (var (request, command) in barriers)
             {
                 request.Result = command.RecordsAffected;
             }
 
-            for (var group = 0; group < _groups.Count; group++)
+            for (var group = 0; group < groups.Count; group++)
             {
-                CountAffected(_groups[group], group < _affectedByGroup.Count ? _affectedByGroup[group] : []);
+                CountAffected(groups[group], group < affectedByGroup.Count ? affectedByGroup[group] : []);
             }
         }
 
-        await _transaction!.CommitAsync();
+        await transaction!.CommitAsync();
         await EndTransactionAsync();
     }
 
@@ -171,9 +171,9 @@ internal sealed class PostgresInboxWriter : InboxWriter
     {
         try
         {
-            if (_transaction is not null && _connection is { State: System.Data.ConnectionState.Open })
+            if (transaction is not null && connection is { State: System.Data.ConnectionState.Open })
             {
-                await _transaction.RollbackAsync();
+                await transaction.RollbackAsync();
             }
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
@@ -190,36 +190,36 @@ internal sealed class PostgresInboxWriter : InboxWriter
     protected override async ValueTask DisposeConnectionAsync()
     {
         await EndTransactionAsync();
-        if (_connection is not null)
+        if (connection is not null)
         {
-            await _connection.DisposeAsync();
-            _connection = null;
+            await connection.DisposeAsync();
+            connection = null;
         }
     }
 
     /// <summary>Adds an insert or delete whose returned rows are tagged (last parameter) with its group, the requests it counts for.</summary>
     private void AddCounted(NpgsqlBatchCommand command, IReadOnlyList<InboxRequest> requests)
     {
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _groups.Count, NpgsqlDbType = NpgsqlDbType.Integer });
-        _batch!.BatchCommands.Add(command);
-        _groups.Add(requests);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = groups.Count, NpgsqlDbType = NpgsqlDbType.Integer });
+        batch!.BatchCommands.Add(command);
+        groups.Add(requests);
     }
 
     /// <summary>Runs the batch in one round trip, collecting the keys each insert and delete really inserted or deleted.</summary>
     private async Task ExecuteBatchAsync()
     {
-        await using var reader = await _batch!.ExecuteReaderAsync();
+        await using var reader = await batch!.ExecuteReaderAsync();
         do
         {
             while (await reader.ReadAsync())
             {
                 var group = reader.GetInt32(2);
-                while (_affectedByGroup.Count <= group)
+                while (affectedByGroup.Count <= group)
                 {
-                    _affectedByGroup.Add([]);
+                    affectedByGroup.Add([]);
                 }
 
-                _affectedByGroup[group].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+                affectedByGroup[group].Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
             }
         }
         while (await reader.NextResultAsync());
@@ -227,19 +227,19 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     private async ValueTask EndTransactionAsync()
     {
-        _barriers.Clear();
-        _groups.Clear();
-        _affectedByGroup.Clear();
-        if (_batch is not null)
+        barriers.Clear();
+        groups.Clear();
+        affectedByGroup.Clear();
+        if (batch is not null)
         {
-            await _batch.DisposeAsync();
-            _batch = null;
+            await batch.DisposeAsync();
+            batch = null;
         }
 
-        if (_transaction is not null)
+        if (transaction is not null)
         {
-            await _transaction.DisposeAsync();
-            _transaction = null;
+            await transaction.DisposeAsync();
+            transaction = null;
         }
     }
 }

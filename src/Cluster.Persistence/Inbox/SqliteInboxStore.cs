@@ -15,8 +15,8 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         "SELECT seq, id, expires_at, envelope FROM inbox "
         + "WHERE device = @device AND seq > @after AND expires_at >= @now ORDER BY seq LIMIT @limit;";
 
-    private readonly SqliteFileDataSource _dataSource;
-    private readonly SqliteInboxWriter _writer;
+    private readonly SqliteFileDataSource dataSource;
+    private readonly SqliteInboxWriter writer;
 
     /// <summary>Starts the store's writer thread on a migrated database.</summary>
     /// <param name="dataSource">The database file, with the project's PRAGMAs.</param>
@@ -27,8 +27,8 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         ArgumentNullException.ThrowIfNull(dataSource);
         options ??= new InboxStoreOptions();
         options.Validate();
-        _dataSource = dataSource;
-        _writer = new SqliteInboxWriter(dataSource, options.MaxBatchRows, new InboxMetrics("sqlite", meterFactory));
+        this.dataSource = dataSource;
+        writer = new SqliteInboxWriter(dataSource, options.MaxBatchRows, new InboxMetrics("sqlite", meterFactory));
     }
 
     /// <inheritdoc />
@@ -37,7 +37,7 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         InboxCalls.ValidateRows(rows);
         return rows.Count == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writer, InboxRequest.Append(rows), this, cancellationToken);
+            : InboxCalls.Enqueue(writer, InboxRequest.Append(rows), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -47,7 +47,7 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         ArgumentNullException.ThrowIfNull(ids);
         return ids.Count == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writer, InboxRequest.Delete(device, ids), this, cancellationToken);
+            : InboxCalls.Enqueue(writer, InboxRequest.Delete(device, ids), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -93,14 +93,14 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         return count == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writer, InboxRequest.DeleteOldest(device, count), this, cancellationToken);
+            : InboxCalls.Enqueue(writer, InboxRequest.DeleteOldest(device, count), this, cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateDevice(device);
-        return InboxCalls.Enqueue(_writer, InboxRequest.Purge(device), this, cancellationToken);
+        return InboxCalls.Enqueue(writer, InboxRequest.Purge(device), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -109,14 +109,14 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         return limit == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writer, InboxRequest.DeleteExpired(now, limit), this, cancellationToken);
+            : InboxCalls.Enqueue(writer, InboxRequest.DeleteExpired(now, limit), this, cancellationToken);
     }
 
     /// <inheritdoc />
     public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
     {
         InboxCalls.ValidateReceipt(receipt);
-        return InboxCalls.Enqueue(_writer, InboxRequest.SaveReceipt(receipt), this, cancellationToken);
+        return InboxCalls.Enqueue(writer, InboxRequest.SaveReceipt(receipt), this, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -145,15 +145,15 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         return limit == 0
             ? Task.FromResult(0)
-            : InboxCalls.Enqueue(_writer, InboxRequest.DeleteExpiredReceipts(now, limit), this, cancellationToken);
+            : InboxCalls.Enqueue(writer, InboxRequest.DeleteExpiredReceipts(now, limit), this, cancellationToken);
     }
 
     /// <summary>Commits what is queued, then stops the writer thread and closes its connection.</summary>
-    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+    public ValueTask DisposeAsync() => writer.DisposeAsync();
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = (SqliteConnection)_dataSource.CreateConnection();
+        var connection = (SqliteConnection)dataSource.CreateConnection();
         try
         {
             await connection.OpenAsync(cancellationToken);

@@ -14,30 +14,30 @@ internal sealed class SqliteInboxWriter : InboxWriter
     /// <summary>Rows per multi-row statement. Microsoft.Data.Sqlite binds each parameter by name, so very wide statements cost more per row.</summary>
     internal const int RowsPerStatement = 32;
 
-    private readonly SqliteFileDataSource _dataSource;
-    private readonly SqliteCommand?[] _inserts = new SqliteCommand?[RowsPerStatement + 1];
-    private readonly SqliteCommand?[] _deletes = new SqliteCommand?[RowsPerStatement + 1];
-    private readonly SqliteCommand?[] _insertReceipts = new SqliteCommand?[RowsPerStatement + 1];
-    private SqliteCommand? _deleteExpiredReceipts;
-    private SqliteCommand? _deleteOldest;
-    private SqliteCommand? _purge;
-    private SqliteCommand? _deleteExpired;
-    private readonly HashSet<InboxKey> _affected = [];
-    private SqliteConnection? _connection;
-    private SqliteTransaction? _transaction;
+    private readonly SqliteFileDataSource dataSource;
+    private readonly SqliteCommand?[] inserts = new SqliteCommand?[RowsPerStatement + 1];
+    private readonly SqliteCommand?[] deletes = new SqliteCommand?[RowsPerStatement + 1];
+    private readonly SqliteCommand?[] insertReceipts = new SqliteCommand?[RowsPerStatement + 1];
+    private SqliteCommand? deleteExpiredReceipts;
+    private SqliteCommand? deleteOldest;
+    private SqliteCommand? purge;
+    private SqliteCommand? deleteExpired;
+    private readonly HashSet<InboxKey> affected = [];
+    private SqliteConnection? connection;
+    private SqliteTransaction? transaction;
 
     public SqliteInboxWriter(SqliteFileDataSource dataSource, int maxBatchRows, InboxMetrics metrics)
         : base(maxBatchRows, metrics)
     {
-        _dataSource = dataSource;
+        this.dataSource = dataSource;
         StartOnDedicatedThread("inbox-sqlite-writer");
     }
 
     protected override ValueTask BeginAsync()
     {
-        if (_connection is null)
+        if (connection is null)
         {
-            var connection = (SqliteConnection)_dataSource.CreateConnection();
+            var connection = (SqliteConnection)dataSource.CreateConnection();
             try
             {
                 connection.Open();
@@ -48,22 +48,22 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 throw;
             }
 
-            _connection = connection;
+            this.connection = connection;
         }
 
         // IMMEDIATE: takes the write lock now (waiting up to the busy timeout for Orleans' own writers).
-        _transaction = _connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
+        transaction = connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
-        _affected.Clear();
+        affected.Clear();
         var offset = 0;
         while (offset < rows.Count)
         {
             var count = Math.Min(RowsPerStatement, rows.Count - offset);
-            var command = _inserts[count] ??= CreateInsert(count);
+            var command = inserts[count] ??= CreateInsert(count);
             var parameters = command.Parameters;
             for (var i = 0; i < count; i++)
             {
@@ -79,19 +79,19 @@ internal sealed class SqliteInboxWriter : InboxWriter
             offset += count;
         }
 
-        CountAffected(requests, _affected);
-        _affected.Clear();
+        CountAffected(requests, affected);
+        affected.Clear();
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
-        _affected.Clear();
+        affected.Clear();
         var offset = 0;
         while (offset < keys.Count)
         {
             var count = Math.Min(RowsPerStatement, keys.Count - offset);
-            var command = _deletes[count] ??= CreateDelete(count);
+            var command = deletes[count] ??= CreateDelete(count);
             var parameters = command.Parameters;
             for (var i = 0; i < count; i++)
             {
@@ -104,8 +104,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
             offset += count;
         }
 
-        CountAffected(requests, _affected);
-        _affected.Clear();
+        CountAffected(requests, affected);
+        affected.Clear();
         return ValueTask.CompletedTask;
     }
 
@@ -115,7 +115,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
         while (offset < receipts.Count)
         {
             var count = Math.Min(RowsPerStatement, receipts.Count - offset);
-            var command = _insertReceipts[count] ??= CreateInsertReceipts(count);
+            var command = insertReceipts[count] ??= CreateInsertReceipts(count);
             var parameters = command.Parameters;
             for (var i = 0; i < count; i++)
             {
@@ -140,7 +140,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
         switch (request.Operation)
         {
             case InboxOperation.DeleteOldest:
-                command = _deleteOldest ??= CreateCommand(
+                command = deleteOldest ??= CreateCommand(
                     "DELETE FROM inbox WHERE device = @device AND seq IN "
                     + "(SELECT seq FROM inbox WHERE device = @device ORDER BY seq LIMIT @count);",
                     ("@device", SqliteType.Text), ("@count", SqliteType.Integer));
@@ -148,11 +148,11 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 command.Parameters[1].Value = request.Count;
                 break;
             case InboxOperation.Purge:
-                command = _purge ??= CreateCommand("DELETE FROM inbox WHERE device = @device;", ("@device", SqliteType.Text));
+                command = purge ??= CreateCommand("DELETE FROM inbox WHERE device = @device;", ("@device", SqliteType.Text));
                 command.Parameters[0].Value = request.Device;
                 break;
             case InboxOperation.DeleteExpired:
-                command = _deleteExpired ??= CreateCommand(
+                command = deleteExpired ??= CreateCommand(
                     "DELETE FROM inbox WHERE (device, seq) IN "
                     + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit);",
                     ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
@@ -160,7 +160,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
                 command.Parameters[1].Value = request.Count;
                 break;
             case InboxOperation.DeleteExpiredReceipts:
-                command = _deleteExpiredReceipts ??= CreateCommand(
+                command = deleteExpiredReceipts ??= CreateCommand(
                     "DELETE FROM send_receipts WHERE rowid IN "
                     + "(SELECT rowid FROM send_receipts WHERE expires_at <= @now ORDER BY expires_at LIMIT @limit);",
                     ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
@@ -177,9 +177,9 @@ internal sealed class SqliteInboxWriter : InboxWriter
 
     protected override ValueTask CommitAsync()
     {
-        _transaction!.Commit();
-        _transaction.Dispose();
-        _transaction = null;
+        transaction!.Commit();
+        transaction.Dispose();
+        transaction = null;
         return ValueTask.CompletedTask;
     }
 
@@ -187,7 +187,7 @@ internal sealed class SqliteInboxWriter : InboxWriter
     {
         try
         {
-            _transaction?.Rollback();
+            transaction?.Rollback();
         }
         catch (SqliteException)
         {
@@ -214,35 +214,35 @@ internal sealed class SqliteInboxWriter : InboxWriter
     /// <summary>Runs an insert or delete that returns the (device, id) of each row it really inserted or deleted.</summary>
     private void ReadAffected(SqliteCommand command)
     {
-        command.Transaction = _transaction;
+        command.Transaction = transaction;
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            _affected.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+            affected.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
         }
     }
 
     private int Execute(SqliteCommand command)
     {
-        command.Transaction = _transaction;
+        command.Transaction = transaction;
         return command.ExecuteNonQuery();
     }
 
     private void DropConnection()
     {
-        _transaction?.Dispose();
-        _transaction = null;
-        DisposeAll(_inserts);
-        DisposeAll(_deletes);
-        DisposeAll(_insertReceipts);
-        _deleteExpiredReceipts?.Dispose();
-        _deleteExpiredReceipts = null;
-        _deleteOldest?.Dispose();
-        _purge?.Dispose();
-        _deleteExpired?.Dispose();
-        _deleteOldest = _purge = _deleteExpired = null;
-        _connection?.Dispose();
-        _connection = null;
+        transaction?.Dispose();
+        transaction = null;
+        DisposeAll(inserts);
+        DisposeAll(deletes);
+        DisposeAll(insertReceipts);
+        deleteExpiredReceipts?.Dispose();
+        deleteExpiredReceipts = null;
+        deleteOldest?.Dispose();
+        purge?.Dispose();
+        deleteExpired?.Dispose();
+        deleteOldest = purge = deleteExpired = null;
+        connection?.Dispose();
+        connection = null;
 
         static void DisposeAll(SqliteCommand?[] commands)
         {
@@ -314,14 +314,14 @@ internal sealed class SqliteInboxWriter : InboxWriter
 
     private SqliteCommand CreateCommand(string sql, params (string Name, SqliteType Type)[] parameters)
     {
-        var command = _connection!.CreateCommand();
+        var command = connection!.CreateCommand();
         command.CommandText = sql;
         foreach (var (name, type) in parameters)
         {
             command.Parameters.Add(name, type);
         }
 
-        command.Transaction = _transaction;
+        command.Transaction = transaction;
         command.Prepare();
         return command;
     }
