@@ -7,11 +7,10 @@ using Cluster.Persistence.Inbox;
 namespace Cluster.Grains.Devices;
 
 /// <summary>
-/// The inbox: rows in the inbox table (group-committed by <see cref="IInboxStore"/>), a per-device sequence kept here,
-/// and the socket, which gets the stored backlog in order, then <c>queueEmpty</c>, then new envelopes as they commit,
-/// with at most <see cref="MessagingOptions.MaxUnacked"/> (and about <see cref="MessagingOptions.MaxUnackedBytes"/>)
+/// Delivery to the socket, which gets the stored backlog in order, then <c>queueEmpty</c>, then new envelopes as they
+/// commit, with at most <see cref="MessagingOptions.MaxUnacked"/> (and about <see cref="MessagingOptions.MaxUnackedBytes"/>)
 /// unacknowledged. Only a socket authenticated as the device's current incarnation attaches, and only the attached
-/// socket acks.
+/// socket acks (DeviceGrain.Inbox.cs). The grain moves to its socket's silo (migration) and takes the socket along.
 /// </summary>
 internal sealed partial class DeviceGrain
 {
@@ -22,75 +21,44 @@ internal sealed partial class DeviceGrain
 
     private const string AttachedSocketKey = "cluster.attached-socket";
 
-    private readonly SortedSet<long> uncommitted = [];
+    // Committed rows kept in memory for the pump, by sequence: filled by EnqueueAsync while a socket is attached, drained by PumpOnceAsync, cleared on attach, disconnect and removal.
     private readonly SortedDictionary<long, InboxRow> ready = [];
+
+    // Envelopes sent to the attached socket and not yet acked, by id: added by Push, removed by AckAsync, emptied by ClearUnacked.
     private readonly Dictionary<Guid, Unacked> unacked = [];
 
-    // The JSON bytes of the envelopes in unacked, bounded by MessagingOptions.MaxUnackedBytes.
+    // The JSON bytes of the envelopes in unacked, bounded by MessagingOptions.MaxUnackedBytes: changed with unacked.
     private long unackedBytes;
-    private Task? inboxLoaded;
-    private long lastSequence;
-    private long depth;
 
+    // The attached socket, or null: set by ConnectAsync and OnRehydrate, cleared by DisconnectAsync, RemoveAsync and an attach that fails in OnActivateAsync.
     private IDeviceConnection? connection;
+
+    // The id of the attached socket (acks and pings name it): set with connection.
     private Guid connectionId;
+
+    // When the socket attached (Unix ms), which tells live from backlog deliveries in the latency metric: set with connection.
     private long connectedAt;
 
-    // When the attached socket was accepted by its silo (UTC ticks): orders attach calls that arrive out of order.
+    // When the attached socket was accepted by its silo (UTC ticks): orders attach calls that arrive out of order; set with connection.
     private long attachedAcceptedAt;
+
+    // The highest sequence sent to the attached socket (or known acked, dropped or expired): reset by AttachAsync, advanced by Push and PumpOnceAsync.
     private long sentThrough;
+
+    // The last sequence handed out when the socket attached: queueEmpty follows it; set by AttachAsync.
     private long backlogEnd;
+
+    // Whether queueEmpty has gone out on this attachment: cleared by AttachAsync, set by the pump.
     private bool queueEmptySent;
+
+    // A PumpAsync loop is running: set and cleared by PumpAsync only.
     private bool pumping;
+
+    // A call came while the pump ran, so it goes round once more: set by PumpAsync, cleared by its loop.
     private bool pumpAgain;
 
-    /// <summary>The grain is moving to its socket's silo: nothing more is pushed from this activation.</summary>
+    // The grain is moving to its socket's silo, so nothing more is pushed from this activation: set by ConnectAsync, never cleared (the activation ends).
     private bool moving;
-
-    public async Task EnqueueAsync(IReadOnlyList<InboxEnvelope> envelopes)
-    {
-        await EnsureInboxLoadedAsync();
-        var ttl = (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
-        var rows = new InboxRow[envelopes.Count];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var envelope = envelopes[i];
-            var sequence = ++lastSequence;
-            uncommitted.Add(sequence);
-            rows[i] = new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
-        }
-
-        int stored;
-        try
-        {
-            // A retried send's envelopes (the same ids) are skipped by the store, and not counted again.
-            stored = await store.AppendAsync(rows);
-        }
-        finally
-        {
-            foreach (var row in rows)
-            {
-                uncommitted.Remove(row.Sequence);
-            }
-        }
-
-        SetDepth(depth + stored);
-        ClusterMetrics.EnvelopesStored.Add(stored);
-        if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
-        {
-            foreach (var row in rows)
-            {
-                ready[row.Sequence] = row;
-            }
-        }
-
-        if (depth > messaging.Value.MaxQueueLength)
-        {
-            await DropOldestAsync();
-        }
-
-        await PumpAsync();
-    }
 
     public Task DeliverEphemeralAsync(byte[] envelopeJson)
     {
@@ -108,13 +76,6 @@ internal sealed partial class DeviceGrain
     {
         PushEvent(eventJson);
         return Task.FromResult(connection is not null);
-    }
-
-    public async Task BeginIncarnationAsync(Guid incarnation)
-    {
-        inboxState.State.Incarnation = incarnation;
-        inboxState.State.Removed = false;
-        await inboxState.WriteStateAsync();
     }
 
     public async Task<SocketAttachment> ConnectAsync(IDeviceConnection newConnection, Guid newConnectionId, long acceptedAt, Guid incarnation)
@@ -201,113 +162,6 @@ internal sealed partial class DeviceGrain
         return Task.CompletedTask;
     }
 
-    public async Task AckAsync(IReadOnlyList<Guid> ids)
-    {
-        await EnsureInboxLoadedAsync();
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        foreach (var id in ids)
-        {
-            if (unacked.Remove(id, out var sent))
-            {
-                unackedBytes -= sent.Bytes;
-                ClusterMetrics.DeliveryLatency.Record((now - sent.StoredAt) / 1000.0, sent.StoredAt >= connectedAt ? ClusterMetrics.LiveDelivery : ClusterMetrics.BacklogDelivery);
-            }
-        }
-
-        // Only rows really deleted count: an ack of an id that is not queued (made up, acked twice) must not make
-        // room under MaxQueueLength.
-        var deleted = await store.DeleteAsync(Address, ids);
-        SetDepth(Math.Max(0, depth - deleted));
-        ClusterMetrics.EnvelopesAcked.Add(deleted);
-        ClusterMetrics.AcksUnmatched.Add(ids.Count - deleted);
-        await PumpAsync();
-    }
-
-    public async Task<SocketAttachment> SocketAckAsync(Guid id, IReadOnlyList<Guid> ids)
-    {
-        // Only the attached socket acks: a replaced or removed device's socket must not delete what is queued now.
-        var attachment = Attachment(id);
-        if (attachment == SocketAttachment.Attached)
-        {
-            await AckAsync(ids);
-        }
-        else
-        {
-            ClusterMetrics.SocketAcksRefused.Add(1);
-        }
-
-        return attachment;
-    }
-
-    public async Task<InboxPage> FetchAsync(int limit)
-    {
-        var rows = await store.ReadAsync(Address, 0, limit + 1, time.GetUtcNow().ToUnixTimeMilliseconds());
-        var envelopes = new List<byte[]>(Math.Min(rows.Count, limit));
-        for (var i = 0; i < rows.Count && i < limit; i++)
-        {
-            envelopes.Add(rows[i].Envelope);
-        }
-
-        return new InboxPage(envelopes, rows.Count > limit);
-    }
-
-    public async Task RemoveAsync()
-    {
-        // First, before any await: an attach interleaving with the removal is refused from here on.
-        inboxState.State.Removed = true;
-        if (connection is { } removed)
-        {
-            _ = removed.CloseAsync(4401, "device removed");
-            connection = null;
-        }
-
-        ClearUnacked();
-        ready.Clear();
-        await store.PurgeAsync(Address);
-        SetDepth(0);
-
-        // Kept (not cleared) so that the removed device's sockets stay refused until the id is given to a new device.
-        inboxState.State = new DeviceInboxState { Removed = true };
-        await inboxState.WriteStateAsync();
-        await ClearKeysAsync();
-    }
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        ClusterMetrics.AddDeviceGrains(1);
-        if (connection is not { } moved)
-        {
-            return;
-        }
-
-        // Migrated here with the socket attached on the previous silo (OnRehydrate): deliver to it from here.
-        ClusterMetrics.DeviceGrainsMoved.Add(1);
-        try
-        {
-            await EnsureInboxLoadedAsync();
-            await AttachAsync();
-        }
-        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
-        {
-            // As when an attach call fails: the client is told to reconnect, and the envelopes stay queued.
-            connection = null;
-            _ = moved.CloseAsync(1011, "reconnect");
-        }
-    }
-
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (connection is { } attached && !moving && reason.ReasonCode != DeactivationReasonCode.Migrating)
-        {
-            // The socket lives on (on its own silo) but this activation no longer delivers to it: have it attach again.
-            _ = attached.DetachedAsync();
-        }
-
-        SetDepth(0);
-        ClusterMetrics.AddDeviceGrains(-1);
-        return base.OnDeactivateAsync(reason, cancellationToken);
-    }
-
     void IGrainMigrationParticipant.OnDehydrate(IDehydrationContext dehydrationContext)
     {
         // Only the socket moves; the inbox is reloaded from the table and delivery starts over from the oldest stored
@@ -336,13 +190,6 @@ internal sealed partial class DeviceGrain
         && !socketSilo.Equals(GrainContext.Address.SiloAddress)
         && clusterManifest.Current.Silos.ContainsKey(socketSilo);
 
-    /// <summary>Every change of <see cref="depth"/> goes through here, so that the silo's inbox-depth gauge stays the sum over active devices.</summary>
-    private void SetDepth(long value)
-    {
-        ClusterMetrics.AddInboxDepth(value - depth);
-        depth = value;
-    }
-
     // Live events are droppable: a device whose socket cannot keep up misses them as if it were not connected.
     private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson, Droppable: true)]);
 
@@ -354,33 +201,6 @@ internal sealed partial class DeviceGrain
 
     /// <summary>Whether the device may be sent another envelope now: under both unacked windows (count and bytes).</summary>
     private bool UnderWindow() => unacked.Count < messaging.Value.MaxUnacked && unackedBytes < messaging.Value.MaxUnackedBytes;
-
-    private Task EnsureInboxLoadedAsync()
-    {
-        // A load that failed (the database was down) is tried again by the next call rather than remembered.
-        if (inboxLoaded is { IsFaulted: true } or { IsCanceled: true })
-        {
-            inboxLoaded = null;
-        }
-
-        return inboxLoaded ??= LoadInboxAsync();
-    }
-
-    private async Task LoadInboxAsync()
-    {
-        lastSequence = await store.GetMaxSequenceAsync(Address);
-        SetDepth(await store.CountAsync(Address));
-    }
-
-    private async Task DropOldestAsync()
-    {
-        var excess = (int)Math.Min(int.MaxValue, depth - messaging.Value.MaxQueueLength);
-        var dropped = await store.DeleteOldestAsync(Address, excess);
-        SetDepth(depth - dropped);
-        ClusterMetrics.EnvelopesDropped.Add(dropped);
-        inboxState.State.DroppedSinceConnected += dropped;
-        await inboxState.WriteStateAsync();
-    }
 
     /// <summary>
     /// Sends what may be sent now: the next envelopes in sequence order, from memory when they are there, else from the

@@ -1,30 +1,16 @@
-using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Keys;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
-using Cluster.Persistence.Inbox;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans.Concurrency;
 
 namespace Cluster.Grains.Devices;
 
 /// <summary>
-/// One device: its prekeys (this file) and its inbox and socket (DeviceGrain.Inbox.cs).
-/// Reentrant, so that a slow commit of one enqueue does not hold up the next one or an ack; the prekey operations take
-/// <see cref="keysLock"/> so that each bundle fetch runs alone and is persisted before it answers, which is what hands
-/// every one-time key out at most once, ever, across concurrent fetches and restarts.
+/// The prekeys (<see cref="DeviceKeysState"/>): every operation on them runs under <see cref="keysLock"/>, so that a
+/// bundle fetch runs alone and is persisted before it answers.
+/// A separate non-reentrant prekey grain would not be simpler: it would store the keys under another grain id (a data
+/// migration for every existing device) and add a call per bundle fetch, for what is four short locked sections here.
 /// </summary>
-[Reentrant]
-[SocketPlacement]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "SemaphoreSlim holds no OS handle unless AvailableWaitHandle is used, which it never is here")]
-internal sealed partial class DeviceGrain(
-    [PersistentState("keys", GrainStorage.Name)] IPersistentState<DeviceKeysState> keys,
-    [PersistentState("inbox", GrainStorage.Name)] IPersistentState<DeviceInboxState> inboxState,
-    IInboxStore store,
-    IOptions<MessagingOptions> messaging,
-    IClusterManifestProvider clusterManifest,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IDeviceGrain, IGrainMigrationParticipant
+internal sealed partial class DeviceGrain
 {
     /// <summary>Below this many one-time keys of a kind the device is told to upload more (<c>keysLow</c>).</summary>
     public const int KeysLowThreshold = 10;
@@ -32,8 +18,6 @@ internal sealed partial class DeviceGrain(
     private readonly SemaphoreSlim keysLock = new(1, 1);
 
     private DeviceKeysState Keys => keys.State;
-
-    private string Address => this.GetPrimaryKeyString();
 
     public async Task InitializeKeysAsync(PreKeyUpload upload)
     {
