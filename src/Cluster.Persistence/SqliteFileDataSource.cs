@@ -58,6 +58,22 @@ public sealed class SqliteFileDataSource : DbDataSource
     /// <summary>The connection string of the file; it contains no secret.</summary>
     public override string ConnectionString { get; }
 
+    /// <summary>Opens a connection (its PRAGMAs applied); a connection that fails to open is disposed.</summary>
+    public async Task<SqliteConnection> OpenSqliteConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = (SqliteConnection)CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     protected override DbConnection CreateDbConnection()
     {

@@ -69,13 +69,50 @@ public abstract class BlobStore : IBlobStore
     }
 
     /// <inheritdoc />
-    public abstract Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default);
+    public async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return await FindCoreAsync(id, now, cancellationToken);
+    }
 
     /// <inheritdoc />
-    public abstract Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default);
+    public async Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(buffer);
+        return await ReadChunkCoreAsync(id, index, buffer, cancellationToken);
+    }
 
     /// <inheritdoc />
-    public abstract Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default);
+    public async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return limit == 0 ? 0 : await DeleteExpiredCoreAsync(now, limit, cancellationToken);
+    }
+
+    /// <summary>Finds a readable blob (id checked); see <see cref="FindAsync"/>.</summary>
+    private protected abstract Task<StoredBlob?> FindCoreAsync(string id, long now, CancellationToken cancellationToken);
+
+    /// <summary>Reads a chunk into the buffer (arguments checked), -1 when there is none; see <see cref="ReadChunkAsync"/>.</summary>
+    private protected abstract Task<int> ReadChunkCoreAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken);
+
+    /// <summary>Deletes expired blobs (limit above 0); see <see cref="DeleteExpiredAsync"/>.</summary>
+    private protected abstract Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Copies a stored chunk into the caller's buffer; a chunk larger than the buffer is a corrupt store.</summary>
+    private protected static async Task<int> CopyChunkAsync(Stream chunk, int index, byte[] buffer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (chunk.Length > buffer.Length)
+        {
+            throw new InvalidOperationException($"Chunk {index} of a blob is {chunk.Length} bytes, larger than the {buffer.Length}-byte buffer.");
+        }
+
+        var length = (int)chunk.Length;
+        await chunk.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
+        return length;
+    }
 
     /// <summary>
     /// Inserts the row of an upload that has begun: unreadable, expiring at its abandon deadline, with its owner and

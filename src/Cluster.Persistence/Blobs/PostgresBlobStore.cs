@@ -1,6 +1,7 @@
 using System.Data;
 using Npgsql;
 using NpgsqlTypes;
+using static Cluster.Persistence.PostgresParameters;
 
 namespace Cluster.Persistence.Blobs;
 
@@ -33,10 +34,8 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         dataSource = NpgsqlDataSource.Create(connectionString);
     }
 
-    /// <inheritdoc />
-    public override async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
+    private protected override async Task<StoredBlob?> FindCoreAsync(string id, long now, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(id);
         await using var command = dataSource.CreateCommand(
             "SELECT length, chunk_count, expires_at FROM blobs WHERE id = $1 AND length IS NOT NULL AND expires_at > $2");
         command.Parameters.Add(Text(id));
@@ -47,14 +46,11 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
             : null;
     }
 
-    /// <inheritdoc />
-    public override async Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default)
+    private protected override async Task<int> ReadChunkCoreAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(id);
-        ArgumentNullException.ThrowIfNull(buffer);
         await using var command = dataSource.CreateCommand("SELECT data FROM blob_chunks WHERE blob_id = $1 AND seq = $2");
         command.Parameters.Add(Text(id));
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(Integer(index));
         // Sequential: the chunk is copied from the socket into the caller's buffer, not buffered whole by Npgsql first.
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -63,25 +59,11 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         }
 
         await using var stream = await reader.GetStreamAsync(0, cancellationToken);
-        if (stream.Length > buffer.Length)
-        {
-            throw new InvalidOperationException($"Chunk {index} of a blob is {stream.Length} bytes, larger than the {buffer.Length}-byte buffer.");
-        }
-
-        var length = (int)stream.Length;
-        await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
-        return length;
+        return await CopyChunkAsync(stream, index, buffer, cancellationToken);
     }
 
-    /// <inheritdoc />
-    public override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    private protected override async Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return 0;
-        }
-
         await using var command = dataSource.CreateCommand(DeleteExpiredSql);
         command.Parameters.Add(Bigint(now));
         command.Parameters.Add(Bigint(limit));
@@ -133,7 +115,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
     {
         await using var command = dataSource.CreateCommand("INSERT INTO blob_chunks (blob_id, seq, data) VALUES ($1, $2, $3)");
         command.Parameters.Add(Text(id));
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = index, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(Integer(index));
         command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = data, NpgsqlDbType = NpgsqlDbType.Bytea });
         try
         {
@@ -153,7 +135,7 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         command.Parameters.Add(Text(id));
         command.Parameters.Add(Bigint(expiresAt));
         command.Parameters.Add(Bigint(length));
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = chunkCount, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(Integer(chunkCount));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -163,8 +145,4 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         command.Parameters.Add(Text(id));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    private static NpgsqlParameter<string> Text(string value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Text };
-
-    private static NpgsqlParameter<long> Bigint(long value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bigint };
 }

@@ -34,11 +34,9 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         this.dataSource = dataSource;
     }
 
-    /// <inheritdoc />
-    public override async Task<StoredBlob?> FindAsync(string id, long now, CancellationToken cancellationToken = default)
+    private protected override async Task<StoredBlob?> FindCoreAsync(string id, long now, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(id);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText =
             "SELECT length, chunk_count, expires_at FROM blobs WHERE id = @id AND length IS NOT NULL AND expires_at > @now;";
@@ -50,12 +48,9 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
             : null;
     }
 
-    /// <inheritdoc />
-    public override async Task<int> ReadChunkAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken = default)
+    private protected override async Task<int> ReadChunkCoreAsync(string id, int index, byte[] buffer, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(id);
-        ArgumentNullException.ThrowIfNull(buffer);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         // With the rowid selected, GetStream reads the chunk straight into the buffer (incremental blob I/O) instead of
         // materializing it as a new array.
@@ -69,29 +64,15 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
 
         await using var chunk = reader.GetStream(1);
-        if (chunk.Length > buffer.Length)
-        {
-            throw new InvalidOperationException($"Chunk {index} of a blob is {chunk.Length} bytes, larger than the {buffer.Length}-byte buffer.");
-        }
-
-        var length = (int)chunk.Length;
-        await chunk.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
-        return length;
+        return await CopyChunkAsync(chunk, index, buffer, cancellationToken);
     }
 
-    /// <inheritdoc />
-    public override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    private protected override async Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return 0;
-        }
-
         await writeTurn.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
             // IMMEDIATE: both statements see the same expired set, and no upload commits between them.
             await using var transaction = connection.BeginTransaction(deferred: false);
             await using var chunks = connection.CreateCommand();
@@ -123,7 +104,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         await writeTurn.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
             var usage = new BlobUsage(0, 0, 0);
             if (write is { Owner: { } owner, Quota: not null })
@@ -194,7 +175,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         await writeTurn.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
             await using var command = connection.CreateCommand();
             command.CommandText = "DELETE FROM blob_chunks WHERE blob_id = @id; DELETE FROM blobs WHERE id = @id;";
@@ -213,7 +194,7 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         await writeTurn.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await OpenAsync(cancellationToken);
+            await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = sql;
             bind(command);
@@ -222,21 +203,6 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         finally
         {
             writeTurn.Release();
-        }
-    }
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = (SqliteConnection)dataSource.CreateConnection();
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
         }
     }
 }

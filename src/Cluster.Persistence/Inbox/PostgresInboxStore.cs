@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Npgsql;
-using NpgsqlTypes;
+using static Cluster.Persistence.PostgresParameters;
 
 namespace Cluster.Persistence.Inbox;
 
@@ -8,14 +8,18 @@ namespace Cluster.Persistence.Inbox;
 /// The inbox in PostgreSQL (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Writes go through
 /// <see cref="InboxStoreOptions.PostgresWriters"/> writer loops, each committing its own batches in parallel; a
 /// device always maps to the same loop, so its writes commit in the order they were made. Reads and
-/// <see cref="DeleteExpiredAsync"/> use pooled connections. The idempotency receipts (table <c>send_receipts</c>) commit
+/// <see cref="InboxStore.DeleteExpiredAsync"/> use pooled connections. The idempotency receipts (table <c>send_receipts</c>) commit
 /// in the same writers' batches, a sender always on the same writer.
 /// </summary>
-public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
+public sealed class PostgresInboxStore : InboxStore
 {
     private const string ReadSql =
         "SELECT seq, id, expires_at, envelope FROM inbox "
         + "WHERE device = $1 AND seq > $2 AND expires_at >= $3 ORDER BY seq LIMIT $4";
+
+    private const string MaxSequenceSql = "SELECT coalesce(max(seq), 0) FROM inbox WHERE device = $1";
+
+    private const string CountSql = "SELECT count(*) FROM inbox WHERE device = $1";
 
     // SKIP LOCKED: the sweep never waits for (or deadlocks with) a writer deleting the same rows.
     private const string DeleteExpiredSql =
@@ -62,19 +66,25 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         }
     }
 
-    /// <inheritdoc />
-    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
+    /// <summary>Commits what is queued, then stops the writer loops and closes every connection.</summary>
+    public override async ValueTask DisposeAsync()
     {
-        InboxCalls.ValidateRows(rows);
-        if (rows.Count == 0)
+        foreach (var writer in writers)
         {
-            return Task.FromResult(0);
+            await writer.DisposeAsync();
         }
 
-        var writer = WriterOf(rows[0].Device);
+        await dataSource.DisposeAsync();
+    }
+
+    private protected override InboxWriter WriterOf(string device) => writers[WriterIndex(device)];
+
+    private protected override Task<int> AppendCoreAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken)
+    {
+        var writer = WriterIndex(rows[0].Device);
         for (var i = 1; i < rows.Count; i++)
         {
-            if (WriterOf(rows[i].Device) != writer)
+            if (WriterIndex(rows[i].Device) != writer)
             {
                 return AppendSplitAsync(rows, cancellationToken);
             }
@@ -83,32 +93,14 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         return InboxCalls.Enqueue(writers[writer], InboxRequest.Append(rows), this, cancellationToken);
     }
 
-    /// <inheritdoc />
-    public Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    private protected override async Task<IReadOnlyList<InboxRow>> ReadCoreAsync(
+        string device, long afterSequence, int limit, long now, CancellationToken cancellationToken)
     {
-        InboxCalls.ValidateDevice(device);
-        ArgumentNullException.ThrowIfNull(ids);
-        return ids.Count == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.Delete(device, ids), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<InboxRow>> ReadAsync(
-        string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateDevice(device);
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return [];
-        }
-
         await using var command = dataSource.CreateCommand(ReadSql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(Text(device));
+        command.Parameters.Add(Bigint(afterSequence));
+        command.Parameters.Add(Bigint(now));
+        command.Parameters.Add(Bigint(limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<InboxRow>();
         while (await reader.ReadAsync(cancellationToken))
@@ -119,96 +111,34 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         return rows;
     }
 
-    /// <inheritdoc />
-    public Task<long> GetMaxSequenceAsync(string device, CancellationToken cancellationToken = default) =>
-        ScalarAsync("SELECT coalesce(max(seq), 0) FROM inbox WHERE device = $1", device, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<long> CountAsync(string device, CancellationToken cancellationToken = default) =>
-        ScalarAsync("SELECT count(*) FROM inbox WHERE device = $1", device, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<int> DeleteOldestAsync(string device, int count, CancellationToken cancellationToken = default)
+    private protected override async Task<long> ScalarAsync(InboxScalar scalar, string device, CancellationToken cancellationToken)
     {
-        InboxCalls.ValidateDevice(device);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return count == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.DeleteOldest(device, count), this, cancellationToken);
+        await using var command = dataSource.CreateCommand(scalar == InboxScalar.MaxSequence ? MaxSequenceSql : CountSql);
+        command.Parameters.Add(Text(device));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <inheritdoc />
-    public Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateDevice(device);
-        return InboxCalls.Enqueue(writers[WriterOf(device)], InboxRequest.Purge(device), this, cancellationToken);
-    }
+    private protected override Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        ExecuteAsync(DeleteExpiredSql, now, limit, cancellationToken);
 
-    /// <inheritdoc />
-    public async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
+    private protected override async Task<SendReceipt?> FindReceiptCoreAsync(
+        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return 0;
-        }
-
-        await using var command = dataSource.CreateCommand(DeleteExpiredSql);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateReceipt(receipt);
-        return InboxCalls.Enqueue(writers[WriterOf(receipt.Sender)], InboxRequest.SaveReceipt(receipt), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public async Task<SendReceipt?> FindReceiptAsync(
-        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
         await using var command = dataSource.CreateCommand(FindReceiptSql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = sender, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = destination, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = clientMessageId, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(Text(sender));
+        command.Parameters.Add(Text(destination));
+        command.Parameters.Add(Text(clientMessageId));
+        command.Parameters.Add(Bigint(now));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new SendReceipt(sender, destination, clientMessageId, reader.GetBoolean(0), reader.GetInt64(1))
             : null;
     }
 
-    /// <inheritdoc />
-    public async Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return 0;
-        }
+    private protected override Task<int> DeleteExpiredReceiptsCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        ExecuteAsync(DeleteExpiredReceiptsSql, now, limit, cancellationToken);
 
-        await using var command = dataSource.CreateCommand(DeleteExpiredReceiptsSql);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = limit, NpgsqlDbType = NpgsqlDbType.Bigint });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>Commits what is queued, then stops the writer loops and closes every connection.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var writer in writers)
-        {
-            await writer.DisposeAsync();
-        }
-
-        await dataSource.DisposeAsync();
-    }
-
-    private int WriterOf(string device) =>
+    private int WriterIndex(string device) =>
         writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)writers.Length);
 
     /// <summary>Rows of devices of different writers: each writer gets its part, and the call completes when all have.</summary>
@@ -217,7 +147,7 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         var parts = new List<InboxRow>?[writers.Length];
         foreach (var row in rows)
         {
-            (parts[WriterOf(row.Device)] ??= []).Add(row);
+            (parts[WriterIndex(row.Device)] ??= []).Add(row);
         }
 
         var tasks = new List<Task<int>>(writers.Length);
@@ -232,11 +162,12 @@ public sealed class PostgresInboxStore : IInboxStore, ISendReceiptStore, IAsyncD
         return (await Task.WhenAll(tasks)).Sum();
     }
 
-    private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)
+    /// <summary>A sweep: one statement of <c>$1</c> = now and <c>$2</c> = limit, on a pooled connection.</summary>
+    private async Task<int> ExecuteAsync(string sql, long now, int limit, CancellationToken cancellationToken)
     {
-        InboxCalls.ValidateDevice(device);
         await using var command = dataSource.CreateCommand(sql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = device, NpgsqlDbType = NpgsqlDbType.Text });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        command.Parameters.Add(Bigint(now));
+        command.Parameters.Add(Bigint(limit));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using static Cluster.Persistence.PostgresParameters;
 
 namespace Cluster.Persistence.Inbox;
 
@@ -55,71 +56,33 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
     protected override ValueTask InsertAsync(List<InboxRow> rows, IReadOnlyList<InboxRequest> requests)
     {
-        var devices = new string[rows.Count];
-        var sequences = new long[rows.Count];
-        var ids = new Guid[rows.Count];
-        var expiries = new long[rows.Count];
-        var envelopes = new byte[rows.Count][];
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            devices[i] = row.Device;
-            sequences[i] = row.Sequence;
-            ids[i] = row.Id;
-            expiries[i] = row.ExpiresAt;
-            envelopes[i] = row.Envelope;
-        }
-
         var command = new NpgsqlBatchCommand(InsertSql);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = envelopes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(Column(rows, static row => row.Device, NpgsqlDbType.Text));
+        command.Parameters.Add(Column(rows, static row => row.Sequence, NpgsqlDbType.Bigint));
+        command.Parameters.Add(Column(rows, static row => row.Id, NpgsqlDbType.Uuid));
+        command.Parameters.Add(Column(rows, static row => row.ExpiresAt, NpgsqlDbType.Bigint));
+        command.Parameters.Add(Column(rows, static row => row.Envelope, NpgsqlDbType.Bytea));
         AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask DeleteAsync(List<InboxKey> keys, IReadOnlyList<InboxRequest> requests)
     {
-        var devices = new string[keys.Count];
-        var ids = new Guid[keys.Count];
-        for (var i = 0; i < keys.Count; i++)
-        {
-            devices[i] = keys[i].Device;
-            ids[i] = keys[i].Id;
-        }
-
         var command = new NpgsqlBatchCommand(DeleteSql);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = devices, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(Column(keys, static key => key.Device, NpgsqlDbType.Text));
+        command.Parameters.Add(Column(keys, static key => key.Id, NpgsqlDbType.Uuid));
         AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
 
     protected override ValueTask InsertReceiptsAsync(List<SendReceipt> receipts)
     {
-        var senders = new string[receipts.Count];
-        var destinations = new string[receipts.Count];
-        var keys = new string[receipts.Count];
-        var needsSync = new bool[receipts.Count];
-        var expiries = new long[receipts.Count];
-        for (var i = 0; i < receipts.Count; i++)
-        {
-            var receipt = receipts[i];
-            senders[i] = receipt.Sender;
-            destinations[i] = receipt.Destination;
-            keys[i] = receipt.ClientMessageId;
-            needsSync[i] = receipt.NeedsSync;
-            expiries[i] = receipt.ExpiresAt;
-        }
-
         var command = new NpgsqlBatchCommand(InsertReceiptsSql);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = senders, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = destinations, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = needsSync, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expiries, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(Column(receipts, static receipt => receipt.Sender, NpgsqlDbType.Text));
+        command.Parameters.Add(Column(receipts, static receipt => receipt.Destination, NpgsqlDbType.Text));
+        command.Parameters.Add(Column(receipts, static receipt => receipt.ClientMessageId, NpgsqlDbType.Text));
+        command.Parameters.Add(Column(receipts, static receipt => receipt.NeedsSync, NpgsqlDbType.Boolean));
+        command.Parameters.Add(Column(receipts, static receipt => receipt.ExpiresAt, NpgsqlDbType.Bigint));
         batch!.BatchCommands.Add(command);
         return ValueTask.CompletedTask;
     }
@@ -131,12 +94,12 @@ internal sealed class PostgresInboxWriter : InboxWriter
         {
             case InboxOperation.DeleteOldest:
                 command = new NpgsqlBatchCommand(DeleteOldestSql);
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Device, NpgsqlDbType = NpgsqlDbType.Text });
-                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = request.Count, NpgsqlDbType = NpgsqlDbType.Bigint });
+                command.Parameters.Add(Text(request.Device));
+                command.Parameters.Add(Bigint(request.Count));
                 break;
             case InboxOperation.Purge:
                 command = new NpgsqlBatchCommand(PurgeSql);
-                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Device, NpgsqlDbType = NpgsqlDbType.Text });
+                command.Parameters.Add(Text(request.Device));
                 break;
             default:
                 throw new InvalidOperationException($"{request.Operation} is not a writer operation on PostgreSQL.");
@@ -200,7 +163,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
     /// <summary>Adds an insert or delete whose returned rows are tagged (last parameter) with its group, the requests it counts for.</summary>
     private void AddCounted(NpgsqlBatchCommand command, IReadOnlyList<InboxRequest> requests)
     {
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = groups.Count, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(Integer(groups.Count));
         batch!.BatchCommands.Add(command);
         groups.Add(requests);
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Data.Sqlite;
 
 namespace Cluster.Persistence.Inbox;
 
@@ -9,11 +8,19 @@ namespace Cluster.Persistence.Inbox;
 /// blocks in its async methods); reads use pooled connections of their own, which WAL lets run beside the writer.
 /// The idempotency receipts (table <c>send_receipts</c>) go through the same writer, in the same group commits.
 /// </summary>
-public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
+public sealed class SqliteInboxStore : InboxStore
 {
     private const string ReadSql =
         "SELECT seq, id, expires_at, envelope FROM inbox "
         + "WHERE device = @device AND seq > @after AND expires_at >= @now ORDER BY seq LIMIT @limit;";
+
+    private const string MaxSequenceSql = "SELECT coalesce(max(seq), 0) FROM inbox WHERE device = @device;";
+
+    private const string CountSql = "SELECT count(*) FROM inbox WHERE device = @device;";
+
+    private const string FindReceiptSql =
+        "SELECT needs_sync, expires_at FROM send_receipts "
+        + "WHERE sender = @sender AND destination = @destination AND client_message_id = @key AND expires_at > @now;";
 
     private readonly SqliteFileDataSource dataSource;
     private readonly SqliteInboxWriter writer;
@@ -31,37 +38,15 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         writer = new SqliteInboxWriter(dataSource, options.MaxBatchRows, new InboxMetrics("sqlite", meterFactory));
     }
 
-    /// <inheritdoc />
-    public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateRows(rows);
-        return rows.Count == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writer, InboxRequest.Append(rows), this, cancellationToken);
-    }
+    /// <summary>Commits what is queued, then stops the writer thread and closes its connection.</summary>
+    public override ValueTask DisposeAsync() => writer.DisposeAsync();
 
-    /// <inheritdoc />
-    public Task<int> DeleteAsync(string device, IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateDevice(device);
-        ArgumentNullException.ThrowIfNull(ids);
-        return ids.Count == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writer, InboxRequest.Delete(device, ids), this, cancellationToken);
-    }
+    private protected override InboxWriter WriterOf(string device) => writer;
 
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<InboxRow>> ReadAsync(
-        string device, long afterSequence, int limit, long now, CancellationToken cancellationToken = default)
+    private protected override async Task<IReadOnlyList<InboxRow>> ReadCoreAsync(
+        string device, long afterSequence, int limit, long now, CancellationToken cancellationToken)
     {
-        InboxCalls.ValidateDevice(device);
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        if (limit == 0)
-        {
-            return [];
-        }
-
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = ReadSql;
         command.Parameters.AddWithValue("@device", device);
@@ -78,57 +63,24 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
         return rows;
     }
 
-    /// <inheritdoc />
-    public Task<long> GetMaxSequenceAsync(string device, CancellationToken cancellationToken = default) =>
-        ScalarAsync("SELECT coalesce(max(seq), 0) FROM inbox WHERE device = @device;", device, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<long> CountAsync(string device, CancellationToken cancellationToken = default) =>
-        ScalarAsync("SELECT count(*) FROM inbox WHERE device = @device;", device, cancellationToken);
-
-    /// <inheritdoc />
-    public Task<int> DeleteOldestAsync(string device, int count, CancellationToken cancellationToken = default)
+    private protected override async Task<long> ScalarAsync(InboxScalar scalar, string device, CancellationToken cancellationToken)
     {
-        InboxCalls.ValidateDevice(device);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        return count == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writer, InboxRequest.DeleteOldest(device, count), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task<int> PurgeAsync(string device, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateDevice(device);
-        return InboxCalls.Enqueue(writer, InboxRequest.Purge(device), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        return limit == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writer, InboxRequest.DeleteExpired(now, limit), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public Task SaveReceiptAsync(SendReceipt receipt, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateReceipt(receipt);
-        return InboxCalls.Enqueue(writer, InboxRequest.SaveReceipt(receipt), this, cancellationToken);
-    }
-
-    /// <inheritdoc />
-    public async Task<SendReceipt?> FindReceiptAsync(
-        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken = default)
-    {
-        InboxCalls.ValidateReceiptKey(sender, destination, clientMessageId);
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SELECT needs_sync, expires_at FROM send_receipts "
-            + "WHERE sender = @sender AND destination = @destination AND client_message_id = @key AND expires_at > @now;";
+        command.CommandText = scalar == InboxScalar.MaxSequence ? MaxSequenceSql : CountSql;
+        command.Parameters.AddWithValue("@device", device);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private protected override Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        Enqueue(string.Empty, InboxRequest.DeleteExpired(now, limit), cancellationToken);
+
+    private protected override async Task<SendReceipt?> FindReceiptCoreAsync(
+        string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = FindReceiptSql;
         command.Parameters.AddWithValue("@sender", sender);
         command.Parameters.AddWithValue("@destination", destination);
         command.Parameters.AddWithValue("@key", clientMessageId);
@@ -139,40 +91,6 @@ public sealed class SqliteInboxStore : IInboxStore, ISendReceiptStore, IAsyncDis
             : null;
     }
 
-    /// <inheritdoc />
-    public Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        return limit == 0
-            ? Task.FromResult(0)
-            : InboxCalls.Enqueue(writer, InboxRequest.DeleteExpiredReceipts(now, limit), this, cancellationToken);
-    }
-
-    /// <summary>Commits what is queued, then stops the writer thread and closes its connection.</summary>
-    public ValueTask DisposeAsync() => writer.DisposeAsync();
-
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
-    {
-        var connection = (SqliteConnection)dataSource.CreateConnection();
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    private async Task<long> ScalarAsync(string sql, string device, CancellationToken cancellationToken)
-    {
-        InboxCalls.ValidateDevice(device);
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("@device", device);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
+    private protected override Task<int> DeleteExpiredReceiptsCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        Enqueue(string.Empty, InboxRequest.DeleteExpiredReceipts(now, limit), cancellationToken);
 }
