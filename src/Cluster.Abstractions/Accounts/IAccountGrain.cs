@@ -54,10 +54,12 @@ public interface IAccountGrain : IGrainWithStringKey
     Task NotifyDeviceListChangedAsync(string accountId, long version);
 
     /// <summary>The current device set for a send by <paramref name="senderAccount"/>, which becomes interested; from memory.</summary>
-    [Alias("GetDeviceSetFor"), ReadOnly]
+    /// <remarks>Not <c>[ReadOnly]</c>: it records the sender's interest in the account's state.</remarks>
+    [Alias("GetDeviceSetFor")]
     Task<DeviceSet> GetDeviceSetForAsync(string senderAccount);
 
     /// <summary>The current device set, for validating a send against it; answered from memory.</summary>
+    /// <remarks><c>[ReadOnly]</c>: it changes no state (it may fill the in-memory cache of the set, which any call rebuilds alike).</remarks>
     [Alias("GetDeviceSet"), ReadOnly]
     Task<DeviceSet> GetDeviceSetAsync();
 

@@ -3,6 +3,7 @@ using System.Text;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Devices;
+using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
 using Cluster.Signal;
 using Microsoft.Extensions.DependencyInjection;
@@ -341,7 +342,7 @@ internal sealed partial class AccountGrain(
 
     public Task NotifyDeviceListChangedAsync(string accountId, long version)
     {
-        var deviceEvent = DeviceListChangedEvent(accountId, version);
+        var deviceEvent = EventJson.DeviceListChanged(accountId, version);
         foreach (var deviceId in State.Devices.Keys)
         {
             _ = Device(deviceId).PublishEventAsync(deviceEvent);
@@ -365,7 +366,7 @@ internal sealed partial class AccountGrain(
         ClusterMetrics.DeviceListChanges.Add(1);
 
         var version = State.DeviceListVersion;
-        var deviceEvent = DeviceListChangedEvent(AccountId, version);
+        var deviceEvent = EventJson.DeviceListChanged(AccountId, version);
         foreach (var deviceId in State.Devices.Keys)
         {
             if (deviceId != byDeviceId)
@@ -476,9 +477,6 @@ internal sealed partial class AccountGrain(
 
         return new DeviceSet(true, ids, registrationIds);
     }
-
-    private static byte[] DeviceListChangedEvent(string accountId, long version) =>
-        Encoding.UTF8.GetBytes($"{{\"type\":\"deviceListChanged\",\"accountId\":\"{accountId}\",\"version\":{version}}}");
 
     private static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Cluster.Grains.Messaging;
@@ -18,6 +19,20 @@ public static class EventJson
         writer.WriteString("type"u8, "queueOverflow"u8);
         writer.WriteNumber("dropped"u8, dropped);
     });
+
+    /// <summary><c>deviceListChanged</c>: <paramref name="accountId"/>'s devices changed; its device list is now at <paramref name="version"/>.</summary>
+    /// <remarks>
+    /// Written with <see cref="Unescaped"/>, so that the bytes stay those this event has always had (the <c>+</c> of an
+    /// E.164 account id as it is, not <c>\u002B</c>).
+    /// </remarks>
+    public static byte[] DeviceListChanged(string accountId, long version) => Write(
+        writer =>
+        {
+            writer.WriteString("type"u8, "deviceListChanged"u8);
+            writer.WriteString("accountId"u8, accountId);
+            writer.WriteNumber("version"u8, version);
+        },
+        Unescaped);
 
     /// <summary><c>callOffer</c>: the offer sealed for the receiving device alone.</summary>
     public static byte[] CallOffer(string callId, string from, int fromDevice, byte[] payload) => Write(writer =>
@@ -61,10 +76,13 @@ public static class EventJson
         writer.WriteString("reason"u8, reason);
     });
 
-    private static byte[] Write(Action<Utf8JsonWriter> members)
+    // Escapes only what JSON requires (quotes, backslashes, control characters); for text never embedded in HTML.
+    private static readonly JsonWriterOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static byte[] Write(Action<Utf8JsonWriter> members, JsonWriterOptions options = default)
     {
         var output = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(output))
+        using (var writer = new Utf8JsonWriter(output, options))
         {
             writer.WriteStartObject();
             members(writer);
