@@ -4,75 +4,24 @@ using Cluster.Persistence;
 using Cluster.Persistence.Inbox;
 using Cluster.Testing;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Cluster.Inbox.Tests;
 
-/// <summary>A fresh, migrated database of either kind for one test, removed on dispose.</summary>
-public sealed class InboxDatabase : IAsyncDisposable
+/// <summary>What the inbox tests do with a <see cref="TestDatabase"/>: open a store on it, hold its writers back.</summary>
+public static class InboxDatabase
 {
-    private readonly DirectoryInfo? directory;
-    private readonly PostgresDatabase? postgres;
-
-    private InboxDatabase(StorageKind kind, string connectionString, DirectoryInfo? directory, PostgresDatabase? postgres)
-    {
-        Kind = kind;
-        ConnectionString = connectionString;
-        this.directory = directory;
-        this.postgres = postgres;
-        SqliteDataSource = directory is null ? null : new SqliteFileDataSource(Path.Combine(directory.FullName, "cluster.db"));
-    }
-
-    public StorageKind Kind { get; }
-
-    public string ConnectionString { get; }
-
-    public SqliteFileDataSource? SqliteDataSource { get; }
-
-    /// <summary>A fresh migrated database; a PostgreSQL one skips the test when PostgreSQL is not configured.</summary>
-    public static async Task<InboxDatabase> CreateAsync(StorageKind kind, CancellationToken cancellationToken = default)
-    {
-        InboxDatabase database;
-        if (kind == StorageKind.PostgreSql)
-        {
-            var postgres = await PostgresDatabase.CreateAsync();
-            database = new InboxDatabase(kind, postgres.ConnectionString, null, postgres);
-        }
-        else
-        {
-            var directory = Directory.CreateTempSubdirectory("cluster-inbox-");
-            database = new InboxDatabase(
-                kind, SqliteConnectionStrings.ForFile(Path.Combine(directory.FullName, "cluster.db")), directory, null);
-        }
-
-        await SchemaMigrator.MigrateAsync(kind, database.ConnectionString, cancellationToken);
-        return database;
-    }
-
-    public IInboxStore CreateStore(InboxStoreOptions? options = null, IMeterFactory? meterFactory = null) => Kind == StorageKind.Sqlite
-        ? new SqliteInboxStore(SqliteDataSource!, options, meterFactory)
-        : new PostgresInboxStore(ConnectionString, options, meterFactory);
-
-    public DbConnection CreateConnection() => Kind == StorageKind.Sqlite
-        ? SqliteDataSource!.CreateConnection()
-        : new NpgsqlConnection(ConnectionString);
-
-    public async Task ExecuteAsync(string sql)
-    {
-        await using var connection = CreateConnection();
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    public static IInboxStore CreateStore(this TestDatabase database, InboxStoreOptions? options = null, IMeterFactory? meterFactory = null) =>
+        database.Kind == StorageKind.Sqlite
+            ? new SqliteInboxStore(database.SqliteDataSource!, options, meterFactory)
+            : new PostgresInboxStore(database.ConnectionString, options, meterFactory);
 
     /// <summary>
     /// Holds a lock on the inbox table that makes every writer wait until the returned handle is disposed, so a
     /// test can queue many calls while the writers cannot commit.
     /// </summary>
-    public async Task<IAsyncDisposable> BlockWritersAsync()
+    public static async Task<IAsyncDisposable> BlockWritersAsync(this TestDatabase database)
     {
-        var connection = CreateConnection();
+        var connection = database.CreateConnection();
         await connection.OpenAsync();
         DbTransaction transaction;
         if (connection is SqliteConnection sqlite)
@@ -89,25 +38,6 @@ public sealed class InboxDatabase : IAsyncDisposable
         }
 
         return new WriterBlock(connection, transaction);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (postgres is not null)
-        {
-            await postgres.DisposeAsync();
-        }
-
-        if (directory is not null)
-        {
-            await SqliteDataSource!.DisposeAsync();
-            using (var connection = new SqliteConnection(ConnectionString))
-            {
-                SqliteConnection.ClearPool(connection);
-            }
-
-            directory.Delete(recursive: true);
-        }
     }
 
     private sealed class WriterBlock(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
@@ -127,7 +57,7 @@ public sealed class InboxDatabase : IAsyncDisposable
 /// </summary>
 public abstract class InboxDatabaseFixture(StorageKind kind) : IAsyncLifetime
 {
-    public InboxDatabase? Database { get; private set; }
+    public TestDatabase? Database { get; private set; }
 
     public async ValueTask InitializeAsync()
     {
@@ -136,7 +66,7 @@ public abstract class InboxDatabaseFixture(StorageKind kind) : IAsyncLifetime
             return;
         }
 
-        Database = await InboxDatabase.CreateAsync(kind);
+        Database = await TestDatabase.CreateMigratedAsync(kind);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using Cluster.Persistence;
 using Cluster.Persistence.Inbox;
+using Cluster.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cluster.Inbox.Tests;
@@ -9,7 +10,7 @@ public sealed class InboxServiceCollectionExtensionsTests
     [Fact]
     public async Task AddInboxStore_Sqlite_ResolvesOneSqliteStoreOnTheGivenFile()
     {
-        await using var database = await InboxDatabase.CreateAsync(StorageKind.Sqlite, TestContext.Current.CancellationToken);
+        await using var database = await TestDatabase.CreateMigratedAsync(StorageKind.Sqlite, TestContext.Current.CancellationToken);
         var services = new ServiceCollection().AddInboxStore(StorageKind.Sqlite, database.ConnectionString, database.SqliteDataSource);
 
         await using (var provider = services.BuildServiceProvider())
@@ -27,7 +28,7 @@ public sealed class InboxServiceCollectionExtensionsTests
     [Fact]
     public async Task AddInboxStore_SqliteWithoutDataSource_OpensTheConnectionStringsFile()
     {
-        await using var database = await InboxDatabase.CreateAsync(StorageKind.Sqlite, TestContext.Current.CancellationToken);
+        await using var database = await TestDatabase.CreateMigratedAsync(StorageKind.Sqlite, TestContext.Current.CancellationToken);
         await using var provider = new ServiceCollection()
             .AddInboxStore(StorageKind.Sqlite, database.ConnectionString)
             .BuildServiceProvider();

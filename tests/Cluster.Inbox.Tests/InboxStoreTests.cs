@@ -23,7 +23,7 @@ public abstract class InboxStoreTests(InboxDatabaseFixture fixture) : IAsyncLife
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private InboxDatabase Database => fixture.Database!;
+    private TestDatabase Database => fixture.Database!;
 
     private IInboxStore Store => store!;
 

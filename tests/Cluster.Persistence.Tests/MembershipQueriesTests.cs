@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
+using Cluster.Testing;
 
 namespace Cluster.Persistence.Tests;
 
@@ -21,8 +22,7 @@ public sealed class MembershipQueriesTests
     [InlineData(StorageKind.PostgreSql)]
     public async Task InsertAndUpdate_StaleTableVersion_ChangeNothing(StorageKind kind)
     {
-        await using var database = await TestDatabase.CreateAsync(kind);
-        await SchemaMigrator.MigrateAsync(kind, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var database = await TestDatabase.CreateMigratedAsync(kind, TestContext.Current.CancellationToken);
         await using var connection = database.CreateConnection();
         await connection.OpenAsync(TestContext.Current.CancellationToken);
 
@@ -45,8 +45,7 @@ public sealed class MembershipQueriesTests
     [InlineData(StorageKind.PostgreSql)]
     public async Task HeartbeatCleanupAndDelete_DoWhatOrleansExpects(StorageKind kind)
     {
-        await using var database = await TestDatabase.CreateAsync(kind);
-        await SchemaMigrator.MigrateAsync(kind, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var database = await TestDatabase.CreateMigratedAsync(kind, TestContext.Current.CancellationToken);
         await using var connection = database.CreateConnection();
         await connection.OpenAsync(TestContext.Current.CancellationToken);
         await ScalarAsync(connection, "InsertMembershipVersionKey", DeploymentParameter);

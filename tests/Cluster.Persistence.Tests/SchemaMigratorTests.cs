@@ -1,3 +1,5 @@
+using Cluster.Testing;
+
 namespace Cluster.Persistence.Tests;
 
 public sealed class SchemaMigratorTests

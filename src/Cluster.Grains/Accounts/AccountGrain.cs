@@ -59,17 +59,7 @@ internal sealed partial class AccountGrain(
         }
 
         var now = Now;
-        var primary = new DeviceRecord
-        {
-            DeviceId = DeviceAddress.PrimaryDeviceId,
-            RegistrationId = request.RegistrationId,
-            Name = request.Name,
-            IdentityKey = request.IdentityKey,
-            PasswordHash = request.PasswordHash,
-            LinkedAt = now,
-            LastSeenAt = StartOfDay(now),
-            Incarnation = Guid.NewGuid(),
-        };
+        var primary = NewDevice(DeviceAddress.PrimaryDeviceId, request.RegistrationId, request.Name, request.IdentityKey, request.PasswordHash, Guid.NewGuid(), now);
 
         // Keys first: a failure here leaves no account behind, and a retry simply replaces them.
         await Device(primary.DeviceId).BeginIncarnationAsync(primary.Incarnation);
@@ -194,22 +184,12 @@ internal sealed partial class AccountGrain(
         await device.BeginIncarnationAsync(incarnation);
         await device.InitializeKeysAsync(request.Keys);
 
-        var now = Now;
-        State.Devices[deviceId] = new DeviceRecord
-        {
-            DeviceId = deviceId,
-            RegistrationId = request.RegistrationId,
-            Name = request.Name,
-            IdentityKey = request.IdentityKey,
-            PasswordHash = request.PasswordHash,
-            LinkedAt = now,
-            LastSeenAt = StartOfDay(now),
-            KeyIndex = request.KeyIndex,
-            LinkingMetadata = request.LinkingMetadata,
-            AccountSignature = request.AccountSignature,
-            DeviceSignature = request.DeviceSignature,
-            Incarnation = incarnation,
-        };
+        var linked = NewDevice(deviceId, request.RegistrationId, request.Name, request.IdentityKey, request.PasswordHash, incarnation, Now);
+        linked.KeyIndex = request.KeyIndex;
+        linked.LinkingMetadata = request.LinkingMetadata;
+        linked.AccountSignature = request.AccountSignature;
+        linked.DeviceSignature = request.DeviceSignature;
+        State.Devices[deviceId] = linked;
         State.MaxKeyIndex = request.KeyIndex;
         await ChangedAsync(byDeviceId: null);
         return new AddDeviceResult(AddDeviceStatus.Added, deviceId);
@@ -477,6 +457,20 @@ internal sealed partial class AccountGrain(
 
         return new DeviceSet(true, ids, registrationIds);
     }
+
+    /// <summary>The record of a device registered (the primary) or linked at <paramref name="now"/>: seen that day.</summary>
+    private static DeviceRecord NewDevice(
+        int deviceId, int registrationId, string? name, byte[] identityKey, string passwordHash, Guid incarnation, long now) => new()
+        {
+            DeviceId = deviceId,
+            RegistrationId = registrationId,
+            Name = name,
+            IdentityKey = identityKey,
+            PasswordHash = passwordHash,
+            LinkedAt = now,
+            LastSeenAt = StartOfDay(now),
+            Incarnation = incarnation,
+        };
 
     private static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 

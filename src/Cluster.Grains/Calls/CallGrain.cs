@@ -151,21 +151,9 @@ internal sealed partial class CallGrain(
 
     public async Task<CallActionStatus> AnswerAsync(DeviceAddress device, byte[] payload)
     {
-        await EndIfOverdueAsync();
-        var role = await RoleOfAsync(device);
-        if (Refusal(role) is { } refusal)
+        if (await RefuseUnlessRingingCalleeAsync(device) is { } refusal)
         {
             return refusal;
-        }
-
-        if (role != Role.Callee)
-        {
-            return CallActionStatus.Forbidden;
-        }
-
-        if (Call.Stage != CallStage.Ringing)
-        {
-            return CallActionStatus.NotRinging;
         }
 
         Call.Stage = CallStage.Answered;
@@ -196,21 +184,9 @@ internal sealed partial class CallGrain(
 
     public async Task<CallActionStatus> RejectAsync(DeviceAddress device)
     {
-        await EndIfOverdueAsync();
-        var role = await RoleOfAsync(device);
-        if (Refusal(role) is { } refusal)
+        if (await RefuseUnlessRingingCalleeAsync(device) is { } refusal)
         {
             return refusal;
-        }
-
-        if (role != Role.Callee)
-        {
-            return CallActionStatus.Forbidden;
-        }
-
-        if (Call.Stage != CallStage.Ringing)
-        {
-            return CallActionStatus.NotRinging;
         }
 
         await EndAsync(CallEndReason.Rejected);
@@ -340,6 +316,24 @@ internal sealed partial class CallGrain(
     }
 
     /// <summary>The refusals every action shares, in order: unknown call (404), not in the call (403), ended (409).</summary>
+    /// <summary>Why <paramref name="device"/> may not answer or reject (the call is gone, it is not a callee, or the call rings no more), or null when it may.</summary>
+    private async Task<CallActionStatus?> RefuseUnlessRingingCalleeAsync(DeviceAddress device)
+    {
+        await EndIfOverdueAsync();
+        var role = await RoleOfAsync(device);
+        if (Refusal(role) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (role != Role.Callee)
+        {
+            return CallActionStatus.Forbidden;
+        }
+
+        return Call.Stage != CallStage.Ringing ? CallActionStatus.NotRinging : null;
+    }
+
     private CallActionStatus? Refusal(Role role) => Call.Stage switch
     {
         CallStage.None => CallActionStatus.NotFound,
