@@ -2,6 +2,8 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Devices;
+using Cluster.Silo.Messaging;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 

@@ -4,6 +4,7 @@ using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Devices;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 

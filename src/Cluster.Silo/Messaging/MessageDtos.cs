@@ -1,4 +1,4 @@
-namespace Cluster.Silo.Protocol;
+namespace Cluster.Silo.Messaging;
 
 /// <summary>One device's copy in <c>PUT /v1/messages/{accountId}</c>.</summary>
 public sealed class OutgoingMessageDto

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Cluster.Abstractions.Accounts;
+using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 using Cluster.Signal;
 
-namespace Cluster.Silo.Accounts;
+namespace Cluster.Silo.Devices;
 
 /// <summary>Linking companions, the signed device list, the device registry as senders see it, and removal.</summary>
 internal static class DeviceEndpoints

@@ -3,7 +3,9 @@ using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
+using Cluster.Silo.Devices;
 using Cluster.Silo.Health;
+using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
@@ -12,7 +14,7 @@ using Cluster.Silo.Provisioning;
 using Cluster.Silo.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Cluster.Silo.Hosting;
+namespace Cluster.Silo;
 
 /// <summary>Builds the silo process: Program and the tests go through here, so they run the same host.</summary>
 public static class SiloApplication
