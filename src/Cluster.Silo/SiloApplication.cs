@@ -1,4 +1,3 @@
-using Cluster.Grains.Accounts;
 using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
@@ -38,6 +37,7 @@ public static class SiloApplication
             .AddDeviceAuthentication()
             .AddRateLimits()
             .AddKeys()
+            .AddDevices()
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls();
@@ -53,25 +53,13 @@ public static class SiloApplication
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
-        var v1 = app.MapGroup("/v1").WithApiErrors()
+        app.MapGroup("/v1").WithApiErrors()
             .MapAccounts()
             .MapDevices()
             .MapKeys()
             .MapProvisioning().MapBlobs()
-            .MapMessages()
+            .MapMessaging()
             .MapCalls();
-        DeviceSockets.Map(v1);
         return app;
-    }
-
-    private static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<KeyFetchLimitOptions>().BindConfiguration(KeyFetchLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<DeviceLimitOptions>().BindConfiguration(DeviceLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<LinkingOptions>().BindConfiguration(LinkingOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        return builder;
     }
 }

@@ -18,21 +18,13 @@ internal static class CallEndpoints
     /// <summary>Room in a <c>POST /v1/calls</c> body for this many offers (more than any account has devices).</summary>
     private const int MaxOffersInBody = 8;
 
-    public static WebApplicationBuilder AddCalls(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<CallOptions>().BindConfiguration(CallOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        return builder;
-    }
-
-    public static RouteGroupBuilder MapCalls(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/calls", StartAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/answer", AnswerAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/reject", RejectAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/hangup", HangupAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/ice", IceAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options, SenderLimits senderLimits)

@@ -70,9 +70,6 @@ internal sealed partial class DeviceSockets(
     private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool shuttingDown;
 
-    public static void Map(RouteGroupBuilder v1) =>
-        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).RequireAuthorization();
-
     public async Task AcceptAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)

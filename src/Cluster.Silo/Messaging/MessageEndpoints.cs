@@ -15,12 +15,11 @@ internal static class MessageEndpoints
     private const int MaxClientMessageIdLength = 128;
     private const int FetchPageSize = 100;
 
-    public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPut("/messages/{accountId}", SendAsync).RequireAuthorization();
         v1.MapGet("/messages", FetchAsync).RequireAuthorization();
         v1.MapDelete("/messages/{id}", AckAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> SendAsync(
