@@ -3,7 +3,6 @@ using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
-using Cluster.Silo.Messaging;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -51,14 +50,9 @@ internal static class CallEndpoints
         {
             StartCallStatus.Ringing => Results.Json(new CallIdResponse(callId), ProtocolJson.Default.CallIdResponse, statusCode: StatusCodes.Status201Created),
             StartCallStatus.UnknownAccount => throw ApiException.NotFound("account"),
-            StartCallStatus.MismatchedDevices => Results.Json(
-                new MismatchedDevicesError("mismatched_devices", "the offers do not cover exactly the callee's current devices", result.MissingDevices, result.ExtraDevices),
-                ProtocolJson.Default.MismatchedDevicesError,
-                statusCode: StatusCodes.Status409Conflict),
-            _ => Results.Json(
-                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
-                ProtocolJson.Default.StaleDevicesError,
-                statusCode: StatusCodes.Status410Gone),
+            StartCallStatus.MismatchedDevices => DeviceMismatch.Mismatched(
+                "the offers do not cover exactly the callee's current devices", result.MissingDevices, result.ExtraDevices),
+            _ => DeviceMismatch.Stale(result.StaleDevices),
         };
     }
 

@@ -65,14 +65,9 @@ internal static class MessageEndpoints
         {
             SendStatus.Sent => Results.Json(new SendMessagesResponse(result.NeedsSync), ProtocolJson.Default.SendMessagesResponse),
             SendStatus.UnknownAccount => throw ApiException.NotFound("account"),
-            SendStatus.MismatchedDevices => Results.Json(
-                new MismatchedDevicesError("mismatched_devices", "the messages do not cover exactly the destination's current devices", result.MissingDevices, result.ExtraDevices),
-                ProtocolJson.Default.MismatchedDevicesError,
-                statusCode: StatusCodes.Status409Conflict),
-            _ => Results.Json(
-                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
-                ProtocolJson.Default.StaleDevicesError,
-                statusCode: StatusCodes.Status410Gone),
+            SendStatus.MismatchedDevices => DeviceMismatch.Mismatched(
+                "the messages do not cover exactly the destination's current devices", result.MissingDevices, result.ExtraDevices),
+            _ => DeviceMismatch.Stale(result.StaleDevices),
         };
     }
 
