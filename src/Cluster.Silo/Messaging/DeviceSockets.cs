@@ -23,6 +23,7 @@ namespace Cluster.Silo.Messaging;
 /// </summary>
 internal sealed partial class DeviceSockets(
     IGrainFactory grains,
+    ObserverReferences observers,
     ClusterHostOptions options,
     IOptions<DeviceSocketOptions> socketOptions,
     ConnectionCapacity capacity,
@@ -194,7 +195,7 @@ internal sealed partial class DeviceSockets(
             }
             finally
             {
-                ObserverReferences.DeleteLater(grains, reference);
+                observers.DeleteLater(reference);
             }
         }
     }

@@ -18,6 +18,7 @@ internal static class MessagingExtensions
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddSingleton<DeviceSockets>();
+        builder.Services.AddSingleton<ObserverReferences>();
         builder.Services.AddSingleton<IShutdownStep, DeviceSocketsShutdown>();
         builder.Services.AddHostedService<SiloDeathWatcher>();
         builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
