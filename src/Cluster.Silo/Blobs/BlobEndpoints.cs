@@ -39,7 +39,7 @@ internal static class BlobEndpoints
         JsonBody.LimitBody(context, limits.MaxBytes);
         var now = time.GetUtcNow();
         var write = new BlobWrite(
-            BlobIds.New(),
+            RandomIds.New(),
             limits.MaxBytes,
             (now + limits.TimeToLive).ToUnixTimeMilliseconds(),
             (now + limits.UploadTimeout).ToUnixTimeMilliseconds())
@@ -90,7 +90,7 @@ internal static class BlobEndpoints
     private static async Task DownloadAsync(
         HttpContext context, string blobId, IBlobStore store, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
     {
-        var blob = BlobIds.IsValid(blobId)
+        var blob = RandomIds.IsValid(blobId)
             ? await store.FindAsync(blobId, time.GetUtcNow().ToUnixTimeMilliseconds(), context.RequestAborted)
             : null;
         if (blob is null)

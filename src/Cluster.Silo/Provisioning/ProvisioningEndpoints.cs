@@ -43,7 +43,7 @@ internal static class ProvisioningEndpoints
         }
 
         // A malformed address cannot have a device waiting at it: no grain is activated for it.
-        if (!ProvisioningAddress.IsValid(address) || !await grains.GetGrain<IProvisioningGrain>(address).ProvisionAsync(body))
+        if (!RandomIds.IsValid(address) || !await grains.GetGrain<IProvisioningGrain>(address).ProvisionAsync(body))
         {
             throw new ApiException(StatusCodes.Status404NotFound, "not_found", "no device waits at this provisioning address");
         }

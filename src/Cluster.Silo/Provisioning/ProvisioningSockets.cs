@@ -62,7 +62,7 @@ internal sealed partial class ProvisioningSockets(
     private async Task ServeAsync(HttpContext context)
     {
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var address = ProvisioningAddress.New();
+        var address = RandomIds.New();
         var connection = new ProvisioningSocketConnection(socket);
         var reference = grains.CreateObjectReference<IProvisioningSocket>(connection);
         var grain = grains.GetGrain<IProvisioningGrain>(address);
