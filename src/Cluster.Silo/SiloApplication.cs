@@ -15,7 +15,11 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cluster.Silo;
 
-/// <summary>Builds the silo process: Program and the tests go through here, so they run the same host.</summary>
+/// <summary>
+/// Builds the silo process: Program and the tests go through here, so they run the same host. The composition root:
+/// it only chains each feature's <c>AddX</c>/<c>MapX</c> (in the feature's <c>*Extensions.cs</c>) and the middleware,
+/// and is the one file that names every feature (<c>docs/layout.md</c>).
+/// </summary>
 public static class SiloApplication
 {
     /// <summary>

@@ -7,6 +7,11 @@ using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Accounts;
 
+/// <summary>
+/// <c>POST /v1/accounts</c> (registration, anonymous, rate-limited per client address) and <c>GET /v1/devices</c> (the
+/// account's own devices). Owns no state: checks the input (ids, password, keys via <c>Keys/</c>), hashes the password
+/// (<c>Authentication/</c>), then asks the account grain; answers 4xx for bad input before anything is stored.
+/// </summary>
 internal static class AccountEndpoints
 {
     public const int MaxNameLength = 256;

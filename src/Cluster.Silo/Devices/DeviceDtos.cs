@@ -1,4 +1,7 @@
 using Cluster.Silo.Keys;
+
+// The wire shapes of linking, the device list and /v1/accounts/{id}/devices; no logic. Changing one changes the protocol (docs/protocol.md).
+
 namespace Cluster.Silo.Devices;
 
 /// <summary><c>POST /v1/devices/link-token</c>.</summary>

@@ -5,6 +5,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Cluster.Silo.Health;
 
+/// <summary>
+/// <c>/health/live</c> (always local) and <c>/health/ready</c> (the silo is Active, storage answers, no shutdown under
+/// way). Reads <c>Hosting/</c>'s <see cref="ShutdownDrain"/> and <see cref="DatabaseEndpoint"/>; changes nothing.
+/// </summary>
 internal static class HealthExtensions
 {
     private const string ReadyTag = "ready";

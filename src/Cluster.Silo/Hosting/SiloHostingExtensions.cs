@@ -5,6 +5,10 @@ using Orleans.Storage;
 
 namespace Cluster.Silo.Hosting;
 
+/// <summary>
+/// The host under every feature: settings, Kestrel capacity, the database (migration or schema check), the Orleans
+/// silo with its clustering, TLS, grain storage and reminders, and the shutdown drain. Knows no feature.
+/// </summary>
 internal static class SiloHostingExtensions
 {
     /// <summary>

@@ -1,3 +1,5 @@
+// The wire shapes of /v1/keys; no logic. Changing one changes the protocol (docs/protocol.md).
+
 namespace Cluster.Silo.Keys;
 
 /// <summary><c>{keyId, publicKey, signature}</c>: a signed EC prekey or a KEM prekey.</summary>

@@ -7,6 +7,11 @@ using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Keys;
 
+/// <summary>
+/// <c>PUT/GET /v1/keys</c> (the device's own prekeys) and <c>GET /v1/keys/{accountId}/{deviceId}</c> (bundles for a
+/// sender). Owns no state: checks keys and signatures with <see cref="KeyValidation"/>, then asks the device and account
+/// grains, which hold the keys and the fetch limit.
+/// </summary>
 internal static class KeyEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)

@@ -1,3 +1,5 @@
+// The wire shapes of /v1/messages and the device socket's client frames; no logic. Changing one changes the protocol (docs/protocol.md).
+
 namespace Cluster.Silo.Messaging;
 
 /// <summary>One device's copy in <c>PUT /v1/messages/{accountId}</c>.</summary>

@@ -10,6 +10,12 @@ using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Messaging;
 
+/// <summary>
+/// <c>PUT /v1/messages/{accountId}</c> (send), <c>GET /v1/messages</c> (fetch) and <c>DELETE /v1/messages/{id}</c> (ack).
+/// Owns no state: checks the copies (<c>Devices/DeviceCopies</c>) and the sender's limits (<c>RateLimiting/</c>), then
+/// hands the send to <see cref="MessageSender"/> or the sender's outbox grain; a mismatch is answered by
+/// <c>Devices/DeviceMismatch</c>. Envelopes live in the device grain's inbox, not here.
+/// </summary>
 internal static class MessageEndpoints
 {
     private const int MaxClientMessageIdLength = 128;
