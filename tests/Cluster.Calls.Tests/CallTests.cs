@@ -21,8 +21,7 @@ public sealed class CallTests(SiloFixture fixture)
         var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
         var b3 = await TestAccounts.AddCompanionAsync(Silo, b1);
         TestDevice[] callees = [b1, b2, b3];
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, a2, b1, b2, b3);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, a2, b1, b2, b3);
         var payloads = Calls.PayloadsFor(callees);
 
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, callees, payloads), Cancel);
@@ -46,11 +45,8 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Start_TwoCallsToSameDevices_PayloadsNeverCross()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, b1, b2);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, b1, b2);
         var first = Calls.PayloadsFor([b1, b2]);
         var second = Calls.PayloadsFor([b1, b2]);
 
@@ -68,13 +64,10 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Answer_TwoDevicesAtTheSameInstant_ExactlyOneWinsEveryTime()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
         var b3 = await TestAccounts.AddCompanionAsync(Silo, b1);
         TestDevice[] callees = [b1, b2, b3];
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b2, b3);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1, b2, b3);
         var wins = new Dictionary<TestDevice, int> { [b1] = 0, [b2] = 0, [b3] = 0 };
 
         for (var round = 0; round < 100; round++)
@@ -126,13 +119,10 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Reject_RingingCallee_EndsForEveryoneWithRejected()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
         var b3 = await TestAccounts.AddCompanionAsync(Silo, b1);
         TestDevice[] callees = [b1, b2, b3];
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b2, b3);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1, b2, b3);
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, callees, Calls.PayloadsFor(callees)), Cancel);
         foreach (var callee in callees)
         {
@@ -155,11 +145,8 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Hangup_CallerWhileRinging_EndsForCallerAndEveryRungDevice()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b2);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1, b2);
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1, b2], Calls.PayloadsFor([b1, b2])), Cancel);
         await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
         await devices.Socket(b2).NextEventAsync("callOffer", callId, b2.Login);
@@ -177,11 +164,8 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Hangup_AnsweringDevice_EndsForCallerOnlyOthersHearNothingMore()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b2);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1, b2);
         var callId = await AnsweredCallAsync(devices, a1, [b1, b2], b2);
 
         Assert.Equal((HttpStatusCode.Forbidden, "forbidden"), await Calls.TryActAsync(devices.Client(b1), callId, "hangup", null, Cancel));
@@ -200,8 +184,7 @@ public sealed class CallTests(SiloFixture fixture)
         var a2 = await TestAccounts.AddCompanionAsync(Silo, a1);
         var b1 = await TestAccounts.RegisterAsync(Silo);
         var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, a2, b1, b2);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, a2, b1, b2);
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1, b2], Calls.PayloadsFor([b1, b2])), Cancel);
         await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
         await devices.Socket(b2).NextEventAsync("callOffer", callId, b2.Login);
@@ -235,8 +218,7 @@ public sealed class CallTests(SiloFixture fixture)
         var a2 = await TestAccounts.AddCompanionAsync(Silo, a1);
         var b1 = await TestAccounts.RegisterAsync(Silo);
         var c1 = await TestAccounts.RegisterAsync(Silo);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1);
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1], Calls.PayloadsFor([b1])), Cancel);
         await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
         // Linked after the call rang: of the callee's account, but the call never rang it.
@@ -264,11 +246,8 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Reject_AfterAnswer_ConflictNotRinging()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b2);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1, b2);
         var callId = await AnsweredCallAsync(devices, a1, [b1, b2], b1);
 
         Assert.Equal((HttpStatusCode.Conflict, "call_not_ringing"), await Calls.TryActAsync(devices.Client(b2), callId, "reject", null, Cancel));
@@ -280,11 +259,8 @@ public sealed class CallTests(SiloFixture fixture)
     [Fact]
     public async Task Start_WrongDeviceSet_ConflictOrGoneAsForMessagesAndNothingRings()
     {
-        var a1 = await TestAccounts.RegisterAsync(Silo);
-        var b1 = await TestAccounts.RegisterAsync(Silo);
-        var b2 = await TestAccounts.AddCompanionAsync(Silo, b1);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, b1, b2);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(Silo);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, b1, b2);
         var caller = devices.Client(a1);
         var payloads = Calls.PayloadsFor([b1, b2]);
         var ghost = b2 with { DeviceId = 7 };
@@ -369,8 +345,7 @@ public sealed class CallTests(SiloFixture fixture)
     {
         var a1 = await TestAccounts.RegisterAsync(Silo);
         var b1 = await TestAccounts.RegisterAsync(Silo);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, b1);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, b1);
         var huge = new byte[64 * 1024 + 1];
         var tooBig = new Dictionary<TestDevice, byte[]> { [b1] = huge };
 
@@ -396,8 +371,7 @@ public sealed class CallTests(SiloFixture fixture)
     {
         var a1 = await TestAccounts.RegisterAsync(Silo);
         var b1 = await TestAccounts.RegisterAsync(Silo);
-        await using var devices = new Devices(Silo);
-        await devices.ConnectAsync(Cancel, a1, b1);
+        await using var devices = await Devices.ConnectedAsync(Silo, Cancel, a1, b1);
         var callId = await AnsweredCallAsync(devices, a1, [b1], b1);
         Assert.Equal((HttpStatusCode.NoContent, null), await Calls.TryActAsync(devices.Client(a1), callId, "hangup", null, Cancel));
         using var http = Silo.CreateHttpClient();

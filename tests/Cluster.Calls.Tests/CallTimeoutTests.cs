@@ -30,12 +30,9 @@ public sealed class CallTimeoutTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var silo = await TestSilo.StartAsync(Settings(time), Cancel);
-        var a1 = await TestAccounts.RegisterAsync(silo);
-        var b1 = await TestAccounts.RegisterAsync(silo);
-        var b2 = await TestAccounts.AddCompanionAsync(silo, b1);
+        var (a1, b1, b2) = await Calls.CallerAndCalleeAsync(silo);
         var b3 = await TestAccounts.AddCompanionAsync(silo, b1);
-        await using var devices = new Devices(silo);
-        await devices.ConnectAsync(Cancel, a1, b1, b3);
+        await using var devices = await Devices.ConnectedAsync(silo, Cancel, a1, b1, b3);
         var rangAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1, b2, b3], Calls.PayloadsFor([b1, b2, b3])), Cancel);
         await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
@@ -65,8 +62,7 @@ public sealed class CallTimeoutTests
         await using var silo = await TestSilo.StartAsync(Settings(time), Cancel);
         var a1 = await TestAccounts.RegisterAsync(silo);
         var b1 = await TestAccounts.RegisterAsync(silo);
-        await using var devices = new Devices(silo);
-        await devices.ConnectAsync(Cancel, a1, b1);
+        await using var devices = await Devices.ConnectedAsync(silo, Cancel, a1, b1);
         var callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1], Calls.PayloadsFor([b1])), Cancel);
         await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
 
@@ -92,8 +88,7 @@ public sealed class CallTimeoutTests
             a1 = await TestAccounts.RegisterAsync(silo);
             b1 = await TestAccounts.RegisterAsync(silo);
             b2 = await TestAccounts.AddCompanionAsync(silo, b1);
-            await using var devices = new Devices(silo);
-            await devices.ConnectAsync(Cancel, b1);
+            await using var devices = await Devices.ConnectedAsync(silo, Cancel, b1);
             callId = await Calls.StartOkAsync(devices.Client(a1), Calls.StartBody(b1.AccountId, [b1, b2], Calls.PayloadsFor([b1, b2])), Cancel);
             await devices.Socket(b1).NextEventAsync("callOffer", callId, b1.Login);
         }
@@ -103,8 +98,7 @@ public sealed class CallTimeoutTests
         await using var restarted = await TestSilo.StartAsync(Settings(after, dataPath), Cancel);
         var call = restarted.Grains.GetGrain<ICallGrain>(callId);
         var reminder = await restarted.Services.GetRequiredService<IReminderTable>().ReadRow(call.GetGrainId(), "call", Cancel);
-        await using var again = new Devices(restarted);
-        await again.ConnectAsync(Cancel, a1, b1);
+        await using var again = await Devices.ConnectedAsync(restarted, Cancel, a1, b1);
 
         // What the reminder service does when the durable reminder comes due on whichever silo owns it.
         await call.AsReference<IRemindable>().ReceiveReminder("call", default, Cancel);

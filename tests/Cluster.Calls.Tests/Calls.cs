@@ -13,6 +13,15 @@ internal static class Calls
     /// <summary>A fresh opaque payload (what a real client seals with its Signal session).</summary>
     public static byte[] NewPayload() => RandomNumberGenerator.GetBytes(48);
 
+    /// <summary>The usual cast, on fresh accounts: a caller with one device (a1) and a callee with a primary (b1) and a companion (b2).</summary>
+    public static async Task<(TestDevice A1, TestDevice B1, TestDevice B2)> CallerAndCalleeAsync(TestSilo silo)
+    {
+        var a1 = await TestAccounts.RegisterAsync(silo);
+        var b1 = await TestAccounts.RegisterAsync(silo);
+        var b2 = await TestAccounts.AddCompanionAsync(silo, b1);
+        return (a1, b1, b2);
+    }
+
     /// <summary>A <c>POST /v1/calls</c> body with one offer per device, each carrying that device's payload.</summary>
     public static JsonObject StartBody(string to, IEnumerable<TestDevice> devices, IReadOnlyDictionary<TestDevice, byte[]> payloads) => new()
     {
@@ -102,6 +111,22 @@ internal sealed class Devices(TestSilo silo) : IAsyncDisposable
 {
     private readonly Dictionary<TestDevice, TestSocket> sockets = [];
     private readonly Dictionary<TestDevice, HttpClient> clients = [];
+
+    /// <summary>The devices' sockets, connected and past their backlog, and their clients; disposed together.</summary>
+    public static async Task<Devices> ConnectedAsync(TestSilo silo, CancellationToken cancellationToken, params TestDevice[] devices)
+    {
+        var connected = new Devices(silo);
+        try
+        {
+            await connected.ConnectAsync(cancellationToken, devices);
+            return connected;
+        }
+        catch
+        {
+            await connected.DisposeAsync();
+            throw;
+        }
+    }
 
     public TestSocket Socket(TestDevice device) => sockets[device];
 

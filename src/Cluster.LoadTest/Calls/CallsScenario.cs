@@ -101,15 +101,8 @@ internal sealed class CallsScenario : IScenario, IDeviceListener
     private async Task<bool> CallAsync(long sequence, long intendedStart, bool measured, CancellationToken cancellationToken)
     {
         var run = Context;
-        var accounts = population!.Accounts;
         var random = run.NewRandom(sequence);
-        var from = accounts[random.Next(accounts.Count)];
-        SimAccount to;
-        do
-        {
-            to = accounts[random.Next(accounts.Count)];
-        }
-        while (to == from);
+        var (from, to) = population!.PickPair(random);
 
         var caller = from.Primary;
         var ringing = to.Devices;

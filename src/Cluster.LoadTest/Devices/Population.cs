@@ -23,6 +23,20 @@ internal sealed class Population : IAsyncDisposable
 
     public IReadOnlyList<SimAccount> Accounts => accounts;
 
+    /// <summary>Two different accounts, at random: who sends (or calls) and to whom. Needs at least two accounts.</summary>
+    public (SimAccount From, SimAccount To) PickPair(Random random)
+    {
+        var from = accounts[random.Next(accounts.Count)];
+        SimAccount to;
+        do
+        {
+            to = accounts[random.Next(accounts.Count)];
+        }
+        while (to == from);
+
+        return (from, to);
+    }
+
     /// <summary>Accounts whose setup failed (left out of the run).</summary>
     public int Failed { get; private set; }
 

@@ -100,15 +100,8 @@ internal sealed class FanoutScenario(bool churn) : IScenario, IDeviceListener
 
     private async Task<bool> SendAsync(long sequence, long intendedStart, bool measured, CancellationToken cancellationToken)
     {
-        var accounts = population!.Accounts;
         var random = Context.NewRandom(sequence);
-        var from = accounts[random.Next(accounts.Count)];
-        SimAccount to;
-        do
-        {
-            to = accounts[random.Next(accounts.Count)];
-        }
-        while (to == from);
+        var (from, to) = population!.PickPair(random);
 
         var senders = from.Senders;
         var device = senders[random.Next(senders.Count)];

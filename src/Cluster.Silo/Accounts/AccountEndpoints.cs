@@ -7,15 +7,19 @@ using Cluster.Silo.RateLimiting;
 
 namespace Cluster.Silo.Accounts;
 
+/// <summary>
+/// <c>POST /v1/accounts</c> (registration, anonymous, rate-limited per client address) and <c>GET /v1/devices</c> (the
+/// account's own devices). Owns no state: checks the input (ids, password, keys via <c>Keys/</c>), hashes the password
+/// (<c>Authentication/</c>), then asks the account grain; answers 4xx for bad input before anything is stored.
+/// </summary>
 internal static class AccountEndpoints
 {
     public const int MaxNameLength = 256;
 
-    public static RouteGroupBuilder MapAccounts(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
         v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)

@@ -5,6 +5,10 @@ using Orleans.Storage;
 
 namespace Cluster.Silo.Hosting;
 
+/// <summary>
+/// The host under every feature: settings, Kestrel capacity, the database (migration or schema check), the Orleans
+/// silo with its clustering, TLS, grain storage and reminders, and the shutdown drain. Knows no feature.
+/// </summary>
 internal static class SiloHostingExtensions
 {
     /// <summary>
@@ -121,6 +125,9 @@ internal static class SiloHostingExtensions
             .Configure<IServiceProvider>((o, services) =>
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
 
+        // Registered after the silo, the place it has always had among the hosted services (their stop order depends on it).
+        builder.Services.AddSingleton<ShutdownDrain>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         return builder;
     }
 

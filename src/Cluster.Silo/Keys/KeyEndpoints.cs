@@ -7,14 +7,18 @@ using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Keys;
 
+/// <summary>
+/// <c>PUT/GET /v1/keys</c> (the device's own prekeys) and <c>GET /v1/keys/{accountId}/{deviceId}</c> (bundles for a
+/// sender). Owns no state: checks keys and signatures with <see cref="KeyValidation"/>, then asks the device and account
+/// grains, which hold the keys and the fetch limit.
+/// </summary>
 internal static class KeyEndpoints
 {
-    public static RouteGroupBuilder MapKeys(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPut("/keys", UploadAsync).RequireAuthorization();
         v1.MapGet("/keys", GetCountsAsync).RequireAuthorization();
         v1.MapGet("/keys/{accountId}/{deviceId}", GetBundlesAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> UploadAsync(HttpContext context, IGrainFactory grains)

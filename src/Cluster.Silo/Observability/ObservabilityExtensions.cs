@@ -3,6 +3,11 @@ using OpenTelemetry.Metrics;
 
 namespace Cluster.Silo.Observability;
 
+/// <summary>
+/// The observability feature's one wiring point: OpenTelemetry metrics (the product's meter, Orleans', ASP.NET Core's,
+/// the runtime's) exported at <c>/metrics</c> in Prometheus' conventions. Features add their own instruments under
+/// <see cref="MeterName"/>.
+/// </summary>
 internal static class ObservabilityExtensions
 {
     /// <summary>The product's own meter; instruments are added by each feature.</summary>
@@ -26,7 +31,7 @@ internal static class ObservabilityExtensions
         return builder;
     }
 
-    public static WebApplication MapClusterMetrics(this WebApplication app)
+    public static IEndpointRouteBuilder MapClusterMetrics(this IEndpointRouteBuilder app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;

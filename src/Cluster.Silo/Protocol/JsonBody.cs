@@ -4,6 +4,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Cluster.Silo.Protocol;
 
+/// <summary>
+/// Reading a request's JSON body for every endpoint: a size limit, then the source-generated contract; a body that is
+/// too large, not JSON or of the wrong shape is a 4xx naming the problem.
+/// </summary>
 internal static class JsonBody
 {
     /// <summary>

@@ -15,21 +15,11 @@ internal static class ProvisioningEndpoints
     // Room for the largest body with every character escaped as \uXXXX, plus the JSON around it.
     private const long MaxRequestBytes = MaxBodyBytes * 6L + 4096;
 
-    public static WebApplicationBuilder AddProvisioning(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<ProvisioningSockets>();
-        builder.Services.AddSingleton<ProvisioningSocketCaps>();
-        return builder;
-    }
-
-    public static RouteGroupBuilder MapProvisioning(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context))
             .RequireRateLimiting(AnonymousLimits.ProvisioningPolicy);
         v1.MapPut("/provisioning/{address}", ProvisionAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> ProvisionAsync(HttpContext context, string address, IGrainFactory grains)
@@ -53,7 +43,7 @@ internal static class ProvisioningEndpoints
         }
 
         // A malformed address cannot have a device waiting at it: no grain is activated for it.
-        if (!ProvisioningAddress.IsValid(address) || !await grains.GetGrain<IProvisioningGrain>(address).ProvisionAsync(body))
+        if (!RandomIds.IsValid(address) || !await grains.GetGrain<IProvisioningGrain>(address).ProvisionAsync(body))
         {
             throw new ApiException(StatusCodes.Status404NotFound, "not_found", "no device waits at this provisioning address");
         }

@@ -14,6 +14,7 @@ namespace Cluster.Silo.Provisioning;
 /// </summary>
 internal sealed partial class ProvisioningSockets(
     IGrainFactory grains,
+    Messaging.ObserverReferences observers,
     IOptions<ProvisioningOptions> options,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     IHostApplicationLifetime host,
@@ -61,7 +62,7 @@ internal sealed partial class ProvisioningSockets(
     private async Task ServeAsync(HttpContext context)
     {
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var address = ProvisioningAddress.New();
+        var address = RandomIds.New();
         var connection = new ProvisioningSocketConnection(socket);
         var reference = grains.CreateObjectReference<IProvisioningSocket>(connection);
         var grain = grains.GetGrain<IProvisioningGrain>(address);
@@ -115,7 +116,7 @@ internal sealed partial class ProvisioningSockets(
                 await DetachAsync(grain);
             }
 
-            Messaging.ObserverReferences.DeleteLater(grains, reference);
+            observers.DeleteLater(reference);
         }
     }
 

@@ -1,4 +1,6 @@
-namespace Cluster.Silo.Protocol;
+// The wire shapes of /v1/calls; no logic. Changing one changes the protocol (docs/protocol.md).
+
+namespace Cluster.Silo.Calls;
 
 /// <summary>One callee device's offer in <c>POST /v1/calls</c>.</summary>
 public sealed class CallOfferDto

@@ -1,4 +1,8 @@
-namespace Cluster.Silo.Protocol;
+using Cluster.Silo.Keys;
+
+// The wire shapes of linking, the device list and /v1/accounts/{id}/devices; no logic. Changing one changes the protocol (docs/protocol.md).
+
+namespace Cluster.Silo.Devices;
 
 /// <summary><c>POST /v1/devices/link-token</c>.</summary>
 public sealed record LinkTokenResponse(string Token, long ExpiresAt);

@@ -1,4 +1,6 @@
-namespace Cluster.Silo.Protocol;
+// The wire shapes of /v1/keys; no logic. Changing one changes the protocol (docs/protocol.md).
+
+namespace Cluster.Silo.Keys;
 
 /// <summary><c>{keyId, publicKey, signature}</c>: a signed EC prekey or a KEM prekey.</summary>
 public sealed class SignedPreKeyDto

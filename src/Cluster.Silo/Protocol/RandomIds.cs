@@ -1,10 +1,13 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 
-namespace Cluster.Silo.Blobs;
+namespace Cluster.Silo.Protocol;
 
-/// <summary>A blob id: 16 random bytes (128 bits) in base64url without padding (22 characters).</summary>
-internal static class BlobIds
+/// <summary>
+/// The unguessable ids the silo hands out (blob ids, provisioning addresses): 16 random bytes (128 bits) in base64url
+/// without padding, 22 characters. Whoever knows one may use what it names, so it is never derived from anything.
+/// </summary>
+internal static class RandomIds
 {
     private const int Bytes = 16;
 

@@ -1,4 +1,8 @@
-namespace Cluster.Silo.Protocol;
+using Cluster.Silo.Keys;
+
+// The wire shapes of /v1/accounts and /v1/devices; no logic. Changing one changes the protocol (docs/protocol.md).
+
+namespace Cluster.Silo.Accounts;
 
 /// <summary><c>POST /v1/accounts</c>.</summary>
 public sealed class RegisterAccountRequest
