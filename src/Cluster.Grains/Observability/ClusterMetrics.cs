@@ -144,6 +144,12 @@ public static class ClusterMetrics
     /// <summary>Socket attaches refused (and the socket closed with 4401): the device was removed, or the socket authenticated as an earlier device under a reused id.</summary>
     public static readonly Counter<long> SocketAttachesRefused = Meter.CreateCounter<long>("cluster_socket_attaches_refused_total", description: "Device socket attaches refused because the device was removed or its id reused");
 
+    /// <summary>Silos this silo declared dead itself, by <c>evidence</c>: <see cref="RefusedConnection"/> (its connection dropped and its port refused new ones).</summary>
+    public static readonly Counter<long> SilosDeclaredDead = Meter.CreateCounter<long>("cluster_silos_declared_dead_total", description: "Silos this silo declared dead on evidence of its own, by evidence");
+
+    /// <summary>The <c>evidence</c> label of a silo declared dead because its port refused connections.</summary>
+    public static readonly KeyValuePair<string, object?> RefusedConnection = new("evidence", "refused_connection");
+
     /// <summary>Socket acks ignored because the socket was not the device's attached one (replaced, removed, or not attached yet).</summary>
     public static readonly Counter<long> SocketAcksRefused = Meter.CreateCounter<long>("cluster_socket_acks_refused_total", description: "Device socket acks ignored because the socket was not the attached one");
 

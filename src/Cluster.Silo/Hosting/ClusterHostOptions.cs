@@ -143,7 +143,9 @@ public sealed class ClusterHostOptions
 /// How fast the cluster declares a silo dead that stopped answering (a <c>kill -9</c>, a lost machine), and how long dead
 /// silos stay in the membership table. A silo is suspected after <see cref="MissedProbesLimit"/> probes of
 /// <see cref="ProbeTimeoutSeconds"/> each go unanswered, and declared dead once <see cref="VotesForDeathDeclaration"/>
-/// silos suspect it: with Orleans' defaults that is about 15 to 20 seconds. A silo that stops gracefully leaves at once.
+/// silos suspect it: with Orleans' defaults that is about 10 seconds, and a pause (a long GC, a starved machine) shorter
+/// than about 7 seconds is survived. A silo whose process is gone (its port refuses connections) is declared dead within a
+/// second instead (<see cref="DeclareDeadOnRefusedConnection"/>). A silo that stops gracefully leaves at once.
 /// </summary>
 public sealed class ClusterMembershipSettings
 {
@@ -161,6 +163,20 @@ public sealed class ClusterMembershipSettings
 
     /// <summary>How long a dead silo's row stays in the membership table before cleanup may delete it, in hours (at least 1: Orleans keeps a dead row an hour anyway). Default: 168 (a week).</summary>
     public double DefunctSiloExpirationHours { get; set; } = 168;
+
+    /// <summary>
+    /// Whether a silo whose connection dropped and whose silo port then refuses connections
+    /// (<see cref="RefusedConnectionChecks"/> times, <see cref="RefusedConnectionCheckIntervalSeconds"/> apart) is declared
+    /// dead at once, without waiting for the probes: its process is gone (killed, crashed, OOM-killed). A paused or
+    /// starved silo keeps its port open and is left to the probes. See docs/cluster.md, "Failure detection". Default: true.
+    /// </summary>
+    public bool DeclareDeadOnRefusedConnection { get; set; } = true;
+
+    /// <summary>Refused connections in a row that prove a silo's process gone (1..10). Default: 2.</summary>
+    public int RefusedConnectionChecks { get; set; } = 2;
+
+    /// <summary>Seconds between those connection attempts (0.05..10). Default: 0.25.</summary>
+    public double RefusedConnectionCheckIntervalSeconds { get; set; } = 0.25;
 }
 
 /// <summary>Where device grains are placed (<see cref="ClusterHostOptions.DevicePlacement"/>).</summary>
@@ -307,6 +323,16 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
         if (membership.DefunctSiloExpirationHours is < 1 or > 8760 || double.IsNaN(membership.DefunctSiloExpirationHours))
         {
             failures.Add($"{key}:DefunctSiloExpirationHours: {membership.DefunctSiloExpirationHours} is outside 1..8760 (Orleans keeps dead rows at least an hour anyway).");
+        }
+
+        if (membership.RefusedConnectionChecks is < 1 or > 10)
+        {
+            failures.Add($"{key}:RefusedConnectionChecks: {membership.RefusedConnectionChecks} is outside 1..10.");
+        }
+
+        if (membership.RefusedConnectionCheckIntervalSeconds is < 0.05 or > 10 || double.IsNaN(membership.RefusedConnectionCheckIntervalSeconds))
+        {
+            failures.Add($"{key}:RefusedConnectionCheckIntervalSeconds: {membership.RefusedConnectionCheckIntervalSeconds} is outside 0.05..10.");
         }
     }
 

@@ -31,6 +31,7 @@ internal static class SiloHostingExtensions
         else
         {
             builder.Services.AddHostedService<SchemaCheck>();
+            builder.Services.AddHostedService<RefusedConnectionWatcher>();
         }
 
         builder.UseOrleans(silo =>
