@@ -53,6 +53,7 @@ internal static class SiloHostingExtensions
             {
                 var membership = options.Membership;
                 o.ProbeTimeout = TimeSpan.FromSeconds(membership.ProbeTimeoutSeconds);
+                o.MaxProbeTimeout = TimeSpan.FromSeconds(membership.MaxProbeTimeoutSeconds ?? 2 * membership.ProbeTimeoutSeconds);
                 o.NumMissedProbesLimit = membership.MissedProbesLimit;
                 o.NumVotesForDeathDeclaration = membership.VotesForDeathDeclaration;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(membership.TableRefreshSeconds);
