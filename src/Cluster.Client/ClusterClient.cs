@@ -15,7 +15,8 @@ namespace Cluster.Client;
 /// <summary>
 /// The cluster's HTTP API, typed: one instance per device (or anonymous, for registration and linking).
 /// Every refusal throws a <see cref="ClusterApiException"/> (or <see cref="MismatchedDevicesException"/> /
-/// <see cref="StaleDevicesException"/> for a device set that needs fixing); nothing is retried silently.
+/// <see cref="StaleDevicesException"/> for a device set that needs fixing). Only sends are retried, with their
+/// idempotency key, through a failover (<see cref="SendRetries"/>); nothing else is retried silently.
 /// Thread-safe; share one per device.
 /// </summary>
 public sealed class ClusterClient : IDisposable
