@@ -3,7 +3,7 @@
 # (deploy/local/postgres.sh), the schema (`Cluster.Silo migrate`), and N silos as separate
 # processes on distinct HTTP and silo ports. Load tests and fault drills run against it.
 #
-# Usage: deploy/local/cluster.sh up [N] | status | down [--keep-db] | kill I | stop I | start I | restart I | urls | logs I
+# Usage: deploy/local/cluster.sh up [N] | status | down [--keep-db] | kill I | freeze I | thaw I | stop I | start I | restart I | urls | logs I
 #
 #   up [N]     start PostgreSQL, build the silo (Release) once, migrate, start silos 1..N (default
 #              3) and wait until each answers /health/ready; prints the silos' base URLs.
@@ -12,7 +12,9 @@
 #   down       SIGTERM every silo (graceful: readiness off, sockets closed with 1001, the silo
 #              leaves the cluster), wait for them to exit, then stop PostgreSQL (--keep-db: leave
 #              it running).
-#   kill I     SIGKILL silo I (a crash: the cluster declares it dead after the probe timeouts).
+#   kill I     SIGKILL silo I (a crash: its ports close, and the others declare it dead within a second).
+#   freeze I   SIGSTOP silo I (a long GC pause, a starved machine: alive, ports open, answering nothing).
+#   thaw I     SIGCONT silo I (a frozen silo runs again; one frozen for less than ~12 s is not declared dead).
 #   stop I     SIGTERM silo I and wait for it to exit.
 #   start I    start silo I again on its ports and wait until it is ready.
 #   restart I  stop I, then start I (one step of a rolling restart).
@@ -56,7 +58,7 @@ log() { printf 'cluster.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-    sed -n '6,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,23p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit "${1:-2}"
 }
 
@@ -195,6 +197,14 @@ kill_silo() {
     log "silo $i killed (pid $pid, SIGKILL)"
 }
 
+signal_silo() {
+    local i="$1" signal="$2" what="$3" pid
+    pid="$(silo_pid "$i")"
+    [[ -n "$pid" ]] || die "silo $i is not running"
+    kill "-$signal" "$pid"
+    log "silo $i $what (pid $pid, SIG$signal)"
+}
+
 cmd_up() {
     local n="${1:-3}" i
     [[ "$n" =~ ^[1-9][0-9]?$ ]] || { log "N is 1..99, got '$n'"; usage; }
@@ -263,6 +273,8 @@ main() {
         status) cmd_status ;;
         down) cmd_down "$@" ;;
         kill) check_index "${1:-}"; kill_silo "$1" ;;
+        freeze) check_index "${1:-}"; signal_silo "$1" STOP frozen ;;
+        thaw) check_index "${1:-}"; signal_silo "$1" CONT thawed ;;
         stop) check_index "${1:-}"; stop_silo "$1" ;;
         start) check_index "${1:-}"; CLUSTER_NO_BUILD=1; ensure_postgres; start_silo "$1" ;;
         restart) check_index "${1:-}"; ensure_postgres; stop_silo "$1"; start_silo "$1" ;;

@@ -15,7 +15,8 @@ namespace Cluster.Client;
 /// <summary>
 /// The cluster's HTTP API, typed: one instance per device (or anonymous, for registration and linking).
 /// Every refusal throws a <see cref="ClusterApiException"/> (or <see cref="MismatchedDevicesException"/> /
-/// <see cref="StaleDevicesException"/> for a device set that needs fixing); nothing is retried silently.
+/// <see cref="StaleDevicesException"/> for a device set that needs fixing). Only sends are retried, with their
+/// idempotency key, through a failover (<see cref="SendRetries"/>); nothing else is retried silently.
 /// Thread-safe; share one per device.
 /// </summary>
 public sealed class ClusterClient : IDisposable
@@ -55,8 +56,11 @@ public sealed class ClusterClient : IDisposable
 
     private AuthenticationHeaderValue? Authorization { get; }
 
-    /// <summary>A client for another device on the same connection pool.</summary>
-    public ClusterClient As(DeviceCredentials credentials) => new(http, credentials);
+    /// <summary>How <see cref="SendMessageAsync"/> retries through a failover. Default <see cref="SendRetryPolicy.Default"/> (up to 30 s).</summary>
+    public SendRetryPolicy SendRetries { get; init; } = SendRetryPolicy.Default;
+
+    /// <summary>A client for another device on the same connection pool (and the same retry policy).</summary>
+    public ClusterClient As(DeviceCredentials credentials) => new(http, credentials) { SendRetries = SendRetries };
 
     /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device.</summary>
     public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
@@ -109,10 +113,19 @@ public sealed class ClusterClient : IDisposable
     /// <summary>
     /// <c>PUT /v1/messages/{accountId}</c>: returns once every copy is durably stored. A 409/410 throws
     /// <see cref="MismatchedDevicesException"/>/<see cref="StaleDevicesException"/>: fix the device set and send again
-    /// (with the same <see cref="OutgoingMessage.ClientMessageId"/>: a refused send stored nothing).
+    /// (with the same <see cref="OutgoingMessage.ClientMessageId"/>: a refused send stored nothing). A 5xx or no answer
+    /// is retried with the same id as <see cref="SendRetries"/> says (a message without an id gets a random one first),
+    /// so a failover shows as a delay; only a send that cannot succeed within its budget throws.
     /// </summary>
-    public Task<SendResult> SendMessageAsync(string accountId, OutgoingMessage message, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Put, $"/v1/messages/{Uri.EscapeDataString(accountId)}", message, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, cancellationToken);
+    public Task<SendResult> SendMessageAsync(string accountId, OutgoingMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var idempotent = message.ClientMessageId is null ? message with { ClientMessageId = Guid.NewGuid().ToString("N") } : message;
+        var path = $"/v1/messages/{Uri.EscapeDataString(accountId)}";
+        return SendRetries.RunAsync(
+            attempt => SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, attempt),
+            cancellationToken);
+    }
 
     /// <summary><c>GET /v1/messages</c>: up to 100 queued envelopes, for a device without a socket.</summary>
     public Task<MessagePage> GetMessagesAsync(CancellationToken cancellationToken = default) =>

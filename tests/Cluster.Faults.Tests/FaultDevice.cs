@@ -16,6 +16,7 @@ public sealed class FaultDevice : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly object gate = new();
     private readonly List<(string Id, string Content)> received = [];
+    private readonly Dictionary<string, long> firstArrivals = [];
     private readonly Dictionary<string, int> closes = [];
     private readonly SemaphoreSlim arrived = new(0);
     private readonly TaskCompletionSource firstQueueEmpty = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -48,6 +49,18 @@ public sealed class FaultDevice : IAsyncDisposable
             lock (gate)
             {
                 return new Dictionary<string, int>(closes);
+            }
+        }
+    }
+
+    /// <summary>When each content first arrived (<see cref="System.Diagnostics.Stopwatch"/> timestamps).</summary>
+    public IReadOnlyDictionary<string, long> FirstArrivals
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new Dictionary<string, long>(firstArrivals);
             }
         }
     }
@@ -200,7 +213,9 @@ public sealed class FaultDevice : IAsyncDisposable
                         var id = (string)envelope["id"]!;
                         lock (gate)
                         {
-                            received.Add((id, Messages.ContentOf(envelope)));
+                            var content = Messages.ContentOf(envelope);
+                            received.Add((id, content));
+                            firstArrivals.TryAdd(content, System.Diagnostics.Stopwatch.GetTimestamp());
                         }
 
                         arrived.Release();

@@ -18,12 +18,12 @@ public sealed class FaultScenario : IAsyncDisposable
 
     private readonly ITestOutputHelper output;
 
-    private FaultScenario(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts, IReadOnlyList<FaultDevice> devices, ITestOutputHelper output)
+    private FaultScenario(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts, IReadOnlyList<FaultDevice> devices, ITestOutputHelper output, bool viaSdk)
     {
         Cluster = cluster;
         Devices = devices;
         this.output = output;
-        Traffic = new Traffic(cluster, accounts);
+        Traffic = new Traffic(cluster, accounts, viaSdk);
     }
 
     public ProcessCluster Cluster { get; }
@@ -32,8 +32,11 @@ public sealed class FaultScenario : IAsyncDisposable
 
     public Traffic Traffic { get; }
 
-    /// <summary>Registers the accounts (each on another silo), links a companion to each, and connects every device, round robin over the silos.</summary>
-    public static async Task<FaultScenario> StartAsync(ProcessCluster cluster, ITestOutputHelper output)
+    /// <summary>
+    /// Registers the accounts (each on another silo), links a companion to each, and connects every device, round robin
+    /// over the silos. With <paramref name="viaSdk"/> the senders are the SDK's (<see cref="Traffic"/>).
+    /// </summary>
+    public static async Task<FaultScenario> StartAsync(ProcessCluster cluster, ITestOutputHelper output, bool viaSdk = false)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var accounts = new List<IReadOnlyList<TestDevice>>();
@@ -47,7 +50,7 @@ public sealed class FaultScenario : IAsyncDisposable
         var devices = accounts.SelectMany(a => a)
             .Select((device, i) => new FaultDevice(device, cluster, i % cluster.Silos.Count))
             .ToList();
-        var scenario = new FaultScenario(cluster, accounts, devices, output);
+        var scenario = new FaultScenario(cluster, accounts, devices, output, viaSdk);
         foreach (var device in devices)
         {
             device.Start();
@@ -110,7 +113,8 @@ public sealed class FaultScenario : IAsyncDisposable
         var report = new StringBuilder()
             .AppendLine($"sends: {Traffic.Started} started, {Traffic.Ok} got 200, {Traffic.Failed} failed; {Traffic.Retries} retries ({Traffic.StatusErrors} 5xx of which {Traffic.OtherServerErrors} not 503 unavailable, {Traffic.ConnectionErrors} no answer)")
             .AppendLine($"envelopes: {promisedTotal} promised by 200s, {delivered} frames delivered, {duplicates} duplicates by id (redelivered unacked), all delivered {drain.Elapsed.TotalSeconds:0.0}s after traffic stopped")
-            .AppendLine($"sockets: {Devices.Sum(d => d.Connections)} opened for {Devices.Count} devices; closed mid-run: {string.Join(", ", closes)}");
+            .AppendLine($"sockets: {Devices.Sum(d => d.Connections)} opened for {Devices.Count} devices; closed mid-run: {string.Join(", ", closes)}")
+            .AppendLine($"send time to 200 (retries included): {Percentiles(Traffic.SendDurations)}; delivery (first attempt to first arrival): {Percentiles(DeliveryTimes())}");
         output.WriteLine(report.ToString());
 
         Assert.Empty(Traffic.Unexpected);
@@ -118,6 +122,35 @@ public sealed class FaultScenario : IAsyncDisposable
         Assert.Empty(problems);
         Assert.Equal(0, Traffic.Failed);
         Assert.Equal(Traffic.Started, Traffic.Ok);
+    }
+
+    private List<TimeSpan> DeliveryTimes()
+    {
+        var starts = Traffic.SendStarts;
+        var times = new List<TimeSpan>();
+        foreach (var (content, arrived) in Devices.SelectMany(d => d.FirstArrivals))
+        {
+            // A content is "<text> for <login>".
+            var space = content.IndexOf(' ', StringComparison.Ordinal);
+            if (space > 0 && starts.TryGetValue(content[..space], out var started))
+            {
+                times.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started, arrived));
+            }
+        }
+
+        return times;
+    }
+
+    private static string Percentiles(IReadOnlyCollection<TimeSpan> durations)
+    {
+        if (durations.Count == 0)
+        {
+            return "none";
+        }
+
+        var sorted = durations.Select(d => d.TotalMilliseconds).Order().ToList();
+        double At(double q) => sorted[Math.Min(sorted.Count - 1, (int)(q * sorted.Count))];
+        return $"p50 {At(0.5):0} ms, p99 {At(0.99):0} ms, max {sorted[^1]:0} ms";
     }
 
     public void Log(string line) => output.WriteLine($"[{DateTime.UtcNow:HH:mm:ss.f}] {line}");

@@ -51,6 +51,91 @@ public sealed class FaultToleranceTests(ITestOutputHelper testOutput)
     }
 
     /// <summary>
+    /// The silos' own failure detection, as in production; the senders are the SDK's, through a round-robin balancer
+    /// that keeps sending a third of the attempts to the dead silo. A killed silo's port refuses connections, which the
+    /// survivors take as proof of death (<c>cluster_silos_declared_dead_total{evidence="refused_connection"}</c>); no
+    /// send may surface an error to the application, and nothing acknowledged may be lost.
+    /// </summary>
+    [Fact]
+    public async Task KillSilo_ProductionFailureDetection_SdkSendersSeeNoFailureAndNoAcknowledgedEnvelopeLost()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(database.ConnectionString, Silos, failureDetection: ProcessCluster.ProductionFailureDetection);
+        await using var scenario = await FaultScenario.StartAsync(cluster, output, viaSdk: true);
+        var victim = cluster.Silos[1];
+
+        await scenario.RunAsync(
+            async () =>
+            {
+                await scenario.Traffic.OkCount(40);
+                victim.Kill();
+                var clock = Stopwatch.StartNew();
+                var okAtKill = scenario.Traffic.Ok;
+                scenario.Log($"SIGKILL silo {victim.Index} after {okAtKill} sends got 200");
+                var dead = await cluster.WaitDeadAsync(victim, DeathDeadline);
+                scenario.Log($"silo {victim.Index} declared Dead in the membership table {dead.TotalSeconds:0.0}s after SIGKILL; {scenario.Traffic.Ok - okAtKill} sends got 200 meanwhile");
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 40);
+                scenario.Log($"40 more sends got 200 {clock.Elapsed.TotalSeconds:0.0}s after SIGKILL");
+                victim.Start();
+                var ready = await cluster.WaitReadyAsync(victim);
+                scenario.Log($"silo {victim.Index} restarted, ready after {ready.TotalSeconds:0.0}s");
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 40);
+            },
+            MinimumSends);
+
+        var declared = 0d;
+        foreach (var survivor in cluster.Silos.Where(s => s != victim))
+        {
+            declared += await cluster.MetricAsync(survivor, "cluster_silos_declared_dead_total", "evidence=\"refused_connection\"");
+        }
+
+        output.WriteLine($"survivors that declared the killed silo dead on a refused connection: {declared}");
+        Assert.True(declared >= 1, "a survivor declared the killed silo dead on its refused connections");
+        Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} runs at the end"));
+    }
+
+    /// <summary>
+    /// A silo frozen with SIGSTOP for four seconds (a long GC pause, a starved machine) under SDK traffic: its ports stay
+    /// open, so there is no proof of death, and the production probes must ride it out. It is not declared dead: its
+    /// generation stays Active, no row on its port ever goes Dead, it still runs; the sends that waited for it got their
+    /// 200 after the thaw, and nothing acknowledged is lost.
+    /// </summary>
+    [Fact]
+    public async Task FreezeSilo_FourSecondsMidTraffic_NotDeclaredDeadAndNoAcknowledgedEnvelopeLost()
+    {
+        var freezeFor = TimeSpan.FromSeconds(4);
+        await using var database = await PostgresDatabase.CreateAsync();
+        await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, TestContext.Current.CancellationToken);
+        await using var cluster = await ProcessCluster.StartAsync(database.ConnectionString, Silos, failureDetection: ProcessCluster.ProductionFailureDetection);
+        await using var scenario = await FaultScenario.StartAsync(cluster, output, viaSdk: true);
+        var frozen = cluster.Silos[1];
+
+        await scenario.RunAsync(
+            async () =>
+            {
+                await scenario.Traffic.OkCount(40);
+                await frozen.FreezeAsync();
+                var okAtFreeze = scenario.Traffic.Ok;
+                scenario.Log($"SIGSTOP silo {frozen.Index} after {okAtFreeze} sends got 200");
+                // The pause is the fault itself, not a wait for something to happen.
+                await Task.Delay(freezeFor, TestContext.Current.CancellationToken);
+                await frozen.ThawAsync();
+                scenario.Log($"SIGCONT silo {frozen.Index} after {freezeFor.TotalSeconds:0}s; {scenario.Traffic.Ok - okAtFreeze} sends got 200 meanwhile");
+                await scenario.Traffic.OkCount(scenario.Traffic.Ok + 60);
+            },
+            MinimumSends);
+
+        var status = await cluster.MembershipStatusAsync(frozen);
+        var deadRows = await cluster.DeadGenerationsAsync(frozen);
+        output.WriteLine($"silo {frozen.Index} after the thaw: membership status {status}, dead rows on its port {deadRows}, running {frozen.IsRunning}");
+        Assert.True(frozen.IsRunning, $"silo {frozen.Index} runs after the thaw (a silo declared dead stops itself)");
+        Assert.Equal(0, deadRows);
+        Assert.Equal(3, status);
+        Assert.All(cluster.Silos, s => Assert.True(s.IsRunning, $"silo {s.Index} runs at the end"));
+    }
+
+    /// <summary>
     /// The device grains of sockets on silo 1 live on silo 2 when silo 2 is killed. The grains come back elsewhere
     /// without their sockets; the sockets must attach again on their own, without the clients reconnecting. The
     /// keep-alive check is ten minutes here, so only the reaction to the death declaration can do it within the test.

@@ -26,6 +26,12 @@ public sealed class ProcessCluster : IAsyncDisposable
         ["Cluster:ShutdownDrainSeconds"] = "1",
     };
 
+    /// <summary>The silo's own failure detection (production defaults); only the drain is shortened, as in every fault test.</summary>
+    public static readonly IReadOnlyDictionary<string, string> ProductionFailureDetection = new Dictionary<string, string>
+    {
+        ["Cluster:ShutdownDrainSeconds"] = "1",
+    };
+
     private readonly string directory;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
@@ -48,19 +54,20 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="count"/> silos at once and waits until every one is ready; <paramref name="settings"/> add
-    /// to or override <see cref="FastFailureDetection"/>, and <paramref name="siloSettings"/> (given the 1-based index)
-    /// those of one silo.
+    /// to or override <paramref name="failureDetection"/> (default <see cref="FastFailureDetection"/>), and
+    /// <paramref name="siloSettings"/> (given the 1-based index) those of one silo.
     /// </summary>
     public static async Task<ProcessCluster> StartAsync(
         string connectionString,
         int count,
         IReadOnlyDictionary<string, string>? settings = null,
-        Func<int, IReadOnlyDictionary<string, string>>? siloSettings = null)
+        Func<int, IReadOnlyDictionary<string, string>>? siloSettings = null,
+        IReadOnlyDictionary<string, string>? failureDetection = null)
     {
         var clusterId = "faults-" + Guid.NewGuid().ToString("N")[..8];
         var directory = Directory.CreateTempSubdirectory("cluster-faults-").FullName;
         var silos = Enumerable.Range(1, count)
-            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, Merge(FastFailureDetection, settings, siloSettings?.Invoke(i))))
+            .Select(i => new ProcessSilo(i, connectionString, clusterId, directory, Merge(failureDetection ?? FastFailureDetection, settings, siloSettings?.Invoke(i))))
             .ToList();
         var cluster = new ProcessCluster(connectionString, clusterId, directory, silos);
         try
@@ -146,6 +153,20 @@ public sealed class ProcessCluster : IAsyncDisposable
         command.Parameters.AddWithValue("cluster", ClusterId);
         command.Parameters.AddWithValue("port", silo.SiloPort);
         return await command.ExecuteScalarAsync() is int status ? status : null;
+    }
+
+    /// <summary>How many generations on the silo's port the membership table holds as Dead.</summary>
+    public async Task<long> DeadGenerationsAsync(ProcessSilo silo)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM orleans_membership WHERE deployment_id = @cluster AND port = @port AND status = @dead",
+            connection);
+        command.Parameters.AddWithValue("cluster", ClusterId);
+        command.Parameters.AddWithValue("port", silo.SiloPort);
+        command.Parameters.AddWithValue("dead", DeadStatus);
+        return await command.ExecuteScalarAsync() is long count ? count : 0;
     }
 
     /// <summary>Waits until the membership table says the silo's current generation is Dead; returns how long that took.</summary>

@@ -107,11 +107,19 @@ public sealed class ProcessSilo : IAsyncDisposable
     }
 
     /// <summary>SIGTERM: a graceful stop (readiness off, drain, sockets closed with 1001, the silo leaves). Returns at once.</summary>
-    public async Task TerminateAsync()
+    public Task TerminateAsync() => SignalAsync("TERM");
+
+    /// <summary>SIGSTOP: the process freezes (as in a long GC pause or a starved machine), its ports stay open.</summary>
+    public Task FreezeAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: a frozen process runs again.</summary>
+    public Task ThawAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
     {
         var pid = process?.Id ?? throw new InvalidOperationException($"silo {Index} was never started");
-        WriteLog($"---- SIGTERM {DateTime.UtcNow:O}");
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", pid.ToString(CultureInfo.InvariantCulture) } })
+        WriteLog($"---- SIG{signal} {DateTime.UtcNow:O}");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", pid.ToString(CultureInfo.InvariantCulture) } })
             ?? throw new InvalidOperationException("kill did not start");
         await kill.WaitForExitAsync();
     }

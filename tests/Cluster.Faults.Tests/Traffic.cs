@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
+using Cluster.Client;
+using Cluster.Client.Messaging;
 using Cluster.Testing;
 
 namespace Cluster.Faults.Tests;
@@ -8,9 +11,11 @@ namespace Cluster.Faults.Tests;
 /// <summary>
 /// Sends messages between the test accounts, paced, spread over every silo, as clients do: a send that fails with a
 /// 5xx, a refused connection or a timeout is retried on the next silo with the same <c>clientMessageId</c> until it
-/// gets a 200. Remembers what every 200 promised: which device must receive which content.
+/// gets a 200. Remembers what every 200 promised: which device must receive which content. With
+/// <paramref name="viaSdk"/>, every send is one call of the SDK's <c>SendMessageAsync</c> with its default retry policy,
+/// through <see cref="RoundRobinSilos"/> (a load balancer without health checks): a send that throws counts as failed.
 /// </summary>
-public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts) : IDisposable
+public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<TestDevice>> accounts, bool viaSdk = false) : IDisposable
 {
     /// <summary>A send that has not had a 200 after this long counts as failed (the cluster did not recover).</summary>
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(90);
@@ -20,6 +25,15 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
         Timeout = TimeSpan.FromSeconds(15),
     };
 
+    private readonly HttpClient sdkHttp = new(new RoundRobinSilos(cluster))
+    {
+        BaseAddress = cluster.Silos[0].BaseAddress,
+        // Each attempt has the retry policy's own timeout.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private readonly ConcurrentQueue<TimeSpan> sendDurations = new();
+    private readonly ConcurrentDictionary<string, long> sendStarts = new();
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> promised = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> milestones = new();
     private readonly ConcurrentQueue<string> unexpected = new();
@@ -74,6 +88,12 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
         return byDevice;
     }
 
+    /// <summary>When each send (by its text, e.g. <c>m0042</c>) was first attempted (<see cref="System.Diagnostics.Stopwatch"/> timestamps).</summary>
+    public IReadOnlyDictionary<string, long> SendStarts => sendStarts;
+
+    /// <summary>How long each send took until its 200, its retries included.</summary>
+    public IReadOnlyCollection<TimeSpan> SendDurations => sendDurations;
+
     /// <summary>Every content any send carried, 200 or not: nothing else may ever arrive.</summary>
     public ConcurrentDictionary<string, byte> AllContents { get; } = new();
 
@@ -125,11 +145,19 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
         var text = $"m{n:D4}";
         var body = Messages.Body(destination, text, clientMessageId: text);
         var contents = destination.Select(d => Messages.Content(text, d)).ToList();
+        sendStarts[text] = System.Diagnostics.Stopwatch.GetTimestamp();
         foreach (var content in contents)
         {
             AllContents[content] = 0;
         }
 
+        if (viaSdk)
+        {
+            await SendThroughSdkAsync(text, sender, destination, contents);
+            return;
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var deadline = DateTime.UtcNow + GiveUpAfter;
         for (var attempt = 0; ; attempt++)
         {
@@ -149,13 +177,7 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
                 using var response = await http.SendAsync(request);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    promised[text] = contents;
-                    var count = Interlocked.Increment(ref ok);
-                    if (milestones.TryGetValue($"{count}", out var milestone))
-                    {
-                        milestone.TrySetResult();
-                    }
-
+                    Succeeded(text, contents, clock.Elapsed);
                     return;
                 }
 
@@ -194,5 +216,77 @@ public sealed class Traffic(ProcessCluster cluster, IReadOnlyList<IReadOnlyList<
         }
     }
 
-    public void Dispose() => http.Dispose();
+    private void Succeeded(string text, IReadOnlyList<string> contents, TimeSpan took)
+    {
+        promised[text] = contents;
+        sendDurations.Enqueue(took);
+        var count = Interlocked.Increment(ref ok);
+        if (milestones.TryGetValue($"{count}", out var milestone))
+        {
+            milestone.TrySetResult();
+        }
+    }
+
+    /// <summary>One send as an application makes it: one SDK call, retried inside the SDK; an exception is a failed send.</summary>
+    private async Task SendThroughSdkAsync(string text, TestDevice sender, IReadOnlyList<TestDevice> destination, IReadOnlyList<string> contents)
+    {
+        var policy = new SendRetryPolicy { OnRetry = (failure, _) => CountRetry(failure) };
+        var client = new ClusterClient(sdkHttp, new DeviceCredentials(sender.AccountId, sender.DeviceId, sender.Password)) { SendRetries = policy };
+        var message = new OutgoingMessage
+        {
+            Messages = [.. destination.Select(d => new DeviceCopy(d.DeviceId, d.RegistrationId, 1, Encoding.UTF8.GetBytes(Messages.Content(text, d))))],
+            Timestamp = 1_700_000_000_000,
+            ClientMessageId = text,
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await client.SendMessageAsync(destination[0].AccountId, message);
+            Succeeded(text, contents, clock.Elapsed);
+        }
+        catch (Exception ex) when (ex is ClusterApiException or HttpRequestException or TimeoutException or OperationCanceledException)
+        {
+            unexpected.Enqueue($"{text} from {sender.Login}: the SDK gave up after {clock.Elapsed.TotalSeconds:0.0}s: {ex.GetType().Name} {ex.Message}");
+            Interlocked.Increment(ref failed);
+        }
+    }
+
+    private void CountRetry(Exception failure)
+    {
+        Interlocked.Increment(ref retries);
+        if (failure is ClusterApiException api)
+        {
+            Interlocked.Increment(ref statusErrors);
+            if (api.Status != HttpStatusCode.ServiceUnavailable || api.Error != "unavailable")
+            {
+                Interlocked.Increment(ref otherServerErrors);
+            }
+        }
+        else
+        {
+            Interlocked.Increment(ref connectionErrors);
+        }
+    }
+
+    public void Dispose()
+    {
+        http.Dispose();
+        sdkHttp.Dispose();
+    }
+}
+
+/// <summary>
+/// A load balancer in front of the silos, at its simplest: each request (each attempt) goes to the next silo in turn,
+/// dead or alive, as an L4 balancer does until its health check notices.
+/// </summary>
+public sealed class RoundRobinSilos(ProcessCluster cluster) : DelegatingHandler(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(5), ConnectTimeout = TimeSpan.FromSeconds(5) })
+{
+    private int next;
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var silo = cluster.Silos[(int)((uint)Interlocked.Increment(ref next) % cluster.Silos.Count)];
+        request.RequestUri = new Uri(silo.BaseAddress, request.RequestUri!.PathAndQuery);
+        return base.SendAsync(request, cancellationToken);
+    }
 }

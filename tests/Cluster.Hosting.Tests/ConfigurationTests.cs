@@ -22,6 +22,9 @@ public sealed class ConfigurationTests
     [InlineData("--Sockets:MaxOutboundBytes=100000", "Sockets:MaxOutboundBytes: 100000 is less than Messages:MaxUnackedBytes")]
     [InlineData("--Sockets:MaxOutboundFrames=100", "Sockets:MaxOutboundFrames")]
     [InlineData("--Sockets:CloseTimeout=00:00:00", "CloseTimeout")]
+    [InlineData("--Cluster:Membership:MaxProbeTimeoutSeconds=1", "Cluster:Membership:MaxProbeTimeoutSeconds: 1 is outside 2")]
+    [InlineData("--Cluster:Membership:RefusedConnectionChecks=0", "Cluster:Membership:RefusedConnectionChecks")]
+    [InlineData("--Cluster:Membership:RefusedConnectionCheckIntervalSeconds=0", "Cluster:Membership:RefusedConnectionCheckIntervalSeconds")]
     public async Task Start_BadSetting_ExitsWithMessageNamingKey(string settings, string key)
     {
         var (exitCode, _, stderr) = await SiloProcess.RunAsync(settings.Split(' '), cancellationToken: TestContext.Current.CancellationToken);

@@ -1,4 +1,5 @@
 using Cluster.Client;
+using Cluster.Client.Messaging;
 
 namespace Cluster.LoadTest.Devices;
 
@@ -32,8 +33,11 @@ internal sealed class Gateways : IDisposable
 
     public Uri Target(int slot) => Targets[Slot(slot)];
 
-    /// <summary>A client on target <paramref name="slot"/> mod n, anonymous or as a device.</summary>
-    public ClusterClient Client(int slot, DeviceCredentials? credentials = null) => new(clients[Slot(slot)], credentials);
+    /// <summary>
+    /// A client on target <paramref name="slot"/> mod n, anonymous or as a device. The load generator retries itself,
+    /// on the next target (<see cref="Failures"/>), and counts every failed attempt: the SDK's own send retries are off.
+    /// </summary>
+    public ClusterClient Client(int slot, DeviceCredentials? credentials = null) => new(clients[Slot(slot)], credentials) { SendRetries = SendRetryPolicy.None };
 
     /// <summary>The targets in order, starting at <paramref name="slot"/> mod n: a device's socket tries them in turn.</summary>
     public IReadOnlyList<Uri> Rotated(int slot)

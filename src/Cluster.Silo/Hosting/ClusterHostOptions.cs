@@ -104,8 +104,8 @@ public sealed class ClusterHostOptions
     public int? MaxSockets { get; set; }
 
     /// <summary>
-    /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>). Every value defaults to
-    /// Orleans' own default; see <see cref="ClusterMembershipSettings"/>.
+    /// Failure detection and membership-table housekeeping (<c>Cluster:Membership:*</c>), with defaults for failover in
+    /// seconds; see <see cref="ClusterMembershipSettings"/>.
     /// </summary>
     public ClusterMembershipSettings Membership { get; set; } = new();
 
@@ -143,12 +143,28 @@ public sealed class ClusterHostOptions
 /// How fast the cluster declares a silo dead that stopped answering (a <c>kill -9</c>, a lost machine), and how long dead
 /// silos stay in the membership table. A silo is suspected after <see cref="MissedProbesLimit"/> probes of
 /// <see cref="ProbeTimeoutSeconds"/> each go unanswered, and declared dead once <see cref="VotesForDeathDeclaration"/>
-/// silos suspect it: with Orleans' defaults that is about 15 to 20 seconds. A silo that stops gracefully leaves at once.
+/// silos suspect it; but no silo votes against one that sent it anything within <see cref="MaxProbeTimeoutSeconds"/> times
+/// <see cref="MissedProbesLimit"/> (12 s by default), so that a pause (a long GC, a starved machine) that short is survived.
+/// A silo whose process is gone (its connections drop, its port refuses new ones) is declared dead within a second
+/// (<see cref="DeclareDeadOnRefusedConnection"/>). A silo that stops gracefully leaves at once. See docs/cluster.md.
 /// </summary>
 public sealed class ClusterMembershipSettings
 {
-    /// <summary>Initial timeout of one liveness probe, in seconds (Orleans adapts it between half and four times this). Default: 5.</summary>
-    public double ProbeTimeoutSeconds { get; set; } = 5;
+    /// <summary>
+    /// Initial timeout of one liveness probe, and the period between probes, in seconds. Orleans adapts it to the measured
+    /// round trips, between half this and <see cref="MaxProbeTimeoutSeconds"/>: on a fast network each silo probes every
+    /// second. Default: 2 (Orleans' own: 5).
+    /// </summary>
+    public double ProbeTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// The longest a probe may be given, in seconds, when the probing silo is itself degraded; times
+    /// <see cref="MissedProbesLimit"/>, it is also how long a silo that has sent anything at all is safe from votes
+    /// (Orleans' connection-liveness check): the longest pause (GC, a starved machine, SIGSTOP) it survives, and how long a
+    /// silo that hangs with its connections open takes to be suspected. Default: none, twice
+    /// <see cref="ProbeTimeoutSeconds"/> (4 s: 12 s with 3 missed probes; Orleans' own is four times, 60 s with its defaults).
+    /// </summary>
+    public double? MaxProbeTimeoutSeconds { get; set; }
 
     /// <summary>Missed probes after which a silo suspects (votes against) the silo it probes. Default: 3.</summary>
     public int MissedProbesLimit { get; set; } = 3;
@@ -161,6 +177,20 @@ public sealed class ClusterMembershipSettings
 
     /// <summary>How long a dead silo's row stays in the membership table before cleanup may delete it, in hours (at least 1: Orleans keeps a dead row an hour anyway). Default: 168 (a week).</summary>
     public double DefunctSiloExpirationHours { get; set; } = 168;
+
+    /// <summary>
+    /// Whether a silo whose connection dropped and whose silo port then refuses connections
+    /// (<see cref="RefusedConnectionChecks"/> times, <see cref="RefusedConnectionCheckIntervalSeconds"/> apart) is declared
+    /// dead at once, without waiting for the probes: its process is gone (killed, crashed, OOM-killed). A paused or
+    /// starved silo keeps its port open and is left to the probes. See docs/cluster.md, "Failure detection". Default: true.
+    /// </summary>
+    public bool DeclareDeadOnRefusedConnection { get; set; } = true;
+
+    /// <summary>Refused connections in a row that prove a silo's process gone (1..10). Default: 2.</summary>
+    public int RefusedConnectionChecks { get; set; } = 2;
+
+    /// <summary>Seconds between those connection attempts (0.05..10). Default: 0.25.</summary>
+    public double RefusedConnectionCheckIntervalSeconds { get; set; } = 0.25;
 }
 
 /// <summary>Where device grains are placed (<see cref="ClusterHostOptions.DevicePlacement"/>).</summary>
@@ -289,6 +319,11 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
             failures.Add($"{key}:ProbeTimeoutSeconds: {membership.ProbeTimeoutSeconds} is outside 0.1..600.");
         }
 
+        if (membership.MaxProbeTimeoutSeconds is { } max && (max is > 600 || double.IsNaN(max) || max < membership.ProbeTimeoutSeconds))
+        {
+            failures.Add($"{key}:MaxProbeTimeoutSeconds: {max} is outside {membership.ProbeTimeoutSeconds} ({key}:ProbeTimeoutSeconds)..600.");
+        }
+
         if (membership.MissedProbesLimit is < 1 or > 100)
         {
             failures.Add($"{key}:MissedProbesLimit: {membership.MissedProbesLimit} is outside 1..100.");
@@ -307,6 +342,16 @@ internal sealed class ClusterHostOptionsValidator : IValidateOptions<ClusterHost
         if (membership.DefunctSiloExpirationHours is < 1 or > 8760 || double.IsNaN(membership.DefunctSiloExpirationHours))
         {
             failures.Add($"{key}:DefunctSiloExpirationHours: {membership.DefunctSiloExpirationHours} is outside 1..8760 (Orleans keeps dead rows at least an hour anyway).");
+        }
+
+        if (membership.RefusedConnectionChecks is < 1 or > 10)
+        {
+            failures.Add($"{key}:RefusedConnectionChecks: {membership.RefusedConnectionChecks} is outside 1..10.");
+        }
+
+        if (membership.RefusedConnectionCheckIntervalSeconds is < 0.05 or > 10 || double.IsNaN(membership.RefusedConnectionCheckIntervalSeconds))
+        {
+            failures.Add($"{key}:RefusedConnectionCheckIntervalSeconds: {membership.RefusedConnectionCheckIntervalSeconds} is outside 0.05..10.");
         }
     }
 

@@ -35,6 +35,7 @@ internal static class SiloHostingExtensions
         else
         {
             builder.Services.AddHostedService<SchemaCheck>();
+            builder.Services.AddHostedService<RefusedConnectionWatcher>();
         }
 
         builder.UseOrleans(silo =>
@@ -56,6 +57,7 @@ internal static class SiloHostingExtensions
             {
                 var membership = options.Membership;
                 o.ProbeTimeout = TimeSpan.FromSeconds(membership.ProbeTimeoutSeconds);
+                o.MaxProbeTimeout = TimeSpan.FromSeconds(membership.MaxProbeTimeoutSeconds ?? 2 * membership.ProbeTimeoutSeconds);
                 o.NumMissedProbesLimit = membership.MissedProbesLimit;
                 o.NumVotesForDeathDeclaration = membership.VotesForDeathDeclaration;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(membership.TableRefreshSeconds);
