@@ -1,3 +1,4 @@
+using Cluster.Silo;
 using Cluster.Silo.Hosting;
 
 try

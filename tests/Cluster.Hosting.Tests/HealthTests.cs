@@ -42,7 +42,7 @@ public sealed class HealthTests
     public async Task Ready_SiloNotYetStarted_Unhealthy()
     {
         var dataPath = Path.Combine(Directory.CreateTempSubdirectory("cluster-health-").FullName, "cluster.db");
-        await using var app = Cluster.Silo.Hosting.SiloApplication.Build(
+        await using var app = Cluster.Silo.SiloApplication.Build(
             [$"--Cluster:DataPath={dataPath}", "--urls=http://127.0.0.1:0", $"--Cluster:SiloPort={FreePorts.Next()}"]);
 
         var report = await app.Services.GetRequiredService<HealthCheckService>()

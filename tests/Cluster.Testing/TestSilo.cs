@@ -1,3 +1,4 @@
+using Cluster.Silo;
 using Cluster.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;

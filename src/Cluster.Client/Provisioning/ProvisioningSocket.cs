@@ -11,6 +11,9 @@ namespace Cluster.Client.Provisioning;
 /// </summary>
 public sealed class ProvisioningSocket : IAsyncDisposable
 {
+    /// <summary>The largest frame accepted, in bytes. A provisioning body is at most 256 KiB; its frame, with JSON escapes, stays well below this.</summary>
+    public const int MaxFrameBytes = 4 * 1024 * 1024;
+
     private readonly ClientWebSocket socket;
 
     private ProvisioningSocket(ClientWebSocket socket, string address)
@@ -22,20 +25,40 @@ public sealed class ProvisioningSocket : IAsyncDisposable
     /// <summary>The provisioning address (base64url, 16 random bytes) to put in the QR code.</summary>
     public string Address { get; }
 
-    /// <summary>Opens a provisioning socket and waits for its address.</summary>
-    public static async Task<ProvisioningSocket> OpenAsync(Uri gateway, CancellationToken cancellationToken = default)
+    /// <summary>The status the server closed the socket with, once it has.</summary>
+    public WebSocketCloseStatus? CloseStatus => socket.CloseStatus;
+
+    /// <summary>The reason the server gave with <see cref="CloseStatus"/>, e.g. <c>provisioning address expired</c>.</summary>
+    public string? CloseStatusDescription => socket.CloseStatusDescription;
+
+    /// <summary><c>http://host/base</c> becomes <c>ws://host/base/v1/provisioning</c> (<c>https</c> becomes <c>wss</c>).</summary>
+    public static Uri SocketUri(Uri gateway)
     {
         ArgumentNullException.ThrowIfNull(gateway);
+        var builder = new UriBuilder(gateway) { Scheme = gateway.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" };
+        builder.Path = builder.Path.TrimEnd('/') + "/v1/provisioning";
+        return builder.Uri;
+    }
+
+    /// <summary>Opens a provisioning socket at <see cref="SocketUri"/> and waits for its address.</summary>
+    /// <exception cref="WebSocketException">The socket could not be opened, or failed.</exception>
+    /// <exception cref="ProvisioningSocketException">The server closed the socket, or sent something else, before an address.</exception>
+    /// <exception cref="JsonException">The server sent a frame that is not JSON.</exception>
+    public static async Task<ProvisioningSocket> OpenAsync(Uri gateway, CancellationToken cancellationToken = default)
+    {
+        var uri = SocketUri(gateway);
         var socket = new ClientWebSocket();
         try
         {
-            var uri = new UriBuilder(gateway) { Scheme = gateway.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Path = "/v1/provisioning" }.Uri;
             await socket.ConnectAsync(uri, cancellationToken);
-            using var frame = await ReceiveFrameAsync(socket, cancellationToken)
-                ?? throw new InvalidOperationException("the provisioning socket closed before it sent an address");
-            return frame.RootElement.GetProperty("kind").GetString() == "address"
-                ? new ProvisioningSocket(socket, frame.RootElement.GetProperty("address").GetString()!)
-                : throw new InvalidOperationException("the provisioning socket's first frame was not an address");
+            using var frame = await ReceiveFrameAsync(socket, cancellationToken);
+            if (frame is null || Kind(frame) != "address" || !frame.RootElement.TryGetProperty("address", out var address)
+                || address.ValueKind != JsonValueKind.String || address.GetString() is not { Length: > 0 } value)
+            {
+                throw new ProvisioningSocketException("the server did not send a provisioning address", socket.CloseStatus, socket.CloseStatusDescription);
+            }
+
+            return new ProvisioningSocket(socket, value);
         }
         catch
         {
@@ -44,16 +67,24 @@ public sealed class ProvisioningSocket : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the primary's provisioning body (opaque, client-encrypted); null when the socket closed without one.</summary>
+    /// <summary>
+    /// Waits for the primary's provisioning body (opaque, client-encrypted); null when the socket closed without one
+    /// (<see cref="CloseStatus"/> says why).
+    /// </summary>
+    /// <exception cref="WebSocketException">The socket failed.</exception>
+    /// <exception cref="ProvisioningSocketException">A provisioning frame came without a body.</exception>
+    /// <exception cref="JsonException">The server sent a frame that is not JSON.</exception>
     public async Task<string?> ReceiveBodyAsync(CancellationToken cancellationToken = default)
     {
         while (await ReceiveFrameAsync(socket, cancellationToken) is { } frame)
         {
             using (frame)
             {
-                if (frame.RootElement.GetProperty("kind").GetString() == "provision")
+                if (Kind(frame) == "provision")
                 {
-                    return frame.RootElement.GetProperty("body").GetString();
+                    return frame.RootElement.TryGetProperty("body", out var body) && body.ValueKind == JsonValueKind.String
+                        ? body.GetString()
+                        : throw new ProvisioningSocketException("the provisioning message has no body", socket.CloseStatus, socket.CloseStatusDescription);
                 }
             }
         }
@@ -79,6 +110,11 @@ public sealed class ProvisioningSocket : IAsyncDisposable
         socket.Dispose();
     }
 
+    private static string? Kind(JsonDocument frame) =>
+        frame.RootElement.ValueKind == JsonValueKind.Object && frame.RootElement.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String
+            ? kind.GetString()
+            : null;
+
     private static async Task<JsonDocument?> ReceiveFrameAsync(ClientWebSocket socket, CancellationToken cancellationToken)
     {
         var message = new ArrayBufferWriter<byte>(4096);
@@ -87,6 +123,10 @@ public sealed class ProvisioningSocket : IAsyncDisposable
         {
             result = await socket.ReceiveAsync(message.GetMemory(4096), cancellationToken);
             message.Advance(result.Count);
+            if (message.WrittenCount > MaxFrameBytes)
+            {
+                throw new WebSocketException($"a frame of more than {MaxFrameBytes} bytes");
+            }
         }
         while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
@@ -102,4 +142,22 @@ public sealed class ProvisioningSocket : IAsyncDisposable
 
         return JsonDocument.Parse(message.WrittenMemory);
     }
+}
+
+/// <summary>The provisioning socket did not follow the protocol: closed before an address, or a message without a body.</summary>
+public sealed class ProvisioningSocketException : InvalidOperationException
+{
+    /// <summary>Creates the exception, with the server's close when it closed the socket.</summary>
+    public ProvisioningSocketException(string message, WebSocketCloseStatus? closeStatus, string? closeStatusDescription)
+        : base(message)
+    {
+        CloseStatus = closeStatus;
+        CloseStatusDescription = closeStatusDescription;
+    }
+
+    /// <summary>The status the server closed the socket with, if it did.</summary>
+    public WebSocketCloseStatus? CloseStatus { get; }
+
+    /// <summary>The reason the server gave with <see cref="CloseStatus"/>.</summary>
+    public string? CloseStatusDescription { get; }
 }

@@ -11,11 +11,10 @@ internal static class AccountEndpoints
 {
     public const int MaxNameLength = 256;
 
-    public static RouteGroupBuilder MapAccounts(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
         v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)

@@ -17,19 +17,6 @@ internal static class DeviceAuthentication
 {
     public const string Scheme = "Device";
 
-    public static WebApplicationBuilder AddDeviceAuthentication(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<PasswordHashingOptions>().BindConfiguration(PasswordHashingOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<CredentialThrottleOptions>().BindConfiguration(CredentialThrottleOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<PasswordHashing>();
-        builder.Services.AddSingleton<CredentialThrottle>();
-        builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, DeviceAuthenticationHandler>(Scheme, null);
-        builder.Services.AddAuthorization();
-        return builder;
-    }
-
     /// <summary>The authenticated device of a request that passed <c>RequireAuthorization</c>.</summary>
     public static AuthenticatedDevice Device(this HttpContext context) =>
         context.Features.Get<AuthenticatedDevice>() ?? throw new InvalidOperationException("the endpoint does not require authorization");

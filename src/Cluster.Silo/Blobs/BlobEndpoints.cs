@@ -3,7 +3,6 @@ using Cluster.Grains;
 using Cluster.Grains.Observability;
 using Cluster.Persistence.Blobs;
 using Cluster.Silo.Authentication;
-using Cluster.Silo.Hosting;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Blobs;
@@ -14,20 +13,10 @@ namespace Cluster.Silo.Blobs;
 /// </summary>
 internal static class BlobEndpoints
 {
-    public static WebApplicationBuilder AddBlobs(this WebApplicationBuilder builder, DatabaseEndpoint database)
-    {
-        builder.Services.AddOptions<BlobOptions>().BindConfiguration(BlobOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddBlobStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
-        builder.Services.AddHostedService<BlobSweeper>();
-        return builder;
-    }
-
-    public static RouteGroupBuilder MapBlobs(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/blobs", UploadAsync).RequireAuthorization();
         v1.MapGet("/blobs/{blobId}", DownloadAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> UploadAsync(

@@ -2,6 +2,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Devices;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -16,21 +17,13 @@ internal static class CallEndpoints
     /// <summary>Room in a <c>POST /v1/calls</c> body for this many offers (more than any account has devices).</summary>
     private const int MaxOffersInBody = 8;
 
-    public static WebApplicationBuilder AddCalls(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<CallOptions>().BindConfiguration(CallOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        return builder;
-    }
-
-    public static RouteGroupBuilder MapCalls(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/calls", StartAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/answer", AnswerAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/reject", RejectAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/hangup", HangupAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/ice", IceAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options, SenderLimits senderLimits)
@@ -57,14 +50,9 @@ internal static class CallEndpoints
         {
             StartCallStatus.Ringing => Results.Json(new CallIdResponse(callId), ProtocolJson.Default.CallIdResponse, statusCode: StatusCodes.Status201Created),
             StartCallStatus.UnknownAccount => throw ApiException.NotFound("account"),
-            StartCallStatus.MismatchedDevices => Results.Json(
-                new MismatchedDevicesError("mismatched_devices", "the offers do not cover exactly the callee's current devices", result.MissingDevices, result.ExtraDevices),
-                ProtocolJson.Default.MismatchedDevicesError,
-                statusCode: StatusCodes.Status409Conflict),
-            _ => Results.Json(
-                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
-                ProtocolJson.Default.StaleDevicesError,
-                statusCode: StatusCodes.Status410Gone),
+            StartCallStatus.MismatchedDevices => DeviceMismatch.Mismatched(
+                "the offers do not cover exactly the callee's current devices", result.MissingDevices, result.ExtraDevices),
+            _ => DeviceMismatch.Stale(result.StaleDevices),
         };
     }
 

@@ -11,15 +11,13 @@ internal static class HealthExtensions
 
     public static WebApplicationBuilder AddClusterHealth(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<ShutdownDrain>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         builder.Services.AddHealthChecks()
             .AddCheck<SiloActiveHealthCheck>("silo", tags: [ReadyTag])
             .AddCheck<StorageHealthCheck>("storage", tags: [ReadyTag]);
         return builder;
     }
 
-    public static WebApplication MapClusterHealth(this WebApplication app)
+    public static IEndpointRouteBuilder MapClusterHealth(this IEndpointRouteBuilder app)
     {
         // Liveness is local on purpose: a database outage must not get every pod restarted.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -64,42 +62,4 @@ internal sealed class StorageHealthCheck(DatabaseEndpoint database) : IHealthChe
             return HealthCheckResult.Unhealthy("storage does not answer", ex);
         }
     }
-}
-
-/// <summary>
-/// Turns readiness off as soon as shutdown begins, keeps serving for <see cref="ClusterHostOptions.ShutdownDrainSeconds"/>
-/// so that load balancers stop routing new clients here, then closes device sockets with 1001, all before the silo leaves.
-/// </summary>
-internal sealed class ShutdownDrain(
-    ClusterHostOptions options,
-    IHostApplicationLifetime lifetime,
-    Cluster.Silo.Messaging.DeviceSockets sockets,
-    [FromKeyedServices(Cluster.Grains.ClusterClock.Key)] TimeProvider time) : IHostedLifecycleService
-{
-    private volatile bool stopping;
-
-    /// <summary>The host runs lifecycle services' StoppingAsync before it signals ApplicationStopping, so both count.</summary>
-    public bool IsStopping => stopping || lifetime.ApplicationStopping.IsCancellationRequested;
-
-    public async Task StoppingAsync(CancellationToken cancellationToken)
-    {
-        stopping = true;
-        if (options.ShutdownDrainSeconds > 0)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(options.ShutdownDrainSeconds), time, cancellationToken);
-        }
-
-        // Sockets go before the silo leaves, with 1001 so that clients reconnect to another silo at once.
-        await sockets.CloseAllAsync(TimeSpan.FromSeconds(5));
-    }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -121,6 +121,9 @@ internal static class SiloHostingExtensions
             .Configure<IServiceProvider>((o, services) =>
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
 
+        // Registered after the silo, the place it has always had among the hosted services (their stop order depends on it).
+        builder.Services.AddSingleton<ShutdownDrain>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
         return builder;
     }
 

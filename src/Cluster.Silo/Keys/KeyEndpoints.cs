@@ -9,12 +9,11 @@ namespace Cluster.Silo.Keys;
 
 internal static class KeyEndpoints
 {
-    public static RouteGroupBuilder MapKeys(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPut("/keys", UploadAsync).RequireAuthorization();
         v1.MapGet("/keys", GetCountsAsync).RequireAuthorization();
         v1.MapGet("/keys/{accountId}/{deviceId}", GetBundlesAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> UploadAsync(HttpContext context, IGrainFactory grains)

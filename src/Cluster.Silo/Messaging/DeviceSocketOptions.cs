@@ -54,6 +54,14 @@ public sealed class DeviceSocketOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan SlowCloseAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The most grain observers of closed sockets (device and provisioning) a silo keeps through their 30 s grace, in
+    /// which late pushes still find them; past it a closed socket's observer is deleted at once, so that socket churn
+    /// cannot make a silo hold them without bound. 0 deletes every one at once. Default: 10000.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxClosedObservers { get; set; } = 10_000;
 }
 
 /// <summary>Checks the buffers against the messaging window they must hold.</summary>

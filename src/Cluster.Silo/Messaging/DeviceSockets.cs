@@ -23,6 +23,7 @@ namespace Cluster.Silo.Messaging;
 /// </summary>
 internal sealed partial class DeviceSockets(
     IGrainFactory grains,
+    ObserverReferences observers,
     ClusterHostOptions options,
     IOptions<DeviceSocketOptions> socketOptions,
     ConnectionCapacity capacity,
@@ -69,9 +70,6 @@ internal sealed partial class DeviceSockets(
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
     private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool shuttingDown;
-
-    public static void Map(RouteGroupBuilder v1) =>
-        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).RequireAuthorization();
 
     public async Task AcceptAsync(HttpContext context)
     {
@@ -197,7 +195,7 @@ internal sealed partial class DeviceSockets(
             }
             finally
             {
-                ObserverReferences.DeleteLater(grains, reference);
+                observers.DeleteLater(reference);
             }
         }
     }

@@ -4,6 +4,7 @@ using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.Devices;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -14,12 +15,11 @@ internal static class MessageEndpoints
     private const int MaxClientMessageIdLength = 128;
     private const int FetchPageSize = 100;
 
-    public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPut("/messages/{accountId}", SendAsync).RequireAuthorization();
         v1.MapGet("/messages", FetchAsync).RequireAuthorization();
         v1.MapDelete("/messages/{id}", AckAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> SendAsync(
@@ -65,14 +65,9 @@ internal static class MessageEndpoints
         {
             SendStatus.Sent => Results.Json(new SendMessagesResponse(result.NeedsSync), ProtocolJson.Default.SendMessagesResponse),
             SendStatus.UnknownAccount => throw ApiException.NotFound("account"),
-            SendStatus.MismatchedDevices => Results.Json(
-                new MismatchedDevicesError("mismatched_devices", "the messages do not cover exactly the destination's current devices", result.MissingDevices, result.ExtraDevices),
-                ProtocolJson.Default.MismatchedDevicesError,
-                statusCode: StatusCodes.Status409Conflict),
-            _ => Results.Json(
-                new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", result.StaleDevices),
-                ProtocolJson.Default.StaleDevicesError,
-                statusCode: StatusCodes.Status410Gone),
+            SendStatus.MismatchedDevices => DeviceMismatch.Mismatched(
+                "the messages do not cover exactly the destination's current devices", result.MissingDevices, result.ExtraDevices),
+            _ => DeviceMismatch.Stale(result.StaleDevices),
         };
     }
 

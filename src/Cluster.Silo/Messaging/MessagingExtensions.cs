@@ -1,12 +1,11 @@
-using Cluster.Grains;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Messaging;
-using Cluster.Grains.Observability;
 using Cluster.Persistence.Inbox;
 using Cluster.Silo.Hosting;
 
 namespace Cluster.Silo.Messaging;
 
+/// <summary>The messaging feature's one wiring point: sending, fetching, acks, the device socket and its shutdown, the sweepers.</summary>
 internal static class MessagingExtensions
 {
     public static WebApplicationBuilder AddMessaging(this WebApplicationBuilder builder, DatabaseEndpoint database)
@@ -19,6 +18,8 @@ internal static class MessagingExtensions
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddSingleton<DeviceSockets>();
+        builder.Services.AddSingleton<ObserverReferences>();
+        builder.Services.AddSingleton<IShutdownStep, DeviceSocketsShutdown>();
         builder.Services.AddHostedService<SiloDeathWatcher>();
         builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
         builder.Services.AddHostedService<ExpirySweeper>();
@@ -33,46 +34,11 @@ internal static class MessagingExtensions
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = sockets.PingInterval, KeepAliveTimeout = sockets.PingTimeout });
         return app;
     }
-}
 
-/// <summary>Deletes expired envelopes from every inbox.</summary>
-internal sealed class ExpirySweeper(
-    IInboxStore store,
-    IOptions<MessagingOptions> options,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
-    ILogger<ExpirySweeper> logger) : PeriodicSweeper(time, logger)
-{
-    protected override string What => "envelopes";
-
-    protected override TimeSpan Interval => options.Value.ExpirySweepInterval;
-
-    protected override int BatchSize => 10_000;
-
-    protected override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken)
+    public static IEndpointRouteBuilder MapMessaging(this IEndpointRouteBuilder v1)
     {
-        var deleted = await store.DeleteExpiredAsync(now, limit, cancellationToken);
-        ClusterMetrics.EnvelopesExpired.Add(deleted);
-        return deleted;
-    }
-}
-
-/// <summary>Deletes idempotency receipts past their window (<see cref="MessagingOptions.IdempotencyWindow"/>).</summary>
-internal sealed class ReceiptSweeper(
-    ISendReceiptStore store,
-    IOptions<MessagingOptions> options,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
-    ILogger<ReceiptSweeper> logger) : PeriodicSweeper(time, logger)
-{
-    protected override string What => "idempotency receipts";
-
-    protected override TimeSpan Interval => options.Value.ExpirySweepInterval;
-
-    protected override int BatchSize => 10_000;
-
-    protected override async Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken)
-    {
-        var deleted = await store.DeleteExpiredReceiptsAsync(now, limit, cancellationToken);
-        ClusterMetrics.ReceiptsExpired.Add(deleted);
-        return deleted;
+        MessageEndpoints.Map(v1);
+        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).RequireAuthorization();
+        return v1;
     }
 }

@@ -26,7 +26,7 @@ internal static class ObservabilityExtensions
         return builder;
     }
 
-    public static WebApplication MapClusterMetrics(this WebApplication app)
+    public static IEndpointRouteBuilder MapClusterMetrics(this IEndpointRouteBuilder app)
     {
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;

@@ -1,5 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cluster.Silo.Accounts;
+using Cluster.Silo.Calls;
+using Cluster.Silo.Devices;
+using Cluster.Silo.Keys;
+using Cluster.Silo.Messaging;
 
 namespace Cluster.Silo.Protocol;
 

@@ -15,21 +15,11 @@ internal static class ProvisioningEndpoints
     // Room for the largest body with every character escaped as \uXXXX, plus the JSON around it.
     private const long MaxRequestBytes = MaxBodyBytes * 6L + 4096;
 
-    public static WebApplicationBuilder AddProvisioning(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<ProvisioningOptions>().BindConfiguration(ProvisioningOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<ProvisioningSockets>();
-        builder.Services.AddSingleton<ProvisioningSocketCaps>();
-        return builder;
-    }
-
-    public static RouteGroupBuilder MapProvisioning(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context))
             .RequireRateLimiting(AnonymousLimits.ProvisioningPolicy);
         v1.MapPut("/provisioning/{address}", ProvisionAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> ProvisionAsync(HttpContext context, string address, IGrainFactory grains)

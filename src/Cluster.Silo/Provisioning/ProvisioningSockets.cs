@@ -14,6 +14,7 @@ namespace Cluster.Silo.Provisioning;
 /// </summary>
 internal sealed partial class ProvisioningSockets(
     IGrainFactory grains,
+    Messaging.ObserverReferences observers,
     IOptions<ProvisioningOptions> options,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     IHostApplicationLifetime host,
@@ -115,7 +116,7 @@ internal sealed partial class ProvisioningSockets(
                 await DetachAsync(grain);
             }
 
-            Messaging.ObserverReferences.DeleteLater(grains, reference);
+            observers.DeleteLater(reference);
         }
     }
 

@@ -1,7 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Threading.RateLimiting;
-using Cluster.Grains;
-using Microsoft.AspNetCore.RateLimiting;
 
 namespace Cluster.Silo.RateLimiting;
 
@@ -46,37 +43,4 @@ internal static class AnonymousLimits
     public const string RegistrationPolicy = "registration";
     public const string LinkPolicy = "link";
     public const string ProvisioningPolicy = "provisioning";
-
-    public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<IValidateOptions<ClientAddressOptions>, ClientAddressOptionsValidator>();
-        builder.Services.AddOptions<ClientAddressOptions>().BindConfiguration(ClientAddressOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<AnonymousLimitOptions>().BindConfiguration(AnonymousLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<SenderLimitOptions>().BindConfiguration(SenderLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<ClientAddresses>();
-        builder.Services.AddSingleton<SenderLimits>();
-        builder.Services.AddRateLimiter(options =>
-        {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (rejected, _) => new ValueTask(Limits.OnRejectedAsync(rejected));
-            AddPolicy(options, RegistrationPolicy, Limits.Registration, o => (o.RegistrationBurst, o.RegistrationRefillSeconds));
-            AddPolicy(options, LinkPolicy, Limits.Link, o => (o.LinkBurst, o.LinkRefillSeconds));
-            AddPolicy(options, ProvisioningPolicy, Limits.Provisioning, o => (o.ProvisioningBurst, o.ProvisioningRefillSeconds));
-        });
-        return builder;
-    }
-
-    private static void AddPolicy(RateLimiterOptions options, string policy, string limit, Func<AnonymousLimitOptions, (int Burst, double RefillSeconds)> bucket) =>
-        options.AddPolicy(policy, context =>
-        {
-            var services = context.RequestServices;
-            var (burst, refillSeconds) = bucket(services.GetRequiredService<IOptions<AnonymousLimitOptions>>().Value);
-            var time = services.GetRequiredKeyedService<TimeProvider>(ClusterClock.Key);
-            return RateLimitPartition.Get(
-                services.GetRequiredService<ClientAddresses>().KeyOf(context),
-                _ => new ClockedTokenBucketLimiter(limit, burst, TimeSpan.FromSeconds(refillSeconds), time));
-        });
 }

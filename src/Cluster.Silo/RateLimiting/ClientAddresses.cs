@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.HttpOverrides;
 using IPNetwork = System.Net.IPNetwork;
 
 namespace Cluster.Silo.RateLimiting;
@@ -101,35 +100,5 @@ internal sealed class ClientAddresses(IOptions<ClientAddressOptions> options)
         }
 
         return new IPAddress(bytes);
-    }
-}
-
-internal static class ClientAddressExtensions
-{
-    /// <summary>Reads <c>X-Forwarded-For</c> from the configured proxies only, when <see cref="ClientAddressOptions.TrustForwardedHeaders"/> is on.</summary>
-    public static WebApplication UseClientAddresses(this WebApplication app)
-    {
-        var options = app.Services.GetRequiredService<IOptions<ClientAddressOptions>>().Value;
-        if (!options.TrustForwardedHeaders)
-        {
-            return app;
-        }
-
-        var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor, ForwardLimit = options.ForwardLimit };
-        // The defaults trust loopback; only what the operator named is trusted.
-        forwarded.KnownProxies.Clear();
-        forwarded.KnownIPNetworks.Clear();
-        foreach (var proxy in options.KnownProxies)
-        {
-            forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
-        }
-
-        foreach (var network in options.KnownNetworks)
-        {
-            forwarded.KnownIPNetworks.Add(IPNetwork.Parse(network));
-        }
-
-        app.UseForwardedHeaders(forwarded);
-        return app;
     }
 }

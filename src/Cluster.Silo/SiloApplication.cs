@@ -1,9 +1,10 @@
-using Cluster.Grains.Accounts;
 using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
+using Cluster.Silo.Devices;
 using Cluster.Silo.Health;
+using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
@@ -12,7 +13,7 @@ using Cluster.Silo.Provisioning;
 using Cluster.Silo.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Cluster.Silo.Hosting;
+namespace Cluster.Silo;
 
 /// <summary>Builds the silo process: Program and the tests go through here, so they run the same host.</summary>
 public static class SiloApplication
@@ -36,6 +37,7 @@ public static class SiloApplication
             .AddDeviceAuthentication()
             .AddRateLimits()
             .AddKeys()
+            .AddDevices()
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls();
@@ -51,25 +53,13 @@ public static class SiloApplication
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
-        var v1 = app.MapGroup("/v1").WithApiErrors()
+        app.MapGroup("/v1").WithApiErrors()
             .MapAccounts()
             .MapDevices()
             .MapKeys()
             .MapProvisioning().MapBlobs()
-            .MapMessages()
+            .MapMessaging()
             .MapCalls();
-        DeviceSockets.Map(v1);
         return app;
-    }
-
-    private static WebApplicationBuilder AddKeys(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<KeyFetchLimitOptions>().BindConfiguration(KeyFetchLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<DeviceLimitOptions>().BindConfiguration(DeviceLimitOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<LinkingOptions>().BindConfiguration(LinkingOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        return builder;
     }
 }

@@ -1,4 +1,6 @@
-namespace Cluster.Silo.Protocol;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Devices;
 
 /// <summary>
 /// The shape check shared by everything a client fans out once per destination device (message copies, call offers):

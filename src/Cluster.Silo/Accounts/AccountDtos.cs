@@ -1,4 +1,5 @@
-namespace Cluster.Silo.Protocol;
+using Cluster.Silo.Keys;
+namespace Cluster.Silo.Accounts;
 
 /// <summary><c>POST /v1/accounts</c>.</summary>
 public sealed class RegisterAccountRequest

@@ -1,4 +1,4 @@
-namespace Cluster.Silo.Protocol;
+namespace Cluster.Silo.Messaging;
 
 /// <summary>One device's copy in <c>PUT /v1/messages/{accountId}</c>.</summary>
 public sealed class OutgoingMessageDto
@@ -28,12 +28,6 @@ public sealed class SendMessagesRequest
 
 /// <summary>The answer to a stored send.</summary>
 public sealed record SendMessagesResponse(bool NeedsSync);
-
-/// <summary>409: the device ids differ from the destination's devices.</summary>
-public sealed record MismatchedDevicesError(string Error, string Message, IReadOnlyList<int> MissingDevices, IReadOnlyList<int> ExtraDevices);
-
-/// <summary>410: registration ids that are not the devices' current ones.</summary>
-public sealed record StaleDevicesError(string Error, string Message, IReadOnlyList<int> StaleDevices);
 
 /// <summary>What a device sends up its socket: <c>{"kind":"ack","ids":[...]}</c>.</summary>
 public sealed class SocketClientFrame

@@ -1,24 +1,24 @@
 using System.Globalization;
 using Cluster.Abstractions.Accounts;
+using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 using Cluster.Signal;
 
-namespace Cluster.Silo.Accounts;
+namespace Cluster.Silo.Devices;
 
 /// <summary>Linking companions, the signed device list, the device registry as senders see it, and removal.</summary>
 internal static class DeviceEndpoints
 {
-    public static RouteGroupBuilder MapDevices(this RouteGroupBuilder v1)
+    public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/devices/link-token", CreateLinkTokenAsync).RequireAuthorization();
         v1.MapPut("/devices/link", LinkAsync).RequireRateLimiting(AnonymousLimits.LinkPolicy);
         v1.MapPut("/devices/list", PublishListAsync).RequireAuthorization();
         v1.MapDelete("/devices/{deviceId}", RemoveAsync).RequireAuthorization();
         v1.MapGet("/accounts/{accountId}/devices", GetDevicesAsync).RequireAuthorization();
-        return v1;
     }
 
     private static async Task<IResult> CreateLinkTokenAsync(

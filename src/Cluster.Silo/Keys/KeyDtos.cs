@@ -1,4 +1,4 @@
-namespace Cluster.Silo.Protocol;
+namespace Cluster.Silo.Keys;
 
 /// <summary><c>{keyId, publicKey, signature}</c>: a signed EC prekey or a KEM prekey.</summary>
 public sealed class SignedPreKeyDto

@@ -1,4 +1,4 @@
-namespace Cluster.Silo.Protocol;
+namespace Cluster.Silo.Calls;
 
 /// <summary>One callee device's offer in <c>POST /v1/calls</c>.</summary>
 public sealed class CallOfferDto

@@ -1,4 +1,5 @@
-namespace Cluster.Silo.Protocol;
+using Cluster.Silo.Keys;
+namespace Cluster.Silo.Devices;
 
 /// <summary><c>POST /v1/devices/link-token</c>.</summary>
 public sealed record LinkTokenResponse(string Token, long ExpiresAt);
