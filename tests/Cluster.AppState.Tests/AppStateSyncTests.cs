@@ -42,6 +42,31 @@ public sealed class AppStateSyncTests(SiloFixture fixture) : IClassFixture<SiloF
     }
 
     [Fact]
+    public async Task CatchUp_CompanionLinkedMidLife_EveryCollectionFromSnapshotAndPatches()
+    {
+        var primary = await TestAccounts.RegisterAsync(Silo);
+        using var http = primary.CreateClient(Silo);
+        await PatchesAsync(http, "regular", 1, 6);
+        Assert.Equal(HttpStatusCode.OK, (await SnapshotAsync(http, "regular", 5, "regular at 5")).Status);
+        await PatchesAsync(http, "critical_block", 1, 2);
+
+        var companion = await Linking.LinkAsync(Silo, primary, keyIndex: 1);
+        using var late = companion.CreateClient(Silo);
+        var (_, list) = await SendAsync(late, HttpMethod.Get, "/v1/appstate", null);
+        var caughtUp = new Dictionary<string, CaughtUp>();
+        foreach (var collection in list["collections"]!.AsArray())
+        {
+            caughtUp[(string)collection!["collection"]!] = await CatchUpAsync(late, (string)collection["collection"]!, 0);
+        }
+
+        Assert.Equal(["critical_block", "regular"], caughtUp.Keys.Order());
+        Assert.Equal((5L, "regular at 5"), (caughtUp["regular"].SnapshotVersion!.Value, caughtUp["regular"].Snapshot!));
+        Assert.Equal(["p6"], caughtUp["regular"].Patches.Select(p => p.Text));
+        Assert.Null(caughtUp["critical_block"].Snapshot);
+        Assert.Equal(["p1", "p2"], caughtUp["critical_block"].Patches.Select(p => p.Text));
+    }
+
+    [Fact]
     public async Task Fetch_FromZeroMiddleAndLatest_EveryPatchAfterInOrder()
     {
         var primary = await TestAccounts.RegisterAsync(Silo);

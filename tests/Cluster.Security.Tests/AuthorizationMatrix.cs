@@ -405,8 +405,8 @@ internal static class AuthorizationMatrix
     }
 
     /// <summary>
-    /// A's primary stores version 1 of <c>regular</c>; the check then made of an answer listing <paramref name="member"/>:
-    /// A's devices see that version, any other caller none of it.
+    /// A's primary stores version 1 of <c>regular</c>; the check then made of a 200 listing <paramref name="member"/>:
+    /// A's devices see that version, the stranger none of it.
     /// </summary>
     private static async Task<Func<Answer, Task>> AppStateOfAAsync(Cell c, string? member)
     {
@@ -418,6 +418,11 @@ internal static class AuthorizationMatrix
 
         return a =>
         {
+            if (a.Status != 200)
+            {
+                return Task.CompletedTask;
+            }
+
             var items = JsonNode.Parse(a.Body)![member ?? "collections"]!.AsArray();
             Assert.Equal(c.IsLiveDeviceOfA ? 1 : 0, items.Count);
             return Task.CompletedTask;
