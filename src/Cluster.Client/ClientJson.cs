@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cluster.Client.Accounts;
+using Cluster.Client.AppState;
 using Cluster.Client.Blobs;
 using Cluster.Client.Keys;
 using Cluster.Client.Messaging;
@@ -34,6 +35,11 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(UploadedBlob))]
 [JsonSerializable(typeof(ProvisioningBody))]
 [JsonSerializable(typeof(AckFrame))]
+[JsonSerializable(typeof(AppStateHead))]
+[JsonSerializable(typeof(AppStateHeadList))]
+[JsonSerializable(typeof(AppStatePage))]
+[JsonSerializable(typeof(AppStatePatchBody))]
+[JsonSerializable(typeof(AppStateSnapshotBody))]
 internal sealed partial class ClientJson : JsonSerializerContext;
 
 internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
@@ -41,7 +47,7 @@ internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
 internal sealed record LinkAnswer(int DeviceId);
 
 internal sealed record ErrorBody(
-    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices);
+    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices, long? Version = null, long? SnapshotVersion = null);
 
 internal sealed record StartCallBody(string To, IReadOnlyList<Calls.CallOffer> Offers);
 

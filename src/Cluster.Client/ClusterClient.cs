@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Cluster.Client.Accounts;
+using Cluster.Client.AppState;
 using Cluster.Client.Blobs;
 using Cluster.Client.Calls;
 using Cluster.Client.Keys;
@@ -177,6 +178,36 @@ public sealed class ClusterClient : IDisposable
     public Task ProvisionAsync(string address, string body, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Put, $"/v1/provisioning/{Uri.EscapeDataString(address)}", new ProvisioningBody(body), ClientJson.Default.ProvisioningBody, cancellationToken);
 
+    /// <summary><c>GET /v1/appstate</c>: the account's collections with something stored, and their versions.</summary>
+    public async Task<IReadOnlyList<AppStateHead>> GetAppStateCollectionsAsync(CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Get, "/v1/appstate", ClientJson.Default.AppStateHeadList, cancellationToken)).Collections;
+
+    /// <summary>
+    /// <c>GET /v1/appstate/{collection}?since=</c>: what a device at <paramref name="since"/> applies to catch up (one page;
+    /// fetch again while <see cref="AppStatePage.More"/>).
+    /// </summary>
+    public Task<AppStatePage> FetchAppStateAsync(string collection, long since = 0, int? limit = null, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Get,
+            FormattableString.Invariant($"/v1/appstate/{Uri.EscapeDataString(collection)}?since={since}") + (limit is { } l ? FormattableString.Invariant($"&limit={l}") : ""),
+            ClientJson.Default.AppStatePage,
+            cancellationToken);
+
+    /// <summary>
+    /// <c>POST /v1/appstate/{collection}/patches</c>: stores the patch for <paramref name="version"/> (the latest plus
+    /// one). Built on an older version it throws <see cref="AppStateConflictException"/>: fetch, rebase, upload again.
+    /// </summary>
+    public Task<AppStateHead> UploadAppStatePatchAsync(string collection, long version, byte[] patch, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Post, $"/v1/appstate/{Uri.EscapeDataString(collection)}/patches", new AppStatePatchBody(version, patch),
+            ClientJson.Default.AppStatePatchBody, ClientJson.Default.AppStateHead, cancellationToken);
+
+    /// <summary><c>PUT /v1/appstate/{collection}/snapshot</c>: stores the state at <paramref name="version"/>, replacing the patches up to it.</summary>
+    public Task<AppStateHead> UploadAppStateSnapshotAsync(string collection, long version, byte[] snapshot, CancellationToken cancellationToken = default) =>
+        SendAsync(
+            HttpMethod.Put, $"/v1/appstate/{Uri.EscapeDataString(collection)}/snapshot", new AppStateSnapshotBody(version, snapshot),
+            ClientJson.Default.AppStateSnapshotBody, ClientJson.Default.AppStateHead, cancellationToken);
+
     /// <summary>Disposes the underlying <see cref="HttpClient"/> when this client created it.</summary>
     public void Dispose()
     {
@@ -259,6 +290,7 @@ public sealed class ClusterClient : IDisposable
             HttpStatusCode.Conflict when error?.MissingDevices is not null || error?.ExtraDevices is not null =>
                 new MismatchedDevicesException(message, error.MissingDevices ?? [], error.ExtraDevices ?? []),
             HttpStatusCode.Gone when error?.StaleDevices is not null => new StaleDevicesException(message, error.StaleDevices),
+            HttpStatusCode.Conflict when error?.Version is { } version => new AppStateConflictException(code, message, version, error.SnapshotVersion ?? 0),
             _ => new ClusterApiException(response.StatusCode, code, message, error?.Field, response.Headers.RetryAfter?.Delta),
         };
     }

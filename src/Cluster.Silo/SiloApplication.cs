@@ -1,4 +1,5 @@
 using Cluster.Silo.Accounts;
+using Cluster.Silo.AppState;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
@@ -44,7 +45,8 @@ public static class SiloApplication
             .AddDevices()
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
-            .AddCalls();
+            .AddCalls()
+            .AddAppState(database);
 
         var app = builder.Build();
         app.UseClientFaultAnswers();
@@ -63,7 +65,8 @@ public static class SiloApplication
             .MapKeys()
             .MapProvisioning().MapBlobs()
             .MapMessaging()
-            .MapCalls();
+            .MapCalls()
+            .MapAppState();
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using Cluster.Silo;
 using Cluster.Silo.Hosting;
 using Cluster.Testing;
 using Microsoft.AspNetCore.Builder;

@@ -28,6 +28,7 @@ public sealed class LinkChurnScenarioTests(SiloFixture fixture)
         Assert.Equal(2, churn.ChurningAccounts);
         Assert.True(churn.Links >= 1, "a companion was linked through the provisioning flow");
         Assert.True(churn.Unlinks >= 1, "a companion was unlinked");
+        Assert.True(churn.AppStateSyncs >= 1, "a new companion caught up on the account's app state");
         Assert.Empty(report.Results.Violations);
         var envelopes = report.Results.Envelopes!;
         Assert.True(envelopes.Delivered > 0);

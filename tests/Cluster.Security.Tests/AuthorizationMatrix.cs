@@ -99,6 +99,12 @@ internal static class AuthorizationMatrix
         new("POST /v1/blobs", "a blob", Authenticated(201, 201, 201), _ => Task.FromResult(new Probe { Request = new HttpRequestMessage(HttpMethod.Post, "/v1/blobs") { Content = new ByteArrayContent(RandomNumberGenerator.GetBytes(100)) } })),
         new("GET /v1/blobs/{blobId}", "a blob A's primary uploaded (the id is the authority)", Authenticated(200, 200, 200), async c => await Http(HttpMethod.Get, $"/v1/blobs/{await c.World.UploadBlobAsync(c.World.Primary)}")),
 
+        // App state: the caller's own account's collections only (no route names an account); A's primary wrote version 1.
+        new("GET /v1/appstate", "the caller's own collections", Authenticated(200, 200, 200), async c => await Http(HttpMethod.Get, "/v1/appstate", then: await AppStateOfAAsync(c, "collections"))),
+        new("GET /v1/appstate/{collection}", "a collection A's primary wrote", Authenticated(200, 200, 200), async c => await Http(HttpMethod.Get, "/v1/appstate/regular", then: await AppStateOfAAsync(c, "patches"))),
+        new("POST /v1/appstate/{collection}/patches", "the version after A's latest", Authenticated(200, 200, 200), AppStatePatchAsync),
+        new("PUT /v1/appstate/{collection}/snapshot", "a snapshot at A's latest version", Authenticated(409, 200, 200), async c => await Http(HttpMethod.Put, "/v1/appstate/regular/snapshot", await AppStateSnapshotAsync(c))),
+
         // Primary-only actions on the caller's own account.
         new("POST /v1/devices/link-token", "a link token", Authenticated(201, 403, 201), _ => Http(HttpMethod.Post, "/v1/devices/link-token")),
         new("PUT /v1/devices/list", "A's device list signed by A's primary", Authenticated(422, 403, 204), c => Http(HttpMethod.Put, "/v1/devices/list", Linking.DeviceList(c.World.Primary, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), [1]))),
@@ -396,6 +402,51 @@ internal static class AuthorizationMatrix
         return result.MessageType == WebSocketMessageType.Close
             ? throw new InvalidOperationException($"the server closed the socket ({socket.CloseStatus} {socket.CloseStatusDescription})")
             : JsonNode.Parse(buffer.AsSpan(0, length))!.AsObject();
+    }
+
+    /// <summary>
+    /// A's primary stores version 1 of <c>regular</c>; the check then made of a 200 listing <paramref name="member"/>:
+    /// A's devices see that version, the stranger none of it.
+    /// </summary>
+    private static async Task<Func<Answer, Task>> AppStateOfAAsync(Cell c, string? member)
+    {
+        using (var http = c.World.ClientOf(c.World.Primary))
+        using (var upload = await http.PostAsJsonAsync("/v1/appstate/regular/patches", new JsonObject { ["version"] = 1, ["patch"] = World.Payload("app state of A") }))
+        {
+            upload.EnsureSuccessStatusCode();
+        }
+
+        return a =>
+        {
+            if (a.Status != 200)
+            {
+                return Task.CompletedTask;
+            }
+
+            var items = JsonNode.Parse(a.Body)![member ?? "collections"]!.AsArray();
+            Assert.Equal(c.IsLiveDeviceOfA ? 1 : 0, items.Count);
+            return Task.CompletedTask;
+        };
+    }
+
+    // Version 2 follows A's version 1; the stranger's own collection is empty, so its first version is 1. Only A's
+    // devices move A's collection on.
+    private static async Task<Probe> AppStatePatchAsync(Cell c)
+    {
+        await AppStateOfAAsync(c, null);
+        var body = new JsonObject { ["version"] = c.Caller == Caller.Stranger ? 1 : 2, ["patch"] = World.Payload("a patch") };
+        return await Http(HttpMethod.Post, "/v1/appstate/regular/patches", body, then: async _ =>
+        {
+            using var http = c.World.ClientOf(c.World.Primary);
+            var collection = await http.GetFromJsonAsync<JsonObject>("/v1/appstate/regular");
+            Assert.Equal(c.IsLiveDeviceOfA ? 2 : 1, (long)collection!["version"]!);
+        });
+    }
+
+    private static async Task<JsonObject> AppStateSnapshotAsync(Cell c)
+    {
+        await AppStateOfAAsync(c, null);
+        return new JsonObject { ["version"] = 1, ["snapshot"] = World.Payload("a snapshot") };
     }
 
     private static Task<Probe> Http(HttpMethod method, string path, JsonNode? body = null, Func<Answer, Task>? then = null) =>

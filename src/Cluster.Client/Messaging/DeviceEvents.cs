@@ -25,6 +25,7 @@ public abstract record DeviceEvent(string Type)
             "callAnsweredElsewhere" => new CallAnsweredElsewhere(json.GetProperty("callId").GetString()!),
             "callIce" => new CallIce(json.GetProperty("callId").GetString()!, json.GetProperty("payload").GetBytesFromBase64()),
             "callEnded" => new CallEnded(json.GetProperty("callId").GetString()!, json.GetProperty("reason").GetString()!),
+            "appStateChanged" => new AppStateChanged(json.GetProperty("collection").GetString()!, json.GetProperty("version").GetInt64()),
             _ => new UnknownEvent(type, json.Clone()),
         };
     }
@@ -70,6 +71,14 @@ public sealed record CallIce(string CallId, byte[] Payload) : DeviceEvent("callI
 /// <param name="CallId">The call.</param>
 /// <param name="Reason"><c>rejected</c>, <c>hangup</c> or <c>timeout</c>.</param>
 public sealed record CallEnded(string CallId, string Reason) : DeviceEvent("callEnded");
+
+/// <summary>
+/// Another device of the account stored a new version of an app state collection: fetch it from the version this
+/// device holds (<see cref="ClusterClient.FetchAppStateAsync"/>).
+/// </summary>
+/// <param name="Collection">The collection's name.</param>
+/// <param name="Version">Its new latest version.</param>
+public sealed record AppStateChanged(string Collection, long Version) : DeviceEvent("appStateChanged");
 
 /// <summary>An event of a type this SDK version does not know.</summary>
 /// <param name="Type">Its <c>type</c>.</param>

@@ -76,6 +76,14 @@ public static class EventJson
         writer.WriteString("reason"u8, reason);
     });
 
+    /// <summary><c>appStateChanged</c>, to an account's other devices: a collection has a new version to fetch.</summary>
+    public static byte[] AppStateChanged(string collection, long version) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "appStateChanged"u8);
+        writer.WriteString("collection"u8, collection);
+        writer.WriteNumber("version"u8, version);
+    });
+
     // Escapes only what JSON requires (quotes, backslashes, control characters); for text never embedded in HTML.
     private static readonly JsonWriterOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Serialization;
 using Cluster.Client;
+using Cluster.Client.AppState;
 using Cluster.Client.Keys;
 using Cluster.Client.Messaging;
 using Cluster.Client.Provisioning;
@@ -19,10 +20,14 @@ namespace Cluster.LoadTest.LinkChurn;
 /// provisioning socket, a link token, the primary's grant relayed to it, the device's link request), connects it,
 /// keeps it for about <c>--churn-dwell</c> while messages flow, then unlinks it; its socket must close with 4401.
 /// A cycle that has begun finishes even when the load stops, except the wait: a companion still linked when the
-/// load stops stays linked, so the copies promised to it are checked during the drain.
+/// load stops stays linked, so the copies promised to it are checked during the drain. Each new companion also catches
+/// up on the account's app state: the primary stores one more version of a collection, the companion fetches it from 0
+/// and must reach that version.
 /// </summary>
 internal sealed class CompanionChurner(RunContext context, Population population, Accountant accountant, DeviceDirectory directory, IDeviceListener listener)
 {
+    private const string SyncedCollection = "regular";
+
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentQueue<SimDevice> removed = new();
@@ -31,6 +36,7 @@ internal sealed class CompanionChurner(RunContext context, Population population
     private long links;
     private long unlinks;
     private long failures;
+    private long appStateSyncs;
 
     public Task RunAsync(CancellationToken stop)
     {
@@ -53,6 +59,7 @@ internal sealed class CompanionChurner(RunContext context, Population population
         Links = Interlocked.Read(ref links),
         Unlinks = Interlocked.Read(ref unlinks),
         Failures = Interlocked.Read(ref failures),
+        AppStateSyncs = Interlocked.Read(ref appStateSyncs),
         Violations = [.. violations],
         Removed = [.. removed],
     };
@@ -72,6 +79,7 @@ internal sealed class CompanionChurner(RunContext context, Population population
                 }
 
                 await PublishListAsync(account);
+                await SyncAppStateAsync(account, companion);
                 var dwell = context.Options.ChurnDwell * (0.5 + random.NextDouble());
                 try
                 {
@@ -225,6 +233,48 @@ internal sealed class CompanionChurner(RunContext context, Population population
         }
     }
 
+    /// <summary>
+    /// The primary stores the next version of <see cref="SyncedCollection"/> (rebasing once on a 409); the new companion
+    /// fetches the collection from 0, page by page, and must end at that version or later. Not retried: a version whose
+    /// answer was lost could not be told from another device's.
+    /// </summary>
+    private async Task SyncAppStateAsync(SimAccount account, SimDevice companion)
+    {
+        using var deadline = new CancellationTokenSource(StepTimeout);
+        var primary = account.Primary.Client(context.Gateways);
+        var latest = (await primary.GetAppStateCollectionsAsync(deadline.Token)).FirstOrDefault(c => c.Collection == SyncedCollection)?.Version ?? 0;
+        AppStateHead stored;
+        try
+        {
+            stored = await primary.UploadAppStatePatchAsync(SyncedCollection, latest + 1, System.Text.Encoding.UTF8.GetBytes($"churn {latest + 1}"), deadline.Token);
+        }
+        catch (AppStateConflictException ex) when (ex.Error == "version_conflict")
+        {
+            stored = await primary.UploadAppStatePatchAsync(SyncedCollection, ex.Version + 1, System.Text.Encoding.UTF8.GetBytes($"churn {ex.Version + 1}"), deadline.Token);
+        }
+
+        var client = companion.Client(context.Gateways);
+        var position = 0L;
+        var caughtUp = 0L;
+        while (true)
+        {
+            var page = await client.FetchAppStateAsync(SyncedCollection, position, cancellationToken: deadline.Token);
+            position = page.Patches.Count > 0 ? page.Patches[^1].Version : page.Snapshot?.Version ?? position;
+            caughtUp = page.Version;
+            if (!page.More)
+            {
+                break;
+            }
+        }
+
+        if (position < stored.Version || caughtUp < stored.Version)
+        {
+            violations.Enqueue($"{companion}: app state caught up to version {position}, below the {stored.Version} its primary stored");
+        }
+
+        Interlocked.Increment(ref appStateSyncs);
+    }
+
     private Task PublishListAsync(SimAccount account) => Failures.RetryAsync(
         attempt => account.Primary.Client(context.Gateways, attempt).PublishDeviceListAsync(account.SignDeviceList()),
         "device-list",
@@ -243,6 +293,9 @@ internal sealed record ChurnTally
 
     /// <summary>Churn cycles that failed on a request (counted by kind in the errors).</summary>
     public long Failures { get; init; }
+
+    /// <summary>New companions that caught up on the account's app state collection from 0.</summary>
+    public long AppStateSyncs { get; init; }
 
     public IReadOnlyList<string> Violations { get; init; } = [];
 

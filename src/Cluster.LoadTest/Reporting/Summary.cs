@@ -41,7 +41,7 @@ internal static class Summary
 
         if (r.Churn is { } churn)
         {
-            output.WriteLine(F($"churn: {churn.ChurningAccounts} accounts, {churn.Links} links, {churn.Unlinks} unlinks, {churn.Failures} failed cycles"));
+            output.WriteLine(F($"churn: {churn.ChurningAccounts} accounts, {churn.Links} links, {churn.Unlinks} unlinks, {churn.Failures} failed cycles, {churn.AppStateSyncs} app state catch-ups"));
         }
 
         if (r.Calls is { } calls)

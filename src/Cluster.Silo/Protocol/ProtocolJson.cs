@@ -42,4 +42,10 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisioningAddressFrame))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisionFrame))]
 [JsonSerializable(typeof(Cluster.Silo.Blobs.BlobCreatedResponse))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStatePatchRequest))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStateSnapshotRequest))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStateCollectionResponse))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStateListResponse))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStateFetchResponse))]
+[JsonSerializable(typeof(Cluster.Silo.AppState.AppStateConflictError))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;
