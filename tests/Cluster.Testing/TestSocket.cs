@@ -171,10 +171,13 @@ public sealed class TestSocket : IAsyncDisposable
     {
         if (socket.State == WebSocketState.Open)
         {
+            // Only the close frame is sent here: the reader loop receives the server's answer. CloseAsync would receive
+            // too, concurrently with the reader, and the two could split one message's fragments between them.
             try
             {
                 using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancel.Token);
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancel.Token);
+                await reader.WaitAsync(cancel.Token);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
             {
