@@ -76,6 +76,7 @@ internal sealed partial class AccountGrain(
 
     public async Task<LinkToken> CreateLinkTokenAsync()
     {
+        await ExpireCompanionsAsync();
         var now = Now;
         State.LinkTokens.RemoveAll(t => t.ExpiresAt <= now);
         if (!State.Exists || State.LinkTokens.Count >= linking.Value.MaxOutstandingLinkTokens)
@@ -246,6 +247,8 @@ internal sealed partial class AccountGrain(
 
     public async Task<DeviceCredential?> AuthenticateAsync(int deviceId)
     {
+        // Before the primary's own visit counts: a primary back after the expiry finds its companions gone.
+        await ExpireCompanionsAsync();
         if (!State.Exists || !State.Devices.TryGetValue(deviceId, out var device))
         {
             return null;
@@ -258,33 +261,41 @@ internal sealed partial class AccountGrain(
             await account.WriteStateAsync();
         }
 
+        if (deviceId != DeviceAddress.PrimaryDeviceId)
+        {
+            await WarnCompanionsAsync();
+        }
+
         return new DeviceCredential(device.PasswordHash, device.IdentityKey, State.Devices.Count, device.Incarnation);
     }
 
     public Task<DeviceSet> GetDeviceSetAsync() => Task.FromResult(deviceSet ??= BuildDeviceSet());
 
-    public Task<DeviceSet> GetDeviceSetForAsync(string senderAccount)
+    public async Task<DeviceSet> GetDeviceSetForAsync(string senderAccount)
     {
+        await ExpireCompanionsAsync();
         RecordInterest(senderAccount);
-        return GetDeviceSetAsync();
+        return await GetDeviceSetAsync();
     }
 
-    public Task<IReadOnlyList<DeviceSummary>> GetDevicesAsync()
+    public async Task<IReadOnlyList<DeviceSummary>> GetDevicesAsync()
     {
+        await ExpireCompanionsAsync();
         var list = new List<DeviceSummary>(State.Devices.Count);
         foreach (var device in State.Devices.Values)
         {
             list.Add(new DeviceSummary(device.DeviceId, device.Name, device.RegistrationId, device.LinkedAt, device.LastSeenAt));
         }
 
-        return Task.FromResult<IReadOnlyList<DeviceSummary>>(list);
+        return list;
     }
 
-    public Task<AccountDevices> GetDeviceIdentitiesAsync(string requesterAccount)
+    public async Task<AccountDevices> GetDeviceIdentitiesAsync(string requesterAccount)
     {
+        await ExpireCompanionsAsync();
         if (!State.Exists)
         {
-            return Task.FromResult(new AccountDevices(false, [], null, []));
+            return new AccountDevices(false, [], null, []);
         }
 
         RecordInterest(requesterAccount);
@@ -292,7 +303,7 @@ internal sealed partial class AccountGrain(
             .Select(d => new DeviceIdentity(d.DeviceId, d.RegistrationId, d.IdentityKey, d.KeyIndex, d.LinkingMetadata, d.AccountSignature, d.DeviceSignature))
             .ToList();
         var list = State.DeviceList is { } bytes ? new SignedDeviceList(bytes, State.DeviceListSignature!) : null;
-        return Task.FromResult(new AccountDevices(true, State.IdentityKey, list, identities));
+        return new AccountDevices(true, State.IdentityKey, list, identities);
     }
 
     public Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId)

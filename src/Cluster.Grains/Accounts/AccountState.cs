@@ -62,4 +62,7 @@ internal sealed class DeviceRecord
 
     /// <summary>A fresh value each time a device gets this id (empty for devices stored before it existed): see <c>DeviceCredential.Incarnation</c>.</summary>
     [Id(11)] public Guid Incarnation { get; set; }
+
+    /// <summary>The primary's <see cref="LastSeenAt"/> this companion was last warned for (<c>companionsExpiring</c>), so it is warned once per absence.</summary>
+    [Id(12)] public long ExpiryWarnedFor { get; set; }
 }

@@ -31,4 +31,18 @@ public sealed class LinkingOptions
     /// <summary>Interested accounts told of a change per batch before the fan-out yields. Default: 500.</summary>
     [Range(1, 100_000)]
     public int FanoutBatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Whole UTC days the primary may stay away (no authenticated request, no socket) before every companion of its
+    /// account is unlinked, exactly as if the primary had removed it. Default: 14.
+    /// </summary>
+    [Range(1, 3650)]
+    public int CompanionExpiryDays { get; set; } = 14;
+
+    /// <summary>
+    /// Days before that unlink when connected companions get the <c>companionsExpiring</c> event (once each per
+    /// absence of the primary); 0 sends none. Default: 2.
+    /// </summary>
+    [Range(0, 3650)]
+    public int CompanionExpiryWarningDays { get; set; } = 2;
 }

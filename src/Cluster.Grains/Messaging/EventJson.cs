@@ -34,6 +34,13 @@ public static class EventJson
         },
         Unescaped);
 
+    /// <summary><c>companionsExpiring</c>: the primary has been away; every companion is unlinked at <paramref name="unlinkAt"/> (Unix ms) unless it connects first.</summary>
+    public static byte[] CompanionsExpiring(long unlinkAt) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "companionsExpiring"u8);
+        writer.WriteNumber("unlinkAt"u8, unlinkAt);
+    });
+
     /// <summary><c>callOffer</c>: the offer sealed for the receiving device alone.</summary>
     public static byte[] CallOffer(string callId, string from, int fromDevice, byte[] payload) => Write(writer =>
     {

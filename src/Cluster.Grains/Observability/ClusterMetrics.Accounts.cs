@@ -20,6 +20,9 @@ public static partial class ClusterMetrics
     /// <summary>Device-list changes (link, unlink, new signed list).</summary>
     public static readonly Counter<long> DeviceListChanges = Meter.CreateCounter<long>("cluster_device_list_changes_total", description: "Device-list changes");
 
+    /// <summary>Companions unlinked because their account's primary stayed away past Linking:CompanionExpiryDays.</summary>
+    public static readonly Counter<long> CompanionsExpired = Meter.CreateCounter<long>("cluster_companions_expired_total", description: "Companions unlinked for an inactive primary");
+
     /// <summary>Interested accounts told of one device-list change.</summary>
     public static readonly Histogram<int> DeviceListFanout = Meter.CreateHistogram<int>(
         "cluster_device_list_fanout_accounts", unit: "{account}", description: "Interested accounts told of one device-list change",
