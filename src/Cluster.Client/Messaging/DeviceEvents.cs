@@ -15,6 +15,7 @@ public abstract record DeviceEvent(string Type)
             "deviceListChanged" => new DeviceListChanged(json.GetProperty("accountId").GetString()!, json.GetProperty("version").GetInt64()),
             "keysLow" => new KeysLow(json.GetProperty("oneTimeCount").GetInt32(), json.GetProperty("kemOneTimeCount").GetInt32()),
             "queueOverflow" => new QueueOverflow(json.GetProperty("dropped").GetInt64()),
+            "companionsExpiring" => new CompanionsExpiring(DateTimeOffset.FromUnixTimeMilliseconds(json.GetProperty("unlinkAt").GetInt64())),
             "callOffer" => new CallOffered(
                 json.GetProperty("callId").GetString()!,
                 json.GetProperty("from").GetString()!,
@@ -44,6 +45,10 @@ public sealed record KeysLow(int OneTimeCount, int KemOneTimeCount) : DeviceEven
 /// <summary>The device's queue overflowed while it was away and the oldest envelopes were dropped.</summary>
 /// <param name="Dropped">How many were dropped.</param>
 public sealed record QueueOverflow(long Dropped) : DeviceEvent("queueOverflow");
+
+/// <summary>The account's primary has been away long; every companion is unlinked at <paramref name="UnlinkAt"/> unless the primary connects first.</summary>
+/// <param name="UnlinkAt">When the companions are unlinked (<c>Linking:CompanionExpiryDays</c> after the primary's last-seen day).</param>
+public sealed record CompanionsExpiring(DateTimeOffset UnlinkAt) : DeviceEvent("companionsExpiring");
 
 /// <summary>A call rings this device.</summary>
 /// <param name="CallId">The call.</param>

@@ -306,16 +306,17 @@ internal sealed partial class AccountGrain(
         return new AccountDevices(true, State.IdentityKey, list, identities);
     }
 
-    public Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId)
+    public async Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId)
     {
+        await ExpireCompanionsAsync();
         if (!State.Exists || (deviceId is { } id && !State.Devices.ContainsKey(id)))
         {
-            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.NotFound });
+            return new KeyTargets { Status = KeyTargetsStatus.NotFound };
         }
 
         if (!limiter.TryAcquire(requester, out var retryAfter))
         {
-            return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.RateLimited, RetryAfter = retryAfter });
+            return new KeyTargets { Status = KeyTargetsStatus.RateLimited, RetryAfter = retryAfter };
         }
 
         RecordInterest(requester.AccountId);
@@ -328,7 +329,7 @@ internal sealed partial class AccountGrain(
             }
         }
 
-        return Task.FromResult(new KeyTargets { Status = KeyTargetsStatus.Found, IdentityKey = State.IdentityKey, Devices = targets });
+        return new KeyTargets { Status = KeyTargetsStatus.Found, IdentityKey = State.IdentityKey, Devices = targets };
     }
 
     public Task NotifyDeviceListChangedAsync(string accountId, long version)
