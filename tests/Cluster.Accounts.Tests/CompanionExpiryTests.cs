@@ -61,6 +61,25 @@ public sealed class CompanionExpiryTests
     }
 
     [Fact]
+    public async Task Expiry_PrimaryBackAfterFifteenDays_CompanionsAlreadyUnlinked()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
+        var primary = await TestAccounts.RegisterAsync(silo);
+        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
+
+        time.Advance(TimeSpan.FromDays(15));
+
+        // The primary's own return does not rescue them: the expiry is checked before its visit counts.
+        using var primaryHttp = primary.CreateClient(silo);
+        var own = await primaryHttp.GetFromJsonAsync<JsonObject>("/v1/devices", Cancel);
+        Assert.Equal([1], own!["devices"]!.AsArray().Select(d => (int)d!["deviceId"]!));
+        using var companionHttp = companion.CreateClient(silo);
+        using var after = await companionHttp.GetAsync("/v1/devices", Cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    [Fact]
     public async Task Expiry_PrimaryActiveOnDayThirteen_CompanionStays()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
