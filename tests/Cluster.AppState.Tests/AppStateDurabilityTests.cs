@@ -81,8 +81,8 @@ public sealed class AppStateDurabilityTests
         for (var version = 1; version <= Versions; version++)
         {
             var results = await Task.WhenAll(
-                Task.Run(() => first.AppendPatchAsync(account, "regular", version, [1], 1 << 20, Cancel), Cancel),
-                Task.Run(() => second.AppendPatchAsync(account, "regular", version, [2], 1 << 20, Cancel), Cancel));
+                Task.Run(() => first.AppendPatchAsync(account, "regular", version, [1], 1 << 20, 1000, Cancel), Cancel),
+                Task.Run(() => second.AppendPatchAsync(account, "regular", version, [2], 1 << 20, 1000, Cancel), Cancel));
 
             Assert.Equal([AppStateWriteStatus.Stored, AppStateWriteStatus.Conflict], results.Select(r => r.Status).Order());
             Assert.All(results, r => Assert.Equal(version, r.Head.Version));

@@ -10,14 +10,15 @@ public abstract class AppStateStore : IAppStateStore
 {
     /// <inheritdoc />
     public async Task<AppStateWriteResult> AppendPatchAsync(
-        string accountId, string collection, long version, byte[] data, long maxCollectionBytes, CancellationToken cancellationToken = default)
+        string accountId, string collection, long version, byte[] data, long maxCollectionBytes, int maxPatches, CancellationToken cancellationToken = default)
     {
         CheckWrite(accountId, collection, version, data, maxCollectionBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPatches, 1);
         try
         {
             await using var transaction = await BeginAsync(accountId, collection, write: true, cancellationToken);
             var head = await transaction.ReadHeadAsync(cancellationToken);
-            if (PatchRefusal(head, version, data.Length, maxCollectionBytes) is { } refused)
+            if (PatchRefusal(head, version, data.Length, maxCollectionBytes, maxPatches) is { } refused)
             {
                 return new AppStateWriteResult(refused, head);
             }
@@ -119,9 +120,11 @@ public abstract class AppStateStore : IAppStateStore
 
     /// <summary>
     /// Why a patch may not be stored on this head, or null when it may: a version other than the latest plus one (a
-    /// device that raced another, and must fetch and rebase), or no room.
+    /// device that raced another, and must fetch and rebase), or no room: too many bytes, or too many patches (rows)
+    /// after the snapshot. Versions have no gaps, so the patches after the snapshot number its version's distance from
+    /// the latest.
     /// </summary>
-    private static AppStateWriteStatus? PatchRefusal(AppStateHead head, long version, long length, long maxCollectionBytes)
+    private static AppStateWriteStatus? PatchRefusal(AppStateHead head, long version, long length, long maxCollectionBytes, int maxPatches)
     {
         ArgumentNullException.ThrowIfNull(head);
         if (head.Version != version - 1)
@@ -129,7 +132,9 @@ public abstract class AppStateStore : IAppStateStore
             return AppStateWriteStatus.Conflict;
         }
 
-        return head.Bytes + length > maxCollectionBytes ? AppStateWriteStatus.CollectionFull : null;
+        return head.Bytes + length > maxCollectionBytes || head.Version - head.SnapshotVersion >= maxPatches
+            ? AppStateWriteStatus.CollectionFull
+            : null;
     }
 
     /// <summary>

@@ -21,9 +21,10 @@ public interface IAppStateStore
     /// <param name="version">The patch's version, 1 or more.</param>
     /// <param name="data">The patch's bytes, opaque.</param>
     /// <param name="maxCollectionBytes">The most bytes the collection may hold with it.</param>
+    /// <param name="maxPatches">The most patches the collection may hold after its snapshot, this one included (each is a row).</param>
     /// <param name="cancellationToken">Abandons the call.</param>
     Task<AppStateWriteResult> AppendPatchAsync(
-        string accountId, string collection, long version, byte[] data, long maxCollectionBytes, CancellationToken cancellationToken = default);
+        string accountId, string collection, long version, byte[] data, long maxCollectionBytes, int maxPatches, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Stores a snapshot of the collection at <paramref name="version"/> (at most the latest, above the current

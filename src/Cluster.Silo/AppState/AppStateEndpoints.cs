@@ -64,7 +64,7 @@ internal static class AppStateEndpoints
         var version = Version(body.Version);
         var patch = Data(body.Patch, "patch", limits.MaxPatchBytes);
         var device = context.Device().Address;
-        var result = await store.AppendPatchAsync(device.AccountId, collection, version, patch, limits.MaxBytesPerCollection, context.RequestAborted);
+        var result = await store.AppendPatchAsync(device.AccountId, collection, version, patch, limits.MaxBytesPerCollection, limits.MaxPatchesPerCollection, context.RequestAborted);
         switch (result.Status)
         {
             case AppStateWriteStatus.Stored:
@@ -77,7 +77,9 @@ internal static class AppStateEndpoints
                     $"version {version} does not follow the latest version of {collection}, {result.Head.Version}: fetch, rebase and upload version {result.Head.Version + 1}",
                     result.Head);
             default:
-                throw CollectionFull(collection, limits);
+                throw result.Head.Version - result.Head.SnapshotVersion >= limits.MaxPatchesPerCollection
+                    ? TooManyPatches(collection, limits)
+                    : CollectionFull(collection, limits);
         }
     }
 
@@ -188,6 +190,15 @@ internal static class AppStateEndpoints
     {
         ClusterMetrics.AppStateLimitHits.Add(1, new KeyValuePair<string, object?>("limit", what + "_bytes"));
         return new ApiException(StatusCodes.Status413PayloadTooLarge, what + "_too_large", $"a {what} is at most {maxBytes} bytes");
+    }
+
+    private static ApiException TooManyPatches(string collection, AppStateOptions limits)
+    {
+        ClusterMetrics.AppStateLimitHits.Add(1, new KeyValuePair<string, object?>("limit", "collection_patches"));
+        return new ApiException(
+            StatusCodes.Status413PayloadTooLarge,
+            "collection_full",
+            $"{collection} holds {limits.MaxPatchesPerCollection} patches after its snapshot; upload a snapshot, which replaces the patches it covers");
     }
 
     private static ApiException CollectionFull(string collection, AppStateOptions limits)

@@ -34,6 +34,13 @@ public sealed class AppStateOptions
     [Range(1L, 1024L * 1024 * 1024)]
     public long MaxBytesPerCollection { get; set; } = 16L * 1024 * 1024;
 
+    /// <summary>
+    /// The most patches one collection may hold after its snapshot (each is a row, however small); the next upload is
+    /// refused with 413 <c>collection_full</c> until a snapshot replaces the patches it covers. Default: 10000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxPatchesPerCollection { get; set; } = 10_000;
+
     /// <summary>The most patches one fetch answers (a fetch's <c>limit</c> may ask for fewer). Default: 50.</summary>
     [Range(1, 1000)]
     public int PageSize { get; set; } = 50;
