@@ -12,6 +12,7 @@ using Cluster.Silo.Observability;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
 using Cluster.Silo.RateLimiting;
+using Cluster.Silo.Verification;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cluster.Silo;
@@ -41,6 +42,7 @@ public static class SiloApplication
             .AddClusterObservability()
             .AddDeviceAuthentication()
             .AddRateLimits()
+            .AddVerification()
             .AddKeys()
             .AddDevices()
             .AddProvisioning().AddBlobs(database)
@@ -60,6 +62,7 @@ public static class SiloApplication
         app.MapClusterHealth();
         app.MapClusterMetrics();
         app.MapGroup("/v1").WithApiErrors()
+            .MapVerification()
             .MapAccounts()
             .MapDevices()
             .MapKeys()

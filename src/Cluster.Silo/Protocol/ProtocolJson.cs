@@ -20,6 +20,8 @@ namespace Cluster.Silo.Protocol;
     RespectNullableAnnotations = false)]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RegisterAccountRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeResponse))]
 [JsonSerializable(typeof(RegisterAccountResponse))]
 [JsonSerializable(typeof(DeviceListResponse))]
 [JsonSerializable(typeof(KeysUploadRequest))]
