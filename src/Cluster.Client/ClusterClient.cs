@@ -63,7 +63,14 @@ public sealed class ClusterClient : IDisposable
     /// <summary>A client for another device on the same connection pool (and the same retry policy).</summary>
     public ClusterClient As(DeviceCredentials credentials) => new(http, credentials) { SendRetries = SendRetries };
 
-    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device.</summary>
+    /// <summary>
+    /// <c>POST /v1/accounts/verification</c>: has the server send a one-time code to <paramref name="accountId"/>
+    /// (valid 10 minutes); registration then carries it as <see cref="RegistrationRequest.VerificationCode"/>.
+    /// </summary>
+    public Task<VerificationCodeSent> RequestVerificationCodeAsync(string accountId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "/v1/accounts/verification", new VerificationCodeRequest(accountId), ClientJson.Default.VerificationCodeRequest, ClientJson.Default.VerificationCodeSent, cancellationToken, anonymous: true);
+
+    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device (with a verification code).</summary>
     public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "/v1/accounts", request, ClientJson.Default.RegistrationRequest, ClientJson.Default.RegisteredDevice, cancellationToken, anonymous: true);
 
