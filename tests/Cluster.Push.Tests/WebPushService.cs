@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 namespace Cluster.Push.Tests;
 
 /// <summary>One push the local service accepted: its headers and the decrypted body.</summary>
-public sealed record ReceivedPush(string Path, string? Ttl, string? Urgency, string? ContentEncoding, byte[] Body, byte[] Plaintext)
+public sealed record ReceivedPush(string Path, string? Ttl, string? Urgency, string? Topic, string? ContentEncoding, byte[] Body, byte[] Plaintext)
 {
     public JsonObject Json => JsonNode.Parse(Plaintext)!.AsObject();
 }
@@ -134,7 +134,7 @@ public sealed class WebPushService : IAsyncDisposable
         }
 
         received.Writer.TryWrite(new ReceivedPush(
-            context.Request.Path, context.Request.Headers["TTL"], context.Request.Headers["Urgency"], context.Request.Headers.ContentEncoding, body, plaintext));
+            context.Request.Path, context.Request.Headers["TTL"], context.Request.Headers["Urgency"], context.Request.Headers["Topic"], context.Request.Headers.ContentEncoding, body, plaintext));
         context.Response.StatusCode = Status;
     }
 

@@ -23,16 +23,23 @@ public enum PushReason
 {
     /// <summary>Something was stored for the device.</summary>
     Message,
+
+    /// <summary>A call rings the device (high priority, TTL within the ring timeout).</summary>
+    CallOffer,
+
+    /// <summary>The call that rang the device was answered elsewhere or ended: stop ringing.</summary>
+    CallEnded,
 }
 
-/// <summary>One wake-up for the silo's push queue: the target and why; never any content, sender or key of a message.</summary>
+/// <summary>One wake-up for the silo's push queue: the target and why (and, for calls, the call id); never any content, sender or key of a message.</summary>
 [GenerateSerializer, Alias("PushRequest")]
 public sealed record PushRequest(
     [property: Id(0)] string DeviceAddress,
     [property: Id(1)] PushSubscription Subscription,
     [property: Id(2)] PushReason Reason,
     [property: Id(3)] bool Urgent,
-    [property: Id(4)] TimeSpan TimeToLive);
+    [property: Id(4)] TimeSpan TimeToLive,
+    [property: Id(5)] string? CallId = null);
 
 /// <summary>The push side of a device grain (the same grain as <c>IDeviceGrain</c>, key <c>accountId.deviceId</c>).</summary>
 [Alias("IDevicePushGrain")]
@@ -53,4 +60,11 @@ public interface IDevicePushGrain : IGrainWithStringKey
     /// </summary>
     [Alias("RemovePushSubscription")]
     Task RemovePushSubscriptionAsync(string? onlyEndpoint);
+
+    /// <summary>
+    /// A call offer did not reach the device's socket: rings it through its push subscription (high priority, TTL
+    /// <paramref name="ringFor"/>), or, with <paramref name="ended"/>, tells it the call stopped ringing. Not coalesced.
+    /// </summary>
+    [Alias("PushCall")]
+    Task PushCallAsync(string callId, TimeSpan ringFor, bool ended);
 }

@@ -40,6 +40,17 @@ internal sealed partial class DeviceGrain
         pushState.State = new DevicePushState();
     }
 
+    public Task PushCallAsync(string callId, TimeSpan ringFor, bool ended)
+    {
+        // A cancel goes out even if a socket attached since the ring: the push may still be waiting at the push service.
+        if (pushState.State.Subscription is { } subscription && (ended || connection is null))
+        {
+            pushDispatcher.TryEnqueue(new PushRequest(Address, subscription, ended ? PushReason.CallEnded : PushReason.CallOffer, true, ringFor, callId));
+        }
+
+        return Task.CompletedTask;
+    }
+
     private void ResetWakeCoalescing() => lastWakeAt = null;
 
     /// <summary>After an enqueue: wakes the device through its push subscription if it has no socket, coalesced.</summary>
