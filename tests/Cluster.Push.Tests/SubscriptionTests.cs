@@ -80,4 +80,21 @@ public sealed class SubscriptionTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
+    [Fact]
+    public async Task Sdk_SetGetRemove_RoundTrips()
+    {
+        await using var service = await WebPushService.StartAsync();
+        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var http = device.CreateClient(silo);
+        using var client = new Cluster.Client.ClusterClient(http, new Cluster.Client.DeviceCredentials(device.AccountId, device.DeviceId, device.Password));
+
+        await client.SetPushSubscriptionAsync(new Cluster.Client.Push.WebPushSubscription(service.Endpoint, WebPushService.B64(service.P256dh), WebPushService.B64(service.Auth)), Cancel);
+        var status = await client.GetPushSubscriptionAsync(1, Cancel);
+        await client.RemovePushSubscriptionAsync(Cancel);
+        var gone = await Assert.ThrowsAsync<Cluster.Client.ClusterApiException>(() => client.GetPushSubscriptionAsync(1, Cancel));
+
+        Assert.Equal("webPush", status.Kind);
+        Assert.Equal(404, (int)gone.Status);
+    }
 }
