@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Cluster.Abstractions.Devices;
 using Cluster.Testing;
@@ -12,17 +11,8 @@ internal static class Push
 {
     public static Task<TestSilo> SiloAsync(FakeTimeProvider time, CancellationToken cancellationToken, Dictionary<string, string>? extra = null)
     {
-        using var vapid = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var parameters = vapid.ExportParameters(true);
-        var settings = new Dictionary<string, string>
-        {
-            ["Push:WebPush:VapidSubject"] = "mailto:ops@example.org",
-            ["Push:WebPush:VapidPublicKey"] = WebPushService.B64([4, .. parameters.Q.X!, .. parameters.Q.Y!]),
-            ["Push:WebPush:VapidPrivateKey"] = WebPushService.B64(parameters.D!),
-            ["Push:WebPush:AllowHttpLoopback"] = "true",
-            ["Push:WebPush:Concurrency"] = "1",
-            ["Push:WebPush:Timeout"] = "00:01:00",
-        };
+        var settings = WebPushService.SiloSettings();
+        settings["Push:WebPush:Timeout"] = "00:01:00";
         foreach (var (key, value) in extra ?? [])
         {
             settings[key] = value;

@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Cluster.Push.Tests;
+namespace Cluster.Testing;
 
 /// <summary>One push the local service accepted: its headers and the decrypted body.</summary>
 public sealed record ReceivedPush(string Path, string? Ttl, string? Urgency, string? Topic, string? ContentEncoding, byte[] Body, byte[] Plaintext)
@@ -211,6 +211,21 @@ public sealed class WebPushService : IAsyncDisposable
         }
 
         return record[..end];
+    }
+
+    /// <summary>Silo settings that turn Web Push on with a fresh VAPID key pair, loopback http allowed, and one worker (wake-ups go out in order).</summary>
+    public static Dictionary<string, string> SiloSettings()
+    {
+        using var vapid = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var parameters = vapid.ExportParameters(true);
+        return new Dictionary<string, string>
+        {
+            ["Push:WebPush:VapidSubject"] = "mailto:ops@example.org",
+            ["Push:WebPush:VapidPublicKey"] = B64([4, .. parameters.Q.X!, .. parameters.Q.Y!]),
+            ["Push:WebPush:VapidPrivateKey"] = B64(parameters.D!),
+            ["Push:WebPush:AllowHttpLoopback"] = "true",
+            ["Push:WebPush:Concurrency"] = "1",
+        };
     }
 
     public static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
