@@ -16,6 +16,8 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(RegistrationRequest))]
 [JsonSerializable(typeof(VerificationCodeRequest))]
 [JsonSerializable(typeof(VerificationCodeSent))]
+[JsonSerializable(typeof(Push.WebPushSubscription))]
+[JsonSerializable(typeof(Push.PushSubscriptionStatus))]
 [JsonSerializable(typeof(RegisteredDevice))]
 [JsonSerializable(typeof(DeviceInfoList))]
 [JsonSerializable(typeof(LinkToken))]

@@ -163,6 +163,18 @@ public sealed class ClusterClient : IDisposable
     public Task SendIceAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/ice", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
 
+    /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's push target (docs/push.md).</summary>
+    public Task SetPushSubscriptionAsync(Push.WebPushSubscription subscription, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/push/subscription", subscription, ClientJson.Default.WebPushSubscription, cancellationToken);
+
+    /// <summary><c>DELETE /v1/push/subscription</c>: removes this device's push target; idempotent.</summary>
+    public Task RemovePushSubscriptionAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, "/v1/push/subscription", cancellationToken);
+
+    /// <summary><c>GET /v1/push/subscriptions/{deviceId}</c> (primary only): the kind of a device's push target; throws 404 when it has none.</summary>
+    public Task<Push.PushSubscriptionStatus> GetPushSubscriptionAsync(int deviceId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, $"/v1/push/subscriptions/{deviceId}", ClientJson.Default.PushSubscriptionStatus, cancellationToken);
+
     /// <summary><c>POST /v1/blobs</c>: uploads an (already encrypted) blob, e.g. a history bundle.</summary>
     public async Task<UploadedBlob> UploadBlobAsync(Stream content, CancellationToken cancellationToken = default)
     {

@@ -11,6 +11,7 @@ using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
+using Cluster.Silo.Push;
 using Cluster.Silo.RateLimiting;
 using Cluster.Silo.Verification;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -48,6 +49,7 @@ public static class SiloApplication
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls()
+            .AddPush()
             .AddAppState(database);
 
         var app = builder.Build();
@@ -69,6 +71,7 @@ public static class SiloApplication
             .MapProvisioning().MapBlobs()
             .MapMessaging()
             .MapCalls()
+            .MapPush()
             .MapAppState();
         return app;
     }

@@ -5,6 +5,7 @@ using Cluster.Silo.Calls;
 using Cluster.Silo.Devices;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
+using Cluster.Silo.Push;
 
 namespace Cluster.Silo.Protocol;
 
@@ -40,6 +41,8 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(LinkDeviceResponse))]
 [JsonSerializable(typeof(DeviceListRequest))]
 [JsonSerializable(typeof(AccountDevicesResponse))]
+[JsonSerializable(typeof(PushSubscriptionRequest))]
+[JsonSerializable(typeof(PushSubscriptionStatusResponse))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisionRequest))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisioningAddressFrame))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisionFrame))]
