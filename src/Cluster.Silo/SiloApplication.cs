@@ -4,6 +4,7 @@ using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
 using Cluster.Silo.Devices;
+using Cluster.Silo.Groups;
 using Cluster.Silo.Health;
 using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
@@ -46,7 +47,8 @@ public static class SiloApplication
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls()
-            .AddAppState(database);
+            .AddAppState(database)
+            .AddGroups();
 
         var app = builder.Build();
         app.UseClientFaultAnswers();
@@ -66,7 +68,8 @@ public static class SiloApplication
             .MapProvisioning().MapBlobs()
             .MapMessaging()
             .MapCalls()
-            .MapAppState();
+            .MapAppState()
+            .MapGroups();
         return app;
     }
 }
