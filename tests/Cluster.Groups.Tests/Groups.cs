@@ -32,3 +32,20 @@ internal static class Groups
     public static async Task<TestDevice[]> AccountsAsync(TestSilo silo, int count) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ => TestAccounts.RegisterAsync(silo)));
 }
+
+/// <summary>Waiting for group events on a device socket.</summary>
+internal static class GroupEvents
+{
+    /// <summary>Waits for the next <c>groupChanged</c> event, skipping other frames.</summary>
+    public static async Task<JsonObject> NextGroupChangedAsync(TestSocket socket)
+    {
+        while (true)
+        {
+            var frame = await socket.NextAsync("a groupChanged event");
+            if (frame["event"] is JsonObject e && (string?)e["type"] == "groupChanged")
+            {
+                return e;
+            }
+        }
+    }
+}
