@@ -4,6 +4,7 @@ using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
 using Cluster.Silo.Devices;
+using Cluster.Silo.Groups;
 using Cluster.Silo.Health;
 using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
@@ -50,7 +51,8 @@ public static class SiloApplication
             .AddMessaging(database)
             .AddCalls()
             .AddPush()
-            .AddAppState(database);
+            .AddAppState(database)
+            .AddGroups();
 
         var app = builder.Build();
         app.UseClientFaultAnswers();
@@ -72,7 +74,8 @@ public static class SiloApplication
             .MapMessaging()
             .MapCalls()
             .MapPush()
-            .MapAppState();
+            .MapAppState()
+            .MapGroups();
         return app;
     }
 }

@@ -53,4 +53,9 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateListResponse))]
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateFetchResponse))]
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateConflictError))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.CreateGroupRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.AddGroupMembersRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.SetGroupInfoRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.GroupResponse))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.GroupListResponse))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;
