@@ -72,6 +72,9 @@ internal static class AuthorizationMatrix
 {
     private const int Unauthorized = 401;
 
+    // A well-formed group id no group has (32 hex digits).
+    private static readonly string NoGroup = new('0', 32);
+
     // Every caller alike: for the routes where credentials are not looked at.
     private static Expect All(int status) => new(status, status, status, status, status, status);
 
@@ -105,6 +108,22 @@ internal static class AuthorizationMatrix
         new("GET /v1/appstate/{collection}", "a collection A's primary wrote", Authenticated(200, 200, 200), async c => await Http(HttpMethod.Get, "/v1/appstate/regular", then: await AppStateOfAAsync(c, "patches"))),
         new("POST /v1/appstate/{collection}/patches", "the version after A's latest", Authenticated(200, 200, 200), AppStatePatchAsync),
         new("PUT /v1/appstate/{collection}/snapshot", "a snapshot at A's latest version", Authenticated(409, 200, 200), async c => await Http(HttpMethod.Put, "/v1/appstate/regular/snapshot", await AppStateSnapshotAsync(c))),
+
+        // Groups: any account creates and lists its own; a group's own rights (members, admins) are in Cluster.Groups.Tests.
+        new("POST /v1/groups", "a group of the caller alone", Authenticated(201, 201, 201), _ => Http(HttpMethod.Post, "/v1/groups", new JsonObject { ["members"] = new JsonArray() })),
+        new("GET /v1/groups", "the caller's own groups", Authenticated(200, 200, 200), _ => Http(HttpMethod.Get, "/v1/groups")),
+        new("GET /v1/groups/{groupId}", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Get, $"/v1/groups/{NoGroup}")),
+        new("POST /v1/groups/{groupId}/members", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Post, $"/v1/groups/{NoGroup}/members", new JsonObject { ["members"] = new JsonArray(c.World.AccountId) })),
+        new("DELETE /v1/groups/{groupId}/members/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Delete, $"/v1/groups/{NoGroup}/members/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("POST /v1/groups/{groupId}/leave", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Post, $"/v1/groups/{NoGroup}/leave")),
+        new("PUT /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("DELETE /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Delete, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("PUT /v1/groups/{groupId}/info", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/info", new JsonObject { ["info"] = World.Payload("group info"), ["expectedVersion"] = 0 })),
+
+        // Push: a device sets and removes only its own subscription; only the primary sees its companions'.
+        new("DELETE /v1/push/subscription", "the caller's own subscription", Authenticated(204, 204, 204), _ => Http(HttpMethod.Delete, "/v1/push/subscription")),
+        new("PUT /v1/push/subscription", "a subscription naming a private address", Authenticated(400, 400, 400), _ => Http(HttpMethod.Put, "/v1/push/subscription", new JsonObject { ["kind"] = "webPush", ["endpoint"] = "https://10.0.0.1/push", ["p256dh"] = "AA", ["auth"] = "AA" })),
+        new("GET /v1/push/subscriptions/{deviceId}", "A's companion, which has none", Authenticated(404, 403, 404), c => Http(HttpMethod.Get, $"/v1/push/subscriptions/{c.World.Companion.DeviceId}")),
 
         // Primary-only actions on the caller's own account.
         new("POST /v1/devices/link-token", "a link token", Authenticated(201, 403, 201), _ => Http(HttpMethod.Post, "/v1/devices/link-token")),
