@@ -14,10 +14,11 @@ internal enum ScenarioKind
 internal sealed record LoadTestOptions
 {
     public const string Usage = """
-        Cluster.LoadTest: simulated devices over real sockets against one or many gateways.
+        cluster-load: simulated devices over real sockets against one or many gateways.
 
-        Usage: dotnet run --project src/Cluster.LoadTest -c Release -- <scenario> [options]
-               dotnet run --project src/Cluster.LoadTest -c Release -- table REPORT.json...   (Markdown tables)
+        Usage: cluster-load <scenario> [options]
+               cluster-load table REPORT.json...   (Markdown tables)
+        From a source tree, `dotnet run --project src/Cluster.LoadTest -c Release --` stands for `cluster-load`.
 
         Scenarios:
           fanout          accounts with D devices each send to random contacts: one copy per device of the
