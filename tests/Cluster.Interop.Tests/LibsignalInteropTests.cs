@@ -43,4 +43,43 @@ public sealed class LibsignalInteropTests
         Assert.True(result.ExitCode == 0, $"multi-device.mjs exited with {result.ExitCode}.\n{result}");
         Assert.True(result.Stdout.Contains("multi-device: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
     }
+
+    /// <summary>
+    /// <c>demo.mjs</c>, the README's one-command demo: two accounts register with codes, a laptop links by the QR flow
+    /// (a sealed provisioning message the server relays), messages go both ways to every device, a call rings both of
+    /// the callee's devices and the laptop's answer wins, and every inbox ends empty. Each chapter of the story must be
+    /// told, in order.
+    /// </summary>
+    [Fact]
+    public async Task Demo_RealLibsignalClients_TellTheWholeStory()
+    {
+        var node = NodeScripts.Require("ws");
+        await using var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+
+        var result = await node.RunAsync("demo.mjs", [silo.BaseAddress.ToString()], ScriptTimeout, Cancel);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, $"demo.mjs exited with {result.ExitCode}.\n{result}");
+        string[] story =
+        [
+            "1. Alice and Bob register with verification codes",
+            "links itself as device 2 of",
+            "Alice's phone decrypts \"Hi Alice, dinner at eight?\"",
+            "Alice's laptop decrypts \"Hi Alice, dinner at eight?\"",
+            "Bob's phone decrypts \"Yes! See you there.\"",
+            "Alice's phone decrypts \"Yes! See you there.\"",
+            "The laptop answers first; Bob's phone hears it (byDevice 2",
+            "409 call_not_ringing",
+            "the laptop gets callEnded (hangup)",
+            "Every inbox is empty",
+            "demo: OK",
+        ];
+        var at = 0;
+        foreach (var line in story)
+        {
+            var found = result.Stdout.IndexOf(line, at, StringComparison.Ordinal);
+            Assert.True(found >= 0, $"the story lacks, after position {at}: {line}\n{result}");
+            at = found + line.Length;
+        }
+    }
 }
