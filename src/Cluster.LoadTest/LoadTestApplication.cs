@@ -59,7 +59,11 @@ internal static class LoadTestApplication
         }
 
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, ReportJson.Default.LoadTestReport), cancellationToken);
+        var html = Path.ChangeExtension(path, ".html");
+        await File.WriteAllTextAsync(html, HtmlReport.Render(report), cancellationToken);
+        await File.WriteAllTextAsync(Path.ChangeExtension(path, ".hlog"), report.IntervalLog ?? "", cancellationToken);
         Summary.Write(output, report, Path.GetFullPath(path));
+        await output.WriteLineAsync($"html report: {Path.GetFullPath(html)} (interval log: {Path.GetFullPath(Path.ChangeExtension(path, ".hlog"))})");
         return report.Verdict.ExitCode;
     }
 }

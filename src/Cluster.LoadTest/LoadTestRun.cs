@@ -30,8 +30,10 @@ internal static class LoadTestRun
         var loadAverage = RunEnvironment.LoadAverage();
         var (sha, dirty) = RunEnvironment.Git();
         using var context = new RunContext(options, new Gateways(options.Targets, options.RequestTimeout));
+        using var timeline = new LatencyTimeline(context.Latencies, context.Status, TimeProvider.System);
         using var stopProgress = new CancellationTokenSource();
         var showing = progress?.Invoke(context.Status, stopProgress.Token) ?? Task.CompletedTask;
+        var sampling = timeline.RunAsync(options.Interval, stopProgress.Token);
         ScenarioResult scenario;
         try
         {
@@ -41,9 +43,15 @@ internal static class LoadTestRun
         {
             await stopProgress.CancelAsync();
             await showing;
+            await sampling;
         }
 
-        var results = Results(context, scenario);
+        var results = Results(context, scenario) with
+        {
+            Timeline = timeline.Points,
+            ErrorsOverTime = timeline.Errors,
+            Curves = context.Latencies.Curves(),
+        };
         return new LoadTestReport
         {
             GitSha = sha,
@@ -57,6 +65,7 @@ internal static class LoadTestRun
             Setup = scenario.Setup,
             Results = results,
             Verdict = Judge.Decide(options, scenario, results),
+            IntervalLog = timeline.IntervalLog(),
         };
     }
 

@@ -43,7 +43,8 @@ internal sealed record LoadTestOptions
           --count N                at most N operations in all, warm-up included (default: no limit)
           --drain T                after the last send, how long to wait for deliveries (default 30s)
           --message-bytes N        size of each copy's content, at least 16 (default 256)
-          --report PATH            the JSON report (default loadtest-reports/<scenario>-<utc time>.json)
+          --report PATH            the JSON report (default loadtest-reports/<scenario>-<utc time>.json); the
+                                   HTML report (.html) and HdrHistogram interval log (.hlog) go beside it
           --max-p99-ms X           fail when the p99 of a gated operation exceeds X ms
           --max-error-rate Y       fail when failed operations / operations exceeds Y, as 0.05 or 5%
                                    (default 1%; an operation fails when it still fails after its retries)
@@ -54,6 +55,7 @@ internal sealed record LoadTestOptions
           --answer-delay T         calls: each callee device answers after 0..T (default 50ms)
           --idle T                 connect-storm: how long to hold the sockets idle before measuring (default 10s)
           --request-timeout T      one HTTP request (default 30s)
+          --interval T             the report's timeline resolution (default 1s, at least 50ms)
           --max-in-flight N        open loop: operations in flight at most (default 10000)
           --seed N                 seed for the random picks (default: random)
           --verification-codes DIR where the silos' development verification sender writes codes (the
@@ -108,6 +110,9 @@ internal sealed record LoadTestOptions
     public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The timeline's resolution: each operation's interval histogram and the error count are taken this often.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
 
     public int MaxInFlight { get; init; } = 10_000;
 
@@ -200,6 +205,7 @@ internal sealed record LoadTestOptions
                 "--answer-delay" => options with { AnswerDelay = ParseDuration(name, value, TimeSpan.Zero) },
                 "--idle" => options with { Idle = ParseDuration(name, value, TimeSpan.Zero) },
                 "--request-timeout" => options with { RequestTimeout = ParseDuration(name, value, TimeSpan.FromMilliseconds(100)) },
+                "--interval" => options with { Interval = ParseDuration(name, value, TimeSpan.FromMilliseconds(50)) },
                 "--max-in-flight" => options with { MaxInFlight = Integer(name, value, 1, 10_000_000) },
                 "--seed" => options with { Seed = Integer(name, value, int.MinValue, int.MaxValue) },
                 "--verification-codes" => options with { VerificationCodes = value },

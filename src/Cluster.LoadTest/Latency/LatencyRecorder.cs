@@ -4,12 +4,17 @@ using HdrHistogram;
 
 namespace Cluster.LoadTest.Latency;
 
-/// <summary>One HdrHistogram per operation, in microseconds from 1 µs to one hour at three significant digits.</summary>
+/// <summary>
+/// One HdrHistogram per operation, in microseconds from 1 µs to one hour at three significant digits, for the whole run;
+/// and one interval <see cref="Recorder"/> per operation, which <see cref="TakeIntervals"/> empties for the timeline.
+/// </summary>
 internal sealed class LatencyRecorder
 {
     private const long HighestMicroseconds = 3_600_000_000;
 
     private readonly ConcurrentDictionary<string, LongConcurrentHistogram> histograms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Recorder> intervals = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HistogramBase> recycled = new(StringComparer.Ordinal);
 
     public void Record(string operation, long startTimestamp, long endTimestamp) =>
         Record(operation, Stopwatch.GetElapsedTime(startTimestamp, endTimestamp));
@@ -18,7 +23,31 @@ internal sealed class LatencyRecorder
     {
         var micros = Math.Clamp((long)elapsed.TotalMicroseconds, 1, HighestMicroseconds);
         histograms.GetOrAdd(operation, _ => new LongConcurrentHistogram(1, HighestMicroseconds, 3)).RecordValue(micros);
+        intervals.GetOrAdd(operation, _ => new Recorder(1, HighestMicroseconds, 3, static (id, low, high, digits) => new LongHistogram(id, low, high, digits)))
+            .RecordValue(micros);
     }
+
+    /// <summary>
+    /// What each operation recorded since the previous call (one caller at a time: the timeline's sampler). A histogram
+    /// handed out is valid until the next call, which recycles it.
+    /// </summary>
+    public IReadOnlyList<(string Operation, HistogramBase Interval)> TakeIntervals()
+    {
+        var taken = new List<(string, HistogramBase)>();
+        foreach (var (operation, recorder) in intervals.OrderBy(pair => Operations.Order(pair.Key)).ThenBy(pair => pair.Key, StringComparer.Ordinal))
+        {
+            var interval = recycled.TryGetValue(operation, out var old) ? recorder.GetIntervalHistogram(old) : recorder.GetIntervalHistogram();
+            recycled[operation] = interval;
+            taken.Add((operation, interval));
+        }
+
+        return taken;
+    }
+
+    /// <summary>Each operation's percentile distribution over the whole run: (percentile, milliseconds) points, for the curves.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double[]>> Curves() =>
+        histograms.OrderBy(pair => Operations.Order(pair.Key)).ThenBy(pair => pair.Key, StringComparer.Ordinal)
+            .ToDictionary(pair => pair.Key, pair => LatencySummary.Curve(pair.Value), StringComparer.Ordinal);
 
     public long Count(string operation) => histograms.TryGetValue(operation, out var histogram) ? histogram.TotalCount : 0;
 
@@ -28,24 +57,53 @@ internal sealed class LatencyRecorder
 }
 
 /// <summary>Percentiles of one operation, in milliseconds.</summary>
-internal sealed record LatencySummary(long Count, double P50, double P90, double P99, double P999, double Max, double Mean)
+internal sealed record LatencySummary(long Count, double P50, double P90, double P95, double P99, double P999, double Max, double Mean)
 {
+    /// <summary>The most points a curve keeps: the distribution's iteration is thinned to this many, the tail kept.</summary>
+    private const int MaxCurvePoints = 200;
+
     public static LatencySummary Of(HistogramBase histogram)
     {
         var copy = histogram.Copy();
+        return OfSnapshot(copy);
+    }
+
+    /// <summary>The summary of a histogram no one records into any more (an interval histogram, a copy).</summary>
+    public static LatencySummary OfSnapshot(HistogramBase copy)
+    {
         if (copy.TotalCount == 0)
         {
-            return new LatencySummary(0, 0, 0, 0, 0, 0, 0);
+            return new LatencySummary(0, 0, 0, 0, 0, 0, 0, 0);
         }
 
         return new LatencySummary(
             copy.TotalCount,
             Ms(copy.GetValueAtPercentile(50)),
             Ms(copy.GetValueAtPercentile(90)),
+            Ms(copy.GetValueAtPercentile(95)),
             Ms(copy.GetValueAtPercentile(99)),
             Ms(copy.GetValueAtPercentile(99.9)),
             Ms(copy.GetMaxValue()),
             Math.Round(copy.GetMean() / 1000, 3));
+    }
+
+    /// <summary>(percentile, milliseconds) pairs from 0 to 100, five steps per halving of the distance to 100 %.</summary>
+    public static IReadOnlyList<double[]> Curve(HistogramBase histogram)
+    {
+        var copy = histogram.Copy();
+        if (copy.TotalCount == 0)
+        {
+            return [];
+        }
+
+        var points = copy.Percentiles(5).Select(v => new[] { Math.Round(v.PercentileLevelIteratedTo, 6), Ms(v.ValueIteratedTo) }).ToList();
+        if (points.Count > MaxCurvePoints)
+        {
+            var step = (double)points.Count / MaxCurvePoints;
+            points = [.. Enumerable.Range(0, MaxCurvePoints - 1).Select(i => points[(int)(i * step)]), points[^1]];
+        }
+
+        return points;
     }
 
     private static double Ms(long micros) => Math.Round(micros / 1000.0, 3);

@@ -34,6 +34,10 @@ internal sealed record LoadTestReport
     public required ReportResults Results { get; init; }
 
     public required Verdict Verdict { get; init; }
+
+    /// <summary>The HdrHistogram interval log of the run (written to its own <c>.hlog</c> file, not into the JSON).</summary>
+    [JsonIgnore]
+    public string? IntervalLog { get; init; }
 }
 
 internal sealed record ReportParameters
@@ -79,6 +83,9 @@ internal sealed record ReportParameters
 
     public int Seed { get; init; }
 
+    /// <summary>The timeline's interval (<c>--interval</c>).</summary>
+    public double IntervalSeconds { get; init; }
+
     public static ReportParameters Of(LoadTestOptions options) => new()
     {
         Accounts = options.Accounts,
@@ -101,6 +108,7 @@ internal sealed record ReportParameters
         IdleSeconds = options.Scenario == ScenarioKind.ConnectStorm ? options.Idle.TotalSeconds : null,
         MaxInFlight = options.MaxInFlight,
         Seed = options.Seed,
+        IntervalSeconds = options.Interval.TotalSeconds,
     };
 }
 
@@ -164,6 +172,15 @@ internal sealed record ReportResults
     public IReadOnlyDictionary<string, long> Drops { get; init; } = new Dictionary<string, long>();
 
     public IReadOnlyList<string> Violations { get; init; } = [];
+
+    /// <summary>Each operation timed, per <c>--interval</c>, in seconds from the start of the run.</summary>
+    public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
+
+    /// <summary>(seconds since the start, errors per second) per interval.</summary>
+    public IReadOnlyList<double[]> ErrorsOverTime { get; init; } = [];
+
+    /// <summary>Per operation, its percentile distribution over the measured run: (percentile, milliseconds) points.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double[]>> Curves { get; init; } = new Dictionary<string, IReadOnlyList<double[]>>();
 }
 
 internal sealed record Verdict(bool Passed, int ExitCode, IReadOnlyList<string> Failures);

@@ -64,10 +64,10 @@ internal static class Summary
         }
 
         output.WriteLine();
-        output.WriteLine(F($"{"latency (ms)",-16}{"count",10}{"p50",10}{"p90",10}{"p99",10}{"p99.9",10}{"max",10}"));
+        output.WriteLine(F($"{"latency (ms)",-16}{"count",10}{"p50",10}{"p90",10}{"p95",10}{"p99",10}{"p99.9",10}{"max",10}"));
         foreach (var (operation, l) in r.Latency)
         {
-            output.WriteLine(F($"  {operation,-14}{l.Count,10}{l.P50,10:0.0}{l.P90,10:0.0}{l.P99,10:0.0}{l.P999,10:0.0}{l.Max,10:0.0}"));
+            output.WriteLine(F($"  {operation,-14}{l.Count,10}{l.P50,10:0.0}{l.P90,10:0.0}{l.P95,10:0.0}{l.P99,10:0.0}{l.P999,10:0.0}{l.Max,10:0.0}"));
         }
 
         output.WriteLine();
