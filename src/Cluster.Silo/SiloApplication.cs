@@ -33,7 +33,11 @@ public static class SiloApplication
     /// <exception cref="OptionsValidationException">A setting is invalid; the message names its key.</exception>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Configuration files are read once, at start (settings change by a restart, as in Kubernetes). The default,
+        // reload on change, watches the whole content root recursively, and the embedded mode's SQLite files live under
+        // it: every WAL write woke the watcher (13 % of the CPU at saturation, issue 16). An explicit
+        // --hostBuilder:reloadConfigOnChange=true among the arguments still wins.
+        var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         configure?.Invoke(builder);
         builder.Services.TryAddKeyedSingleton(Cluster.Grains.ClusterClock.Key, TimeProvider.System);
 
