@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -300,27 +301,20 @@ internal sealed partial class DeviceSockets(
     private static async Task ReadAsync(WebSocket socket, Attach attach, CancellationToken cancellationToken)
     {
         var connection = attach.Connection;
-        var buffer = new byte[MaxClientFrameBytes];
         try
         {
             while (true)
             {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                // Wait for the next frame without a buffer, so that an idle socket holds none (it was 64 KiB of each
+                // connected device's memory, issue 16); a pooled one is rented only while a frame is read.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                if (next.MessageType == WebSocketMessageType.Close)
                 {
-                    if (length == buffer.Length)
-                    {
-                        await connection.CloseAsync((int)WebSocketCloseStatus.MessageTooBig, "frame too large");
-                        return;
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken);
-                    length += result.Count;
+                    return;
                 }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
-                if (result.MessageType == WebSocketMessageType.Close)
+                var frame = await ReadFrameAsync(socket, connection, empty: next.EndOfMessage, cancellationToken);
+                if (frame.SocketClosed)
                 {
                     return;
                 }
@@ -332,13 +326,13 @@ internal sealed partial class DeviceSockets(
                     continue;
                 }
 
-                if (Parse(buffer.AsSpan(0, length)) is not { } frame)
+                if (frame.Frame is not { } parsed)
                 {
                     await connection.CloseAsync((int)WebSocketCloseStatus.InvalidPayloadData, "frames must be JSON {\"kind\":\"ack\",\"ids\":[...]}");
                     return;
                 }
 
-                if (frame.Kind == "ack" && frame.Ids is { Count: > 0 } ids)
+                if (parsed.Kind == "ack" && parsed.Ids is { Count: > 0 } ids)
                 {
                     await AckAsync(attach, ids);
                 }
@@ -348,6 +342,49 @@ internal sealed partial class DeviceSockets(
         {
             // The client went away, or the connection was dropped.
         }
+    }
+
+    /// <summary>
+    /// Reads one client frame (of at most <see cref="MaxClientFrameBytes"/>) into a pooled buffer and parses it; the buffer
+    /// goes back to the pool before this returns. <paramref name="empty"/>: the frame had no payload at all.
+    /// </summary>
+    private static async Task<FrameRead> ReadFrameAsync(WebSocket socket, DeviceSocketConnection connection, bool empty, CancellationToken cancellationToken)
+    {
+        if (empty)
+        {
+            return new FrameRead(null);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxClientFrameBytes);
+        try
+        {
+            var length = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                if (length == MaxClientFrameBytes)
+                {
+                    await connection.CloseAsync((int)WebSocketCloseStatus.MessageTooBig, "frame too large");
+                    return FrameRead.Closed;
+                }
+
+                result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxClientFrameBytes - length), cancellationToken);
+                length += result.Count;
+            }
+            while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+            return result.MessageType == WebSocketMessageType.Close ? FrameRead.Closed : new FrameRead(Parse(buffer.AsSpan(0, length)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>A client frame as read: parsed (<see cref="Frame"/> null when it is not a valid frame), or the socket closed.</summary>
+    private readonly record struct FrameRead(SocketClientFrame? Frame, bool SocketClosed = false)
+    {
+        public static FrameRead Closed => new(null, SocketClosed: true);
     }
 
     private static async Task AckAsync(Attach attach, IReadOnlyList<Guid> ids)
