@@ -73,4 +73,8 @@ public interface IAccountGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetKeyTargets")]
     Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId);
+
+    /// <summary>Deletes the account and every trace of it (devices, queues, keys, every <c>IAccountDeletionStep</c>); only by the primary.</summary>
+    [Alias("DeleteAccount")]
+    Task<DeleteAccountStatus> DeleteAccountAsync(int byDeviceId);
 }

@@ -11,6 +11,7 @@ internal static class AppStateExtensions
         builder.Services.AddOptions<AppStateOptions>().BindConfiguration(AppStateOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddAppStateStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
+        builder.Services.AddSingleton<Cluster.Grains.Accounts.IAccountDeletionStep, Cluster.Grains.Accounts.AppStateDeletionStep>();
         return builder;
     }
 

@@ -98,6 +98,8 @@ internal static class SiloHostingExtensions
             silo.AddAdoNetGrainStorage(Cluster.Grains.GrainStorage.Name, o =>
             {
                 o.Invariant = database.Invariant;
+                // A cleared state deletes its row (account deletion leaves none behind); the next write inserts afresh.
+                o.DeleteStateOnClear = true;
                 if (database.SqliteDataSource is { } sqlite)
                 {
                     o.DataSource = sqlite;
