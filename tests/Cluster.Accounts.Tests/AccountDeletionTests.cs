@@ -67,7 +67,7 @@ public sealed class AccountDeletionTests
 
         // Something of every kind: queued envelopes for both devices, the contact's interest, an app state patch.
         await Messages.SendOkAsync(contactHttp, primary.AccountId, Messages.Body([primary, companion], "before"), Cancel);
-        using var patch = await primaryHttp.PostAsJsonAsync("/v1/appstate/contacts/patches", new JsonObject { ["version"] = 1, ["patch"] = Convert.ToBase64String([1, 2, 3]) }, Cancel);
+        using var patch = await primaryHttp.PostAsJsonAsync("/v1/appstate/regular/patches", new JsonObject { ["version"] = 1, ["patch"] = Convert.ToBase64String([1, 2, 3]) }, Cancel);
         Assert.True(patch.IsSuccessStatusCode, await patch.Content.ReadAsStringAsync(Cancel));
         await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
 
