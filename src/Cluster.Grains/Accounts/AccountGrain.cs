@@ -53,7 +53,8 @@ internal sealed partial class AccountGrain(
 
     public async Task<bool> RegisterAsync(RegisterAccount request)
     {
-        if (State.Exists)
+        // A deletion under way (AccountGrain.Deletion.cs) frees the number only once it has finished.
+        if (State.Exists || State.Deletion is not null)
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using Cluster.Grains.Accounts;
 using Cluster.Persistence.AppState;
 using Cluster.Silo.Hosting;
 
@@ -11,7 +12,8 @@ internal static class AppStateExtensions
         builder.Services.AddOptions<AppStateOptions>().BindConfiguration(AppStateOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddAppStateStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
-        builder.Services.AddSingleton<Cluster.Grains.Accounts.IAccountDeletionStep, Cluster.Grains.Accounts.AppStateDeletionStep>();
+        // Account deletion: every collection, snapshot and patch of the account.
+        builder.Services.AddAccountDeletionStep<IAppStateStore>((store, account, cancel) => store.DeleteAccountAsync(account, cancel));
         return builder;
     }
 
