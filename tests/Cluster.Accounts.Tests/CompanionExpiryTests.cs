@@ -9,7 +9,8 @@ namespace Cluster.Accounts.Tests;
 
 /// <summary>
 /// Companions are unlinked once the primary has stayed away <c>Linking:CompanionExpiryDays</c> (14) whole UTC days,
-/// and warned with <c>companionsExpiring</c> within <c>Linking:CompanionExpiryWarningDays</c> (2) of it.
+/// and warned with <c>companionsExpiring</c> within <c>Linking:CompanionExpiryWarningDays</c> (2) of it: at the next
+/// request that uses the account, or on the clock when nobody asks.
 /// </summary>
 public sealed class CompanionExpiryTests
 {
@@ -117,5 +118,52 @@ public sealed class CompanionExpiryTests
         var warning = (await socket.NextAsync("companionsExpiring"))["event"]!;
         Assert.Equal("companionsExpiring", (string?)warning["type"]);
         Assert.Equal(registeredDay + (15 * DayMs), (long)warning["unlinkAt"]!);
+    }
+
+    [Fact]
+    public async Task Expiry_NobodyAsks_ConnectedCompanionWarnedThenClosedOnTheClock()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
+        var primary = await TestAccounts.RegisterAsync(silo);
+        var registeredDay = time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
+        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
+        await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
+        await socket.ReadBacklogAsync();
+
+        // No request of anyone from here on: the account's own timer warns, then unlinks.
+        time.Advance(TimeSpan.FromDays(13) + TimeSpan.FromHours(1));
+        var warning = (await socket.NextAsync("companionsExpiring"))["event"]!;
+        time.Advance(TimeSpan.FromDays(2));
+        var closed = await socket.Closed.WaitAsync(TimeSpan.FromSeconds(15), Cancel);
+
+        Assert.Equal("companionsExpiring", (string?)warning["type"]);
+        Assert.Equal(registeredDay + (15 * DayMs), (long)warning["unlinkAt"]!);
+        Assert.Equal((WebSocketCloseStatus)4401, closed);
+        using var companionHttp = companion.CreateClient(silo);
+        using var after = await companionHttp.GetAsync("/v1/devices", Cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Expiry_PrimaryBackAfterTheWarning_CompanionStaysPastTheOldUnlink()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
+        var primary = await TestAccounts.RegisterAsync(silo);
+        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
+        await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
+        await socket.ReadBacklogAsync();
+        using var primaryHttp = primary.CreateClient(silo);
+
+        time.Advance(TimeSpan.FromDays(13) + TimeSpan.FromHours(1));
+        await socket.NextAsync("companionsExpiring");
+        using var visit = await primaryHttp.GetAsync("/v1/devices", Cancel);
+        time.Advance(TimeSpan.FromDays(2));
+        var devices = await primaryHttp.GetFromJsonAsync<JsonObject>("/v1/devices", Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, visit.StatusCode);
+        Assert.Equal(2, devices!["devices"]!.AsArray().Count);
+        Assert.False(socket.Closed.IsCompleted, "the companion's socket was closed although the primary came back");
     }
 }

@@ -82,6 +82,10 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("DeleteAccount")]
     Task<DeleteAccountStatus> DeleteAccountAsync(int byDeviceId);
 
+    /// <summary>Warns or unlinks the companions if the primary has been away long enough (the account's own expiry timer and reminder call it).</summary>
+    [Alias("CheckCompanionExpiry")]
+    Task CheckCompanionExpiryAsync();
+
     /// <summary>Forgets that <paramref name="accountId"/> was interested in this account (it was deleted).</summary>
     [Alias("ForgetInterest"), OneWay]
     Task ForgetInterestAsync(string accountId);

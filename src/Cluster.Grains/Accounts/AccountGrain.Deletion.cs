@@ -69,6 +69,12 @@ internal sealed partial class AccountGrain : IRemindable
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == CompanionExpiryReminder)
+        {
+            await CheckCompanionExpiryAsync();
+            return;
+        }
+
         if (reminderName != DeletionReminder)
         {
             return;
@@ -81,7 +87,7 @@ internal sealed partial class AccountGrain : IRemindable
         }
         else
         {
-            await UnregisterDeletionReminderAsync();
+            await UnregisterReminderAsync(DeletionReminder);
         }
     }
 
@@ -105,13 +111,15 @@ internal sealed partial class AccountGrain : IRemindable
 
         _ = AnnounceAsync(pending.Interested, pending.Version);
         await account.ClearStateAsync();
-        await UnregisterDeletionReminderAsync();
+        companionExpiryTimer?.Dispose();
+        await UnregisterReminderAsync(CompanionExpiryReminder);
+        await UnregisterReminderAsync(DeletionReminder);
         DeactivateOnIdle();
     }
 
-    private async Task UnregisterDeletionReminderAsync()
+    private async Task UnregisterReminderAsync(string name)
     {
-        if (await this.GetReminder(DeletionReminder) is { } reminder)
+        if (await this.GetReminder(name) is { } reminder)
         {
             await this.UnregisterReminder(reminder);
         }
