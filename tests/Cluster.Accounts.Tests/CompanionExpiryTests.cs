@@ -102,13 +102,9 @@ public sealed class CompanionExpiryTests
     [Fact]
     public async Task Expiry_WithinTwoDaysOfTheUnlink_ConnectedCompanionWarnedWithTheUnlinkTime()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
-        var primary = await TestAccounts.RegisterAsync(silo);
-        var registeredDay = time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
-        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
-        await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
-        await socket.ReadBacklogAsync();
+        await using var world = await ConnectedCompanion.StartAsync();
+        var (time, silo, _, companion, socket) = (world.Time, world.Silo, world.Primary, world.Companion, world.Socket);
+        var registeredDay = world.RegisteredDay;
 
         time.Advance(TimeSpan.FromDays(13));
         using var companionHttp = companion.CreateClient(silo);
@@ -123,13 +119,9 @@ public sealed class CompanionExpiryTests
     [Fact]
     public async Task Expiry_NobodyAsks_ConnectedCompanionWarnedThenClosedOnTheClock()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
-        var primary = await TestAccounts.RegisterAsync(silo);
-        var registeredDay = time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
-        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
-        await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
-        await socket.ReadBacklogAsync();
+        await using var world = await ConnectedCompanion.StartAsync();
+        var (time, silo, _, companion, socket) = (world.Time, world.Silo, world.Primary, world.Companion, world.Socket);
+        var registeredDay = world.RegisteredDay;
 
         // No request of anyone from here on: the account's own timer warns, then unlinks.
         time.Advance(TimeSpan.FromDays(13) + TimeSpan.FromHours(1));
@@ -148,12 +140,8 @@ public sealed class CompanionExpiryTests
     [Fact]
     public async Task Expiry_PrimaryBackAfterTheWarning_CompanionStaysPastTheOldUnlink()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
-        var primary = await TestAccounts.RegisterAsync(silo);
-        var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
-        await using var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
-        await socket.ReadBacklogAsync();
+        await using var world = await ConnectedCompanion.StartAsync();
+        var (time, silo, primary, _, socket) = (world.Time, world.Silo, world.Primary, world.Companion, world.Socket);
         using var primaryHttp = primary.CreateClient(silo);
 
         time.Advance(TimeSpan.FromDays(13) + TimeSpan.FromHours(1));
@@ -165,5 +153,27 @@ public sealed class CompanionExpiryTests
         Assert.Equal(HttpStatusCode.OK, visit.StatusCode);
         Assert.Equal(2, devices!["devices"]!.AsArray().Count);
         Assert.False(socket.Closed.IsCompleted, "the companion's socket was closed although the primary came back");
+    }
+
+    /// <summary>A silo on a fake clock with an account whose linked companion has its socket open and its backlog read.</summary>
+    private sealed record ConnectedCompanion(FakeTimeProvider Time, TestSilo Silo, TestDevice Primary, TestDevice Companion, TestSocket Socket, long RegisteredDay) : IAsyncDisposable
+    {
+        public static async Task<ConnectedCompanion> StartAsync()
+        {
+            var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var silo = await TestSilo.StartAsync(new TestSiloSettings { Time = time }, Cancel);
+            var primary = await TestAccounts.RegisterAsync(silo);
+            var registeredDay = time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
+            var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
+            var socket = await TestSocket.ConnectAsync(silo, companion, Cancel);
+            await socket.ReadBacklogAsync();
+            return new ConnectedCompanion(time, silo, primary, companion, socket, registeredDay);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Socket.DisposeAsync();
+            await Silo.DisposeAsync();
+        }
     }
 }
