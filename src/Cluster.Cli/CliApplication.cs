@@ -15,11 +15,16 @@ public static class CliApplication
         Usage: cluster provision [--server URL] [--invert]
                cluster verify NUMBER [--server URL]
                cluster register NUMBER CODE [--name NAME] [--server URL]
+               cluster delete-account NUMBER PASSWORD [--server URL]
 
         Commands:
           verify      Ask the server to send a verification code to NUMBER (E.164, e.g. +15551234567).
           register    Register NUMBER with the CODE it was sent and fresh keys; prints the new primary's
                       login and password (keep them: the server stores only the password's hash).
+          delete-account
+                      Delete the account of NUMBER for good, as its primary device (PASSWORD is the one
+                      register printed): every device is logged out and everything the server holds for
+                      the account is deleted; the number can then be registered again.
           provision   Open a provisioning socket as a new device would, show its address as a QR code,
                       and wait (up to 10 minutes) for the primary device to send the provisioning message.
 
@@ -48,7 +53,7 @@ public static class CliApplication
             return args is [] ? ExitCodes.Usage : ExitCodes.Success;
         }
 
-        if (args[0] is not ("provision" or "verify" or "register"))
+        if (args[0] is not ("provision" or "verify" or "register" or "delete-account"))
         {
             return Fail(error, $"unknown command '{args[0]}'");
         }
@@ -86,10 +91,15 @@ public static class CliApplication
             }
         }
 
-        var wanted = args[0] switch { "verify" => 1, "register" => 2, _ => 0 };
+        var wanted = args[0] switch { "verify" => 1, "register" or "delete-account" => 2, _ => 0 };
         if (positional.Count != wanted)
         {
-            return Fail(error, args[0] == "verify" ? "verify needs NUMBER" : "register needs NUMBER and CODE");
+            return Fail(error, args[0] switch
+            {
+                "verify" => "verify needs NUMBER",
+                "register" => "register needs NUMBER and CODE",
+                _ => "delete-account needs NUMBER and PASSWORD",
+            });
         }
 
         try
@@ -98,6 +108,7 @@ public static class CliApplication
             {
                 "verify" => await AccountCommands.VerifyAsync(server, positional[0], output, cancellationToken),
                 "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken),
+                "delete-account" => await AccountCommands.DeleteAccountAsync(server, positional[0], positional[1], output, cancellationToken),
                 _ => await ProvisionCommand.RunAsync(new ProvisionSettings(server, invert), output, cancellationToken),
             };
         }

@@ -74,6 +74,15 @@ public sealed class ClusterClient : IDisposable
     public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "/v1/accounts", request, ClientJson.Default.RegistrationRequest, ClientJson.Default.RegisteredDevice, cancellationToken, anonymous: true);
 
+    /// <summary>
+    /// <c>DELETE /v1/account?confirm=</c>: deletes the caller's account for good (primary only): every device is logged
+    /// out (sockets closed with 4401), and everything the server holds for the account goes (queued messages, keys, blobs,
+    /// app state, group memberships, push subscriptions). The number can then be registered again with a new code.
+    /// </summary>
+    /// <exception cref="ClusterApiException">403 <c>forbidden</c> from a companion device.</exception>
+    public Task DeleteAccountAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"/v1/account?confirm={Uri.EscapeDataString(Credentials?.AccountId ?? throw new InvalidOperationException("deleting an account needs the primary's credentials"))}", cancellationToken);
+
     /// <summary><c>GET /v1/devices</c>: the caller's own devices.</summary>
     public async Task<IReadOnlyList<DeviceInfo>> GetOwnDevicesAsync(CancellationToken cancellationToken = default) =>
         (await SendAsync(HttpMethod.Get, "/v1/devices", ClientJson.Default.DeviceInfoList, cancellationToken)).Devices;

@@ -123,6 +123,22 @@ public sealed class ClusterClientTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task DeleteAccount_ByCompanionRefused_ByPrimaryItsDevicesAreGone()
+    {
+        var account = await SdkDevice.AccountAsync(Gateway, companions: 1);
+        using var primary = account[0].Client(Gateway);
+        using var companion = account[1].Client(Gateway);
+        using var stranger = (await SdkDevice.RegisterAsync(Gateway)).Client(Gateway);
+
+        var refused = await Assert.ThrowsAsync<ClusterApiException>(() => companion.DeleteAccountAsync(Cancel));
+        await primary.DeleteAccountAsync(Cancel);
+        var gone = await Assert.ThrowsAsync<ClusterApiException>(() => stranger.GetAccountDevicesAsync(account[0].AccountId, Cancel));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+        Assert.Equal(HttpStatusCode.NotFound, gone.Status);
+    }
+
+    [Fact]
     public async Task Refusals_CarryStatusErrorCodeAndField()
     {
         var alice = await SdkDevice.RegisterAsync(Gateway);

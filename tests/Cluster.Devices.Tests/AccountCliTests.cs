@@ -4,7 +4,7 @@ using Cluster.Testing;
 
 namespace Cluster.Devices.Tests;
 
-/// <summary>The <c>verify</c> and <c>register</c> commands against a real silo, codes read from its development sender.</summary>
+/// <summary>The <c>verify</c>, <c>register</c> and <c>delete-account</c> commands against a real silo, codes read from its development sender.</summary>
 [Collection(SharedSilo.Name)]
 public sealed class AccountCliTests(SiloFixture fixture)
 {
@@ -43,5 +43,23 @@ public sealed class AccountCliTests(SiloFixture fixture)
 
         Assert.Equal(ExitCodes.Failure, exitCode);
         Assert.Contains("invalid_code", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteAccount_PrimaryPassword_LoginRefusedAfterwards()
+    {
+        var silo = fixture.Silo;
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var wrong = await CliApplication.RunAsync(["delete-account", device.AccountId, "not-the-password-at-all", "--server", silo.BaseAddress.ToString()], output, error, Cancel);
+        var deleted = await CliApplication.RunAsync(["delete-account", device.AccountId, device.Password, "--server", silo.BaseAddress.ToString()], output, error, Cancel);
+
+        Assert.Equal(ExitCodes.Failure, wrong);
+        Assert.Equal(ExitCodes.Success, deleted);
+        using var http = device.CreateClient(silo);
+        using var devices = await http.GetAsync("/v1/devices", Cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, devices.StatusCode);
     }
 }

@@ -97,6 +97,7 @@ internal static class AuthorizationMatrix
 
         // The caller's own account: any device, each sees only its own.
         new("GET /v1/devices", "the caller's own devices", Authenticated(200, 200, 200), c => Http(HttpMethod.Get, "/v1/devices", then: a => OwnDevicesOnly(c, a))),
+        new("DELETE /v1/account", "confirm names a number other than the caller's (nothing is deleted)", Authenticated(400, 403, 400), _ => Http(HttpMethod.Delete, "/v1/account?confirm=%2B15550000000")),
         new("PUT /v1/keys", "prekeys signed by the caller's identity", Authenticated(204, 204, 204), c => Http(HttpMethod.Put, "/v1/keys", KeyUpload(c.Device ?? c.World.Primary))),
         new("PUT /v1/keys", "prekeys signed by A's primary", Authenticated(422, 422, 204), c => Http(HttpMethod.Put, "/v1/keys", KeyUpload(c.World.Primary))),
         new("GET /v1/keys", "the caller's prekey counts", Authenticated(200, 200, 200), _ => Http(HttpMethod.Get, "/v1/keys")),

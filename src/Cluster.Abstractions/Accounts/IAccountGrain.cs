@@ -73,4 +73,20 @@ public interface IAccountGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetKeyTargets")]
     Task<KeyTargets> GetKeyTargetsAsync(DeviceAddress requester, int? deviceId);
+
+    /// <summary>
+    /// Deletes the account and every trace of it (devices, queues, keys, push subscriptions, every
+    /// <c>IAccountDeletionStep</c>); only by the primary. Credentials stop working first; a deletion interrupted after
+    /// that is finished by a reminder.
+    /// </summary>
+    [Alias("DeleteAccount")]
+    Task<DeleteAccountStatus> DeleteAccountAsync(int byDeviceId);
+
+    /// <summary>Warns or unlinks the companions if the primary has been away long enough (the account's own expiry timer and reminder call it).</summary>
+    [Alias("CheckCompanionExpiry")]
+    Task CheckCompanionExpiryAsync();
+
+    /// <summary>Forgets that <paramref name="accountId"/> was interested in this account (it was deleted).</summary>
+    [Alias("ForgetInterest"), OneWay]
+    Task ForgetInterestAsync(string accountId);
 }

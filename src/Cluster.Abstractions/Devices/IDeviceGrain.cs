@@ -99,6 +99,10 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Remove")]
     Task RemoveAsync();
+
+    /// <summary>As <see cref="RemoveAsync"/>, then clears the device's stored state too (account deletion: nothing is kept).</summary>
+    [Alias("Delete")]
+    Task DeleteAsync();
 }
 
 /// <summary>What a device grain knows of a socket that asks.</summary>

@@ -15,6 +15,14 @@ public interface IVerificationGrain : IGrainWithStringKey
     /// <summary>Checks <paramref name="code"/>; a correct one is used up, too many wrong ones void the code.</summary>
     [Alias("Consume")]
     Task<CodeCheck> ConsumeAsync(string code);
+
+    /// <summary>Deletes the number's state if nothing in it still counts (no live code, nothing within the window); called by the grain's own expiry timer and reminder.</summary>
+    [Alias("Expire")]
+    Task ExpireAsync();
+
+    /// <summary>Deletes the number's state whatever it holds (its account was deleted).</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
 }
 
 /// <summary>A new code (null: refused, retry after <see cref="RetryAfterMs"/>) and when it expires (Unix ms).</summary>

@@ -8,23 +8,39 @@ using Cluster.Signal;
 namespace Cluster.Cli.Accounts;
 
 /// <summary>
-/// <c>verify</c> (ask the server to send a number a code) and <c>register</c> (register the number with that code and
-/// fresh keys), so a person can try registration from a terminal. The protocol is the SDK's
-/// (<see cref="ClusterClient.RequestVerificationCodeAsync"/>, <see cref="ClusterClient.RegisterAsync"/>); this file
+/// <c>verify</c> (ask the server to send a number a code), <c>register</c> (register the number with that code and
+/// fresh keys) and <c>delete-account</c>, so a person can try the account's life from a terminal. The protocol is the
+/// SDK's (<see cref="ClusterClient.RequestVerificationCodeAsync"/>, <see cref="ClusterClient.RegisterAsync"/>,
+/// <see cref="ClusterClient.DeleteAccountAsync"/>); this file
 /// owns only the terminal side. The primary's secrets are printed once, for the person to keep.
 /// </summary>
 public static class AccountCommands
 {
     /// <summary><c>verify NUMBER</c>: has a code sent to the number.</summary>
-    public static async Task<int> VerifyAsync(Uri server, string number, TextWriter output, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        using var client = new ClusterClient(server);
-        try
+    public static Task<int> VerifyAsync(Uri server, string number, TextWriter output, CancellationToken cancellationToken) =>
+        RunAsync(server, null, output, async client =>
         {
             var sent = await client.RequestVerificationCodeAsync(number, cancellationToken);
             output.WriteLine($"A verification code was sent to {sent.AccountId}; it expires at {DateTimeOffset.FromUnixTimeMilliseconds(sent.ExpiresAt).ToString("u", CultureInfo.InvariantCulture)}.");
             output.WriteLine($"Then: cluster register {number} CODE");
+        });
+
+    /// <summary><c>delete-account NUMBER PASSWORD</c>: deletes the account as its primary device.</summary>
+    public static Task<int> DeleteAccountAsync(Uri server, string number, string password, TextWriter output, CancellationToken cancellationToken) =>
+        RunAsync(server, new DeviceCredentials(number, 1, password), output, async client =>
+        {
+            await client.DeleteAccountAsync(cancellationToken);
+            output.WriteLine($"Deleted {number}: every device is logged out and nothing of the account is kept. The number can be registered again.");
+        });
+
+    /// <summary>Runs one SDK call as a command: a refusal or an unreachable server is reported and exits 1.</summary>
+    private static async Task<int> RunAsync(Uri server, DeviceCredentials? credentials, TextWriter output, Func<ClusterClient, Task> call)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var client = new ClusterClient(server, credentials);
+        try
+        {
+            await call(client);
             return ExitCodes.Success;
         }
         catch (ClusterApiException ex)
@@ -40,7 +56,7 @@ public static class AccountCommands
     }
 
     /// <summary><c>register NUMBER CODE</c>: registers the number with fresh keys; prints the device's secrets.</summary>
-    public static async Task<int> RegisterAsync(Uri server, string number, string code, string? name, TextWriter output, CancellationToken cancellationToken)
+    public static Task<int> RegisterAsync(Uri server, string number, string code, string? name, TextWriter output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
         var identity = ECKeyPair.Generate();
@@ -51,8 +67,7 @@ public static class AccountCommands
         // server's format check, so this account is for trying the flow, not for receiving real PQXDH sessions.
         var kem = RandomNumberGenerator.GetBytes(1569);
         kem[0] = 0x08;
-        using var client = new ClusterClient(server);
-        try
+        return RunAsync(server, null, output, async client =>
         {
             var device = await client.RegisterAsync(
                 new RegistrationRequest
@@ -73,17 +88,6 @@ public static class AccountCommands
             output.WriteLine($"Registration id: {registrationId.ToString(CultureInfo.InvariantCulture)}");
             output.WriteLine($"Identity public key: {Convert.ToBase64String(identity.PublicKey.Span)}");
             output.WriteLine("Keep the password: the server stores only its hash.");
-            return ExitCodes.Success;
-        }
-        catch (ClusterApiException ex)
-        {
-            output.WriteLine($"The server refused: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (HttpRequestException ex)
-        {
-            output.WriteLine($"Could not reach {server}: {ex.Message}");
-            return ExitCodes.Failure;
-        }
+        });
     }
 }

@@ -42,18 +42,21 @@ internal sealed partial class AccountGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         interestFlush = this.RegisterGrainTimer(FlushInterestAsync, new GrainTimerCreationOptions(InterestFlushInterval, InterestFlushInterval) { Interleave = false });
-        return Task.CompletedTask;
+        // The timer only: the stored reminder already stands for the stored milestone (AccountGrain.Expiry.cs).
+        return ArmCompanionExpiryAsync(updateReminder: false);
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         interestFlush?.Dispose();
+        companionExpiryTimer?.Dispose();
         await FlushInterestAsync(cancellationToken);
     }
 
     public async Task<bool> RegisterAsync(RegisterAccount request)
     {
-        if (State.Exists)
+        // A deletion under way (AccountGrain.Deletion.cs) frees the number only once it has finished.
+        if (State.Exists || State.Deletion is not null)
         {
             return false;
         }
@@ -193,6 +196,7 @@ internal sealed partial class AccountGrain(
         State.Devices[deviceId] = linked;
         State.MaxKeyIndex = request.KeyIndex;
         await ChangedAsync(byDeviceId: null);
+        await ArmCompanionExpiryAsync(updateReminder: true);
         return new AddDeviceResult(AddDeviceStatus.Added, deviceId);
     }
 
@@ -242,6 +246,7 @@ internal sealed partial class AccountGrain(
         // Credentials go first (the state write), then the device's socket, queue and keys.
         await ChangedAsync(byDeviceId);
         await Device(deviceId).RemoveAsync();
+        await ArmCompanionExpiryAsync(updateReminder: true);
         return RemoveDeviceStatus.Removed;
     }
 
@@ -259,6 +264,7 @@ internal sealed partial class AccountGrain(
         {
             device.LastSeenAt = today;
             await account.WriteStateAsync();
+            await ArmCompanionExpiryAsync(updateReminder: true);
         }
 
         if (deviceId != DeviceAddress.PrimaryDeviceId)

@@ -29,7 +29,17 @@ internal sealed class AccountState
 
     /// <summary>Accounts interested in this one (fetched its devices or keys, or messaged it), and when they last were.</summary>
     [Id(10)] public Dictionary<string, long> InterestedAccounts { get; set; } = [];
+
+    /// <summary>
+    /// Set while a deletion is under way (credentials already gone, <see cref="Exists"/> false): the device ids and the
+    /// accounts to tell, so that the deletion reminder can finish what an interrupted deletion began. Null otherwise.
+    /// </summary>
+    [Id(11)] public PendingDeletion? Deletion { get; set; }
 }
+
+/// <summary>What an unfinished deletion still has to remove and tell (see <see cref="AccountState.Deletion"/>).</summary>
+[GenerateSerializer, Alias("PendingDeletion")]
+internal sealed record PendingDeletion([property: Id(0)] int[] DeviceIds, [property: Id(1)] string[] Interested, [property: Id(2)] long Version);
 
 [GenerateSerializer, Alias("LinkTokenRecord")]
 internal sealed record LinkTokenRecord([property: Id(0)] byte[] Hash, [property: Id(1)] long ExpiresAt);

@@ -478,20 +478,7 @@ internal sealed partial class CallGrain(
         ringTimer?.Dispose();
         var due = TimeSpan.FromMilliseconds(Math.Max(0, Call.RingDeadline - Now));
         var trigger = new DeadlineTrigger(this.AsReference<ICallGrain>(), logger, CallId);
-        if (ExecutionContext.IsFlowSuppressed())
-        {
-            ringTimer = Create();
-        }
-        else
-        {
-            // The callback must not carry this request's context (its call chain) into a call made long after.
-            using (ExecutionContext.SuppressFlow())
-            {
-                ringTimer = Create();
-            }
-        }
-
-        ITimer Create() => time.CreateTimer(static s => ((DeadlineTrigger)s!).Fire(), trigger, due, Timeout.InfiniteTimeSpan);
+        ringTimer = ProductTimers.Once(time, static s => ((DeadlineTrigger)s!).Fire(), trigger, due);
     }
 
     private async Task UnregisterReminderAsync()

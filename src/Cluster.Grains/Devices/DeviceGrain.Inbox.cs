@@ -29,6 +29,14 @@ internal sealed partial class DeviceGrain
     public async Task EnqueueAsync(IReadOnlyList<InboxEnvelope> envelopes)
     {
         await EnsureInboxLoadedAsync();
+        if (inboxState.State.Removed)
+        {
+            // A send checked against the devices just before this one was removed (or its account deleted): stored, its
+            // envelopes would outlive the device's purge.
+            ClusterMetrics.EnvelopesForRemovedDevice.Add(envelopes.Count);
+            return;
+        }
+
         var ttl = (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
         var rows = new InboxRow[envelopes.Count];
         for (var i = 0; i < rows.Length; i++)

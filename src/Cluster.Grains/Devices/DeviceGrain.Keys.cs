@@ -39,6 +39,12 @@ internal sealed partial class DeviceGrain
         await keysLock.WaitAsync();
         try
         {
+            if (inboxState.State.Removed)
+            {
+                // An upload that raced the device's removal: its keys were cleared and must stay so.
+                return;
+            }
+
             Apply(upload);
             await keys.WriteStateAsync();
         }

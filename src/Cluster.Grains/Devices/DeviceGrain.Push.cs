@@ -20,6 +20,12 @@ internal sealed partial class DeviceGrain
 
     public async Task SetPushSubscriptionAsync(PushSubscription subscription)
     {
+        if (inboxState.State.Removed)
+        {
+            // A request that raced the device's removal: its subscription was removed and must stay so.
+            return;
+        }
+
         pushState.State.Subscription = subscription;
         lastWakeAt = null;
         await pushState.WriteStateAsync();

@@ -5,7 +5,8 @@ namespace Cluster.Grains.Groups;
 /// <summary>
 /// The groups one account is a member of (see <see cref="IAccountGroupsGrain"/>). Changed only by <see cref="GroupGrain"/>
 /// (after its own state is written, so a crash between the two leaves a group id here that the group no longer lists:
-/// <see cref="IGroupGrain.RemoveBySystemAsync"/> treats that as a no-op). Bounded by how many groups an account is in.
+/// <see cref="IGroupGrain.RemoveBySystemAsync"/> treats that as a no-op). Bounded by how many groups an account is in;
+/// the row is deleted when the last group goes.
 /// </summary>
 internal sealed class AccountGroupsGrain(
     [PersistentState("accountGroups", GrainStorage.Name)] IPersistentState<AccountGroupsState> state) : Grain, IAccountGroupsGrain
@@ -20,7 +21,18 @@ internal sealed class AccountGroupsGrain(
 
     public async Task LeftAsync(string groupId)
     {
-        if (state.State.Groups.Remove(groupId))
+        if (!state.State.Groups.Remove(groupId))
+        {
+            return;
+        }
+
+        if (state.State.Groups.Count == 0)
+        {
+            // No row for an account in no group: an account that leaves its last group (or is deleted) leaves none behind.
+            await state.ClearStateAsync();
+            DeactivateOnIdle();
+        }
+        else
         {
             await state.WriteStateAsync();
         }

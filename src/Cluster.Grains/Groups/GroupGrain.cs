@@ -167,7 +167,9 @@ internal sealed partial class GroupGrain(
     {
         if (Group.Exists && IsMember(member))
         {
-            await RemoveAsync(member);
+            // The member's account is being deleted, by a call that waits for this one: asking it for its devices now
+            // would wait for that call (the account grain is not reentrant), and it has none left to tell anyway.
+            await RemoveAsync(member, tellRemoved: false);
         }
         else
         {
@@ -177,7 +179,7 @@ internal sealed partial class GroupGrain(
     }
 
     /// <summary>Removes a member; the oldest remaining member becomes admin when no admin remains; the group ends with its last member.</summary>
-    private async Task<GroupResult> RemoveAsync(string member)
+    private async Task<GroupResult> RemoveAsync(string member, bool tellRemoved = true)
     {
         Group.Members.Remove(member);
         Group.Admins.Remove(member);
@@ -206,7 +208,7 @@ internal sealed partial class GroupGrain(
 
         // The removed member's devices are told too, so they stop sending to the group.
         var view = View();
-        await NotifyAsync([.. Group.Members, member], view);
+        await NotifyAsync(tellRemoved ? [.. Group.Members, member] : Group.Members, view);
         return new GroupResult { Status = GroupStatus.Done, Group = view };
     }
 

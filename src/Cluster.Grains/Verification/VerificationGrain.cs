@@ -4,6 +4,7 @@ using System.Text;
 using Cluster.Abstractions.Verification;
 using Cluster.Grains.Observability;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Cluster.Grains.Verification;
@@ -14,13 +15,26 @@ namespace Cluster.Grains.Verification;
 /// the codes sent and wrong guesses made within <see cref="VerificationOptions.Window"/>. Grain state rather than a
 /// table because every read and write is per number, the grain is the single writer (not reentrant: a code cannot be
 /// consumed twice by racing requests), and the state is a few hundred bytes on both engines without a migration.
-/// Bounded: the time lists are pruned to the window and capped by the per-number limits. Touches nothing else.
+/// Bounded: the time lists are pruned to the window and capped by the per-number limits. The state row does not
+/// outlive its use: a verified code deletes it, and once nothing in it counts any more (the code expired, every time
+/// older than the window) an expiry timer on the product clock deletes it, with a durable reminder (Orleans' clock,
+/// a minute or more apart) for an activation that was collected or a silo that died before then. Touches nothing else.
 /// </summary>
-internal sealed class VerificationGrain(
+internal sealed partial class VerificationGrain(
     [PersistentState("verification", GrainStorage.Name)] IPersistentState<VerificationState> state,
     IOptions<VerificationOptions> options,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IVerificationGrain
+    IOptions<ReminderOptions> reminderOptions,
+    ILogger<VerificationGrain> logger,
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IVerificationGrain, IRemindable
 {
+    private const string ExpiryReminder = "expiry";
+
+    // The in-memory expiry timer on the product clock, or null: set by ArmExpiry, disposed by it, ClearAsync and deactivation.
+    private ITimer? expiryTimer;
+
+    // Whether this activation has registered the expiry reminder: set by ArmExpiry, cleared by ClearAsync.
+    private bool reminderRegistered;
+
     private VerificationOptions Options => options.Value;
 
     private VerificationState State => state.State;
@@ -57,6 +71,7 @@ internal sealed class VerificationGrain(
         State.Attempts = 0;
         State.SentAt.Add(now);
         await state.WriteStateAsync();
+        await ArmExpiryAsync();
         ClusterMetrics.VerificationCodes.Add(1);
         return new CodeRequest(code, State.ExpiresAt, 0);
     }
@@ -79,9 +94,9 @@ internal sealed class VerificationGrain(
 
         if (CryptographicOperations.FixedTimeEquals(State.CodeHash, Hash(State.Salt, code)))
         {
-            State.CodeHash = null;
-            State.Salt = [];
-            await state.WriteStateAsync();
+            // Whoever holds the right code controls the number: its history of codes and guesses is of no more use.
+            await ClearAsync();
+            ClusterMetrics.VerificationStatesCleared.Add(1, new KeyValuePair<string, object?>("reason", "verified"));
             ClusterMetrics.VerificationChecks.Add(1, new KeyValuePair<string, object?>("outcome", "verified"));
             return new CodeCheck(CodeCheckStatus.Verified, 0);
         }
@@ -93,8 +108,103 @@ internal sealed class VerificationGrain(
         }
 
         await state.WriteStateAsync();
+        await ArmExpiryAsync();
         ClusterMetrics.VerificationChecks.Add(1, new KeyValuePair<string, object?>("outcome", "wrong"));
         return new CodeCheck(CodeCheckStatus.Wrong, 0);
+    }
+
+    public async Task ExpireAsync()
+    {
+        var now = Now;
+        if (!state.RecordExists)
+        {
+            await ClearAsync();
+            return;
+        }
+
+        if (ClearableAt() <= now)
+        {
+            await ClearAsync();
+            ClusterMetrics.VerificationStatesCleared.Add(1, new KeyValuePair<string, object?>("reason", "expired"));
+        }
+        else
+        {
+            await ArmExpiryAsync();
+        }
+    }
+
+    public Task ForgetAsync() => ClearAsync();
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => ExpireAsync();
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        expiryTimer?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>When nothing in the state counts any more: the code has expired and every time in it is out of the window.</summary>
+    private long ClearableAt()
+    {
+        var window = (long)Options.Window.TotalMilliseconds;
+        var at = State.CodeHash is null ? 0 : State.ExpiresAt;
+        if (State.SentAt.Count > 0)
+        {
+            at = Math.Max(at, State.SentAt[^1] + window);
+        }
+
+        if (State.WrongAt.Count > 0)
+        {
+            at = Math.Max(at, State.WrongAt[^1] + window);
+        }
+
+        return at;
+    }
+
+    /// <summary>Deletes the state row and the reminder, and lets the activation go.</summary>
+    private async Task ClearAsync()
+    {
+        expiryTimer?.Dispose();
+        expiryTimer = null;
+        await state.ClearStateAsync();
+        if (await this.GetReminder(ExpiryReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        reminderRegistered = false;
+
+        DeactivateOnIdle();
+    }
+
+    /// <summary>Arms the product-clock timer for <see cref="ClearableAt"/>, and once per activation the durable reminder behind it.</summary>
+    private async Task ArmExpiryAsync()
+    {
+        expiryTimer?.Dispose();
+        var due = TimeSpan.FromMilliseconds(Math.Max(0, ClearableAt() - Now));
+        expiryTimer = ProductTimers.Once(time, static s => ((ExpiryTrigger)s!).Fire(), new ExpiryTrigger(this.AsReference<IVerificationGrain>(), logger), due);
+        if (!reminderRegistered)
+        {
+            var period = reminderOptions.Value.MinimumReminderPeriod > due ? reminderOptions.Value.MinimumReminderPeriod : due;
+            await this.RegisterOrUpdateReminder(ExpiryReminder, period, period);
+            reminderRegistered = true;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expiring a verification state failed; its reminder tries again")]
+    private static partial void LogExpiryFailed(ILogger logger, Exception ex);
+
+    /// <summary>What the expiry timer runs: a call to the grain, whose failure is logged.</summary>
+    private sealed class ExpiryTrigger(IVerificationGrain grain, ILogger logger)
+    {
+        public void Fire() => grain.ExpireAsync().ContinueWith(
+            static (task, s) => ((ExpiryTrigger)s!).Failed(task.Exception!),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted,
+            TaskScheduler.Default);
+
+        private void Failed(Exception ex) => LogExpiryFailed(logger, ex);
     }
 
     private void Prune(long now)

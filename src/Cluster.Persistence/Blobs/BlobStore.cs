@@ -90,6 +90,13 @@ public abstract class BlobStore : IBlobStore
         return limit == 0 ? 0 : await DeleteExpiredCoreAsync(now, limit, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public async Task<int> DeleteOwnedAsync(string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        return await DeleteOwnedCoreAsync(owner, cancellationToken);
+    }
+
     /// <summary>Finds a readable blob (id checked); see <see cref="FindAsync"/>.</summary>
     private protected abstract Task<StoredBlob?> FindCoreAsync(string id, long now, CancellationToken cancellationToken);
 
@@ -98,6 +105,9 @@ public abstract class BlobStore : IBlobStore
 
     /// <summary>Deletes expired blobs (limit above 0); see <see cref="DeleteExpiredAsync"/>.</summary>
     private protected abstract Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the owner's blobs (owner checked); see <see cref="DeleteOwnedAsync"/>.</summary>
+    private protected abstract Task<int> DeleteOwnedCoreAsync(string owner, CancellationToken cancellationToken);
 
     /// <summary>Copies a stored chunk into the caller's buffer; a chunk larger than the buffer is a corrupt store.</summary>
     private protected static async Task<int> CopyChunkAsync(Stream chunk, int index, byte[] buffer, CancellationToken cancellationToken)

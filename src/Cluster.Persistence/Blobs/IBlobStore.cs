@@ -107,4 +107,11 @@ public interface IBlobStore
     /// <paramref name="now"/>, with their chunks; returns how many blobs went.
     /// </summary>
     Task<int> DeleteExpiredAsync(long now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every blob <paramref name="owner"/> uploaded (account deletion), complete or under way, with its chunks;
+    /// returns how many blobs went. An upload still running finds its row gone and ends as
+    /// <see cref="BlobWriteStatus.Abandoned"/>.
+    /// </summary>
+    Task<int> DeleteOwnedAsync(string owner, CancellationToken cancellationToken = default);
 }

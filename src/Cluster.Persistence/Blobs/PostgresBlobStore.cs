@@ -70,6 +70,14 @@ public sealed class PostgresBlobStore : BlobStore, IAsyncDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    private protected override async Task<int> DeleteOwnedCoreAsync(string owner, CancellationToken cancellationToken)
+    {
+        // The chunks go with their rows (ON DELETE CASCADE); an upload inserting a chunk meanwhile gets a foreign-key violation (Abandoned).
+        await using var command = dataSource.CreateCommand("DELETE FROM blobs WHERE owner = $1");
+        command.Parameters.Add(Text(owner));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Closes every pooled connection.</summary>
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 

@@ -94,6 +94,30 @@ public sealed class SqliteBlobStore : BlobStore, IDisposable
         }
     }
 
+    private protected override async Task<int> DeleteOwnedCoreAsync(string owner, CancellationToken cancellationToken)
+    {
+        await writeTurn.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            await using var chunks = connection.CreateCommand();
+            chunks.CommandText = "DELETE FROM blob_chunks WHERE blob_id IN (SELECT id FROM blobs WHERE owner = @owner);";
+            chunks.Parameters.AddWithValue("@owner", owner);
+            await chunks.ExecuteNonQueryAsync(cancellationToken);
+            await using var blobs = connection.CreateCommand();
+            blobs.CommandText = "DELETE FROM blobs WHERE owner = @owner;";
+            blobs.Parameters.AddWithValue("@owner", owner);
+            var deleted = await blobs.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return deleted;
+        }
+        finally
+        {
+            writeTurn.Release();
+        }
+    }
+
     /// <summary>Releases the write turn's semaphore; connections are pooled by Microsoft.Data.Sqlite.</summary>
     public void Dispose() => writeTurn.Dispose();
 

@@ -27,4 +27,10 @@ public interface ISendReceiptStore
 
     /// <summary>Deletes up to <paramref name="limit"/> receipts that expired at or before <paramref name="now"/>; returns how many went.</summary>
     Task<int> DeleteExpiredReceiptsAsync(long now, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every receipt of <paramref name="accountId"/> (account deletion): those its devices hold as senders and
+    /// those of sends to it; returns how many went. A scan of the table, not an index look-up: deletions are rare.
+    /// </summary>
+    Task<int> DeleteAccountReceiptsAsync(string accountId, CancellationToken cancellationToken = default);
 }

@@ -89,6 +89,13 @@ public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposa
         return limit == 0 ? Task.FromResult(0) : DeleteExpiredReceiptsCoreAsync(now, limit, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task<int> DeleteAccountReceiptsAsync(string accountId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountId);
+        return DeleteAccountReceiptsCoreAsync(accountId, accountId + ".", cancellationToken);
+    }
+
     /// <summary>Commits what is queued, then stops the writers and closes every connection.</summary>
     public abstract ValueTask DisposeAsync();
 
@@ -119,6 +126,12 @@ public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposa
 
     /// <summary>Deletes expired receipts (limit above 0); see <see cref="DeleteExpiredReceiptsAsync"/>.</summary>
     private protected abstract Task<int> DeleteExpiredReceiptsCoreAsync(long now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes the receipts whose destination is <paramref name="accountId"/> or whose sender starts with
+    /// <paramref name="senderPrefix"/> (<c>accountId.</c>); see <see cref="DeleteAccountReceiptsAsync"/>.
+    /// </summary>
+    private protected abstract Task<int> DeleteAccountReceiptsCoreAsync(string accountId, string senderPrefix, CancellationToken cancellationToken);
 
     /// <summary>The numbers <see cref="ScalarAsync"/> reads.</summary>
     private protected enum InboxScalar

@@ -138,6 +138,14 @@ public sealed class PostgresInboxStore : InboxStore
     private protected override Task<int> DeleteExpiredReceiptsCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
         ExecuteAsync(DeleteExpiredReceiptsSql, now, limit, cancellationToken);
 
+    private protected override async Task<int> DeleteAccountReceiptsCoreAsync(string accountId, string senderPrefix, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("DELETE FROM send_receipts WHERE destination = $1 OR starts_with(sender, $2)");
+        command.Parameters.Add(Text(accountId));
+        command.Parameters.Add(Text(senderPrefix));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private int WriterIndex(string device) =>
         writers.Length == 1 ? 0 : (int)((uint)device.GetHashCode() % (uint)writers.Length);
 

@@ -93,4 +93,17 @@ public sealed class SqliteInboxStore : InboxStore
 
     private protected override Task<int> DeleteExpiredReceiptsCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
         Enqueue(string.Empty, InboxRequest.DeleteExpiredReceipts(now, limit), cancellationToken);
+
+    private protected override async Task<int> DeleteAccountReceiptsCoreAsync(string accountId, string senderPrefix, CancellationToken cancellationToken)
+    {
+        // A pooled connection of its own: it takes turns with the writer thread through the busy timeout, as the
+        // other stores of the file do. substr, not LIKE: no character of the prefix is taken as a pattern.
+        await using var connection = await dataSource.OpenSqliteConnectionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "DELETE FROM send_receipts WHERE destination = @account OR substr(sender, 1, length(@prefix)) = @prefix;";
+        command.Parameters.AddWithValue("@account", accountId);
+        command.Parameters.AddWithValue("@prefix", senderPrefix);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

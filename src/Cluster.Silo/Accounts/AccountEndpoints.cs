@@ -21,6 +21,35 @@ internal static class AccountEndpoints
     {
         v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
         v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
+        v1.MapDelete("/account", DeleteAsync).RequireAuthorization();
+    }
+
+    /// <summary><c>DELETE /v1/account?confirm=&lt;own number&gt;</c>: the confirmation keeps a stray request from deleting.</summary>
+    private static async Task<IResult> DeleteAsync(HttpContext context, IGrainFactory grains, string? confirm)
+    {
+        var device = context.Device();
+        if (!device.Address.IsPrimary)
+        {
+            throw ApiException.Forbidden("only the primary device may delete the account");
+        }
+
+        if (confirm is null)
+        {
+            throw ApiException.MissingField("confirm");
+        }
+
+        if (confirm != device.Address.AccountId)
+        {
+            throw ApiException.InvalidField("confirm", "must be the account's own number");
+        }
+
+        var status = await grains.GetGrain<IAccountGrain>(device.Address.AccountId).DeleteAccountAsync(device.Address.DeviceId);
+        return status switch
+        {
+            DeleteAccountStatus.Deleted => Results.NoContent(),
+            DeleteAccountStatus.NotPrimary => throw ApiException.Forbidden("only the primary device may delete the account"),
+            _ => throw ApiException.NotFound("account"),
+        };
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords, IOptions<Grains.Verification.VerificationOptions> verification)

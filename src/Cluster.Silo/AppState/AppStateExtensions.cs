@@ -1,3 +1,4 @@
+using Cluster.Grains.Accounts;
 using Cluster.Persistence.AppState;
 using Cluster.Silo.Hosting;
 
@@ -11,6 +12,8 @@ internal static class AppStateExtensions
         builder.Services.AddOptions<AppStateOptions>().BindConfiguration(AppStateOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddAppStateStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
+        // Account deletion: every collection, snapshot and patch of the account.
+        builder.Services.AddAccountDeletionStep<IAppStateStore>((store, account, cancel) => store.DeleteAccountAsync(account, cancel));
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Cluster.Grains.Accounts;
 using Cluster.Persistence.Blobs;
 using Cluster.Silo.Hosting;
 
@@ -12,6 +13,8 @@ internal static class BlobsExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddBlobStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddHostedService<BlobSweeper>();
+        // Account deletion: every blob the account uploaded, finished or under way.
+        builder.Services.AddAccountDeletionStep<IBlobStore>((store, account, cancel) => store.DeleteOwnedAsync(account, cancel));
         return builder;
     }
 

@@ -9,6 +9,7 @@ internal static class GroupsExtensions
     {
         builder.Services.AddOptions<GroupOptions>().BindConfiguration(GroupOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Cluster.Grains.Accounts.IAccountDeletionStep, GroupDeletionStep>();
         return builder;
     }
 

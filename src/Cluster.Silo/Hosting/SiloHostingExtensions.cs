@@ -98,6 +98,10 @@ internal static class SiloHostingExtensions
             silo.AddAdoNetGrainStorage(Cluster.Grains.GrainStorage.Name, o =>
             {
                 o.Invariant = database.Invariant;
+                // A cleared state deletes its row (account deletion and expiries leave none behind). Safe for every grain
+                // that clears: each deactivates after clearing or writes again later, and Orleans resets the ETag after a
+                // delete, so that write inserts afresh (docs/accounts.md, "Account deletion").
+                o.DeleteStateOnClear = true;
                 if (database.SqliteDataSource is { } sqlite)
                 {
                     o.DataSource = sqlite;

@@ -1,3 +1,4 @@
+using Cluster.Grains.Accounts;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Messaging;
 using Cluster.Persistence.Inbox;
@@ -24,6 +25,8 @@ internal static class MessagingExtensions
         builder.Services.AddPlacementDirector<SocketPlacement, SocketPlacementDirector>();
         builder.Services.AddHostedService<ExpirySweeper>();
         builder.Services.AddHostedService<ReceiptSweeper>();
+        // Account deletion: the idempotency receipts of the account's sends and of sends to it.
+        builder.Services.AddAccountDeletionStep<ISendReceiptStore>((receipts, account, cancel) => receipts.DeleteAccountReceiptsAsync(account, cancel));
         return builder;
     }
 

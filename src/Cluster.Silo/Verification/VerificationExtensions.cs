@@ -1,3 +1,4 @@
+using Cluster.Grains.Accounts;
 using Cluster.Grains.Verification;
 
 namespace Cluster.Silo.Verification;
@@ -13,6 +14,8 @@ internal static class VerificationExtensions
         builder.Services.AddOptions<VerificationSenderOptions>().BindConfiguration(VerificationSenderOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHttpClient(WebhookVerificationSender.ClientName);
+        // Account deletion: the number's codes, counts and expiry reminder.
+        builder.Services.AddAccountDeletionStep<IGrainFactory>((grains, account, _) => grains.GetGrain<Cluster.Abstractions.Verification.IVerificationGrain>(account).ForgetAsync());
         builder.Services.AddSingleton<DevelopmentVerificationSender>();
         builder.Services.AddSingleton<WebhookVerificationSender>();
         builder.Services.AddSingleton<IVerificationSender>(services =>
