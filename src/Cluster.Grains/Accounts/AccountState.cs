@@ -29,6 +29,9 @@ internal sealed class AccountState
 
     /// <summary>Accounts interested in this one (fetched its devices or keys, or messaged it), and when they last were.</summary>
     [Id(10)] public Dictionary<string, long> InterestedAccounts { get; set; } = [];
+
+    /// <summary>The registration lock the primary set, or null (none; a re-registration clears it).</summary>
+    [Id(20)] public RegistrationLockRecord? RegistrationLock { get; set; }
 }
 
 [GenerateSerializer, Alias("LinkTokenRecord")]
