@@ -14,12 +14,20 @@ public static class CliApplication
         """
         Usage: cluster provision [--server URL] [--invert]
                cluster verify NUMBER [--server URL]
-               cluster register NUMBER CODE [--name NAME] [--server URL]
+               cluster register NUMBER CODE [--name NAME] [--pin PIN] [--server URL]
+               cluster registration-lock set PIN --login NUMBER.1 --password PASSWORD [--server URL]
+               cluster registration-lock remove --login NUMBER.1 --password PASSWORD [--server URL]
 
         Commands:
           verify      Ask the server to send a verification code to NUMBER (E.164, e.g. +15551234567).
           register    Register NUMBER with the CODE it was sent and fresh keys; prints the new primary's
                       login and password (keep them: the server stores only the password's hash).
+                      A NUMBER that is registered already moves to these new keys (a new phone): its other
+                      devices are logged out and its contacts told. --pin gives its registration-lock PIN.
+          registration-lock
+                      As the primary (--login, --password): set a PIN a re-registration must present
+                      (it lapses after 7 days without the primary), or remove it. Command-line arguments
+                      are visible to other local users: this is for trying the flow.
           provision   Open a provisioning socket as a new device would, show its address as a QR code,
                       and wait (up to 10 minutes) for the primary device to send the provisioning message.
 
@@ -48,7 +56,7 @@ public static class CliApplication
             return args is [] ? ExitCodes.Usage : ExitCodes.Success;
         }
 
-        if (args[0] is not ("provision" or "verify" or "register"))
+        if (args[0] is not ("provision" or "verify" or "register" or "registration-lock"))
         {
             return Fail(error, $"unknown command '{args[0]}'");
         }
@@ -56,6 +64,9 @@ public static class CliApplication
         var server = DefaultServer;
         var invert = false;
         string? name = null;
+        string? pin = null;
+        string? login = null;
+        string? password = null;
         var positional = new List<string>();
         for (var i = 1; i < args.Length; i++)
         {
@@ -63,6 +74,15 @@ public static class CliApplication
             {
                 case "--name" when i + 1 < args.Length && args[0] == "register":
                     name = args[++i];
+                    break;
+                case "--pin" when i + 1 < args.Length && args[0] == "register":
+                    pin = args[++i];
+                    break;
+                case "--login" when i + 1 < args.Length && args[0] == "registration-lock":
+                    login = args[++i];
+                    break;
+                case "--password" when i + 1 < args.Length && args[0] == "registration-lock":
+                    password = args[++i];
                     break;
                 case var value when args[0] != "provision" && !value.StartsWith("--", StringComparison.Ordinal) && value != "-h":
                     positional.Add(value);
@@ -86,10 +106,20 @@ public static class CliApplication
             }
         }
 
-        var wanted = args[0] switch { "verify" => 1, "register" => 2, _ => 0 };
+        var wanted = args[0] switch { "verify" => 1, "register" => 2, "registration-lock" => positional is ["set", ..] ? 2 : 1, _ => 0 };
         if (positional.Count != wanted)
         {
-            return Fail(error, args[0] == "verify" ? "verify needs NUMBER" : "register needs NUMBER and CODE");
+            return Fail(error, args[0] switch
+            {
+                "verify" => "verify needs NUMBER",
+                "register" => "register needs NUMBER and CODE",
+                _ => "registration-lock needs 'set PIN' or 'remove'",
+            });
+        }
+
+        if (args[0] == "registration-lock" && (positional[0] is not ("set" or "remove") || login is null || password is null))
+        {
+            return Fail(error, "registration-lock needs 'set PIN' or 'remove', --login and --password");
         }
 
         try
@@ -97,7 +127,9 @@ public static class CliApplication
             return args[0] switch
             {
                 "verify" => await AccountCommands.VerifyAsync(server, positional[0], output, cancellationToken),
-                "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken),
+                "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken, pin),
+                "registration-lock" => await RegistrationLockCommand.RunAsync(
+                    server, login!, password!, positional[0] == "set" ? positional[1] : null, output, cancellationToken),
                 _ => await ProvisionCommand.RunAsync(new ProvisionSettings(server, invert), output, cancellationToken),
             };
         }
