@@ -30,8 +30,8 @@ internal static class Lifecycle
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     /// <summary>
-    /// A silo on <paramref name="engine"/> with <paramref name="time"/> (standing still unless the test advances it), a
-    /// cheap PIN hash (the iteration count is a cost, not a behaviour) and the given settings.
+    /// A silo on <paramref name="engine"/> with <paramref name="time"/> (standing still unless the test advances it) and
+    /// the given settings (every test silo hashes PINs cheaply: the iteration count is a cost, not a behaviour).
     /// </summary>
     public static async Task<EngineSilo> StartAsync(StorageKind engine, FakeTimeProvider? time = null, params (string Key, string Value)[] settings)
     {
@@ -41,9 +41,8 @@ internal static class Lifecycle
             await SchemaMigrator.MigrateAsync(StorageKind.PostgreSql, database.ConnectionString, Cancel);
         }
 
-        var all = settings.Append(("Accounts:RegistrationLockIterations", "1000")).ToArray();
         var silo = await TestSilo.StartAsync(
-            RateLimits.With(time, all) with { PostgresConnectionString = database?.ConnectionString, ClusterId = $"lifecycle-{Guid.NewGuid():N}" }, Cancel);
+            RateLimits.With(time, settings) with { PostgresConnectionString = database?.ConnectionString, ClusterId = $"lifecycle-{Guid.NewGuid():N}" }, Cancel);
         return new EngineSilo(silo, database);
     }
 
