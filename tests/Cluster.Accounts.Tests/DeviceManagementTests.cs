@@ -18,7 +18,7 @@ public sealed class DeviceManagementTests
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    public static TheoryData<StorageKind> Engines() => Lifecycle.Engines();
+    public static TheoryData<StorageKind> Engines() => NewPhones.Engines();
 
     [Theory]
     [MemberData(nameof(Engines))]
@@ -26,7 +26,7 @@ public sealed class DeviceManagementTests
     {
         // Mid-day, so that a last-seen time finer than the day would show.
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow.Date.AddHours(13).AddMinutes(7));
-        await using var running = await Lifecycle.StartAsync(engine, time);
+        await using var running = await NewPhones.StartAsync(engine, time);
         var silo = running.Silo;
         var registeredAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         var primary = await TestAccounts.RegisterAsync(silo);
@@ -34,7 +34,7 @@ public sealed class DeviceManagementTests
         var linkedAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
         time.Advance(TimeSpan.FromDays(1));
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, companion));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, companion));
         time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(5));
         using var http = primary.CreateClient(silo);
 
@@ -53,7 +53,7 @@ public sealed class DeviceManagementTests
     [MemberData(nameof(Engines))]
     public async Task UnlinkSelf_Companion_CredentialsRefusedSocketClosedAndPrimaryToldAndSeesItGone(StorageKind engine)
     {
-        await using var running = await Lifecycle.StartAsync(engine);
+        await using var running = await NewPhones.StartAsync(engine);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
@@ -67,11 +67,11 @@ public sealed class DeviceManagementTests
         using var notOwn = await companionHttp.DeleteAsync($"/v1/devices/{other.DeviceId}", Cancel);
         using var own = await companionHttp.DeleteAsync($"/v1/devices/{companion.DeviceId}", Cancel);
 
-        await Lifecycle.AssertErrorAsync(notOwn, HttpStatusCode.Forbidden, "forbidden");
+        await NewPhones.AssertErrorAsync(notOwn, HttpStatusCode.Forbidden, "forbidden");
         Assert.Equal(HttpStatusCode.NoContent, own.StatusCode);
         Assert.Equal((WebSocketCloseStatus)4401, await companionSocket.ClosedAsync("with 4401 once the companion unlinked itself"));
-        Assert.Equal(HttpStatusCode.Unauthorized, await Lifecycle.StatusOfDevicesAsync(silo, companion));
-        var changed = await Lifecycle.NextEventAsync(primarySocket, "deviceListChanged");
+        Assert.Equal(HttpStatusCode.Unauthorized, await NewPhones.StatusOfDevicesAsync(silo, companion));
+        var changed = await NewPhones.NextEventAsync(primarySocket, "deviceListChanged");
         Assert.Equal(primary.AccountId, (string?)changed["accountId"]);
         using var primaryHttp = primary.CreateClient(silo);
         var list = (await primaryHttp.GetFromJsonAsync<JsonObject>("/v1/devices", Cancel))!["devices"]!.AsArray();

@@ -19,7 +19,7 @@ public sealed class ReRegistrationTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    public static TheoryData<StorageKind> Engines() => Lifecycle.Engines();
+    public static TheoryData<StorageKind> Engines() => NewPhones.Engines();
 
     private static async Task<long> QueuedAsync(TestSilo silo, TestDevice device) =>
         await silo.Services.GetRequiredService<IInboxStore>().CountAsync(new DeviceAddress(device.AccountId, device.DeviceId).GrainKey, Cancel);
@@ -28,7 +28,7 @@ public sealed class ReRegistrationTests
     [MemberData(nameof(Engines))]
     public async Task ReRegister_PrimaryWithCompanions_EveryOldDeviceUnlinkedAndQueuesEmpty(StorageKind engine)
     {
-        await using var running = await Lifecycle.StartAsync(engine);
+        await using var running = await NewPhones.StartAsync(engine);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         var connected = await Linking.LinkAsync(silo, primary, keyIndex: 1);
@@ -42,7 +42,7 @@ public sealed class ReRegistrationTests
         await companionSocket.ReadBacklogAsync();
         Assert.Equal(1, await QueuedAsync(silo, offline));
 
-        var (phone, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (phone, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (response)
         {
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -52,7 +52,7 @@ public sealed class ReRegistrationTests
         Assert.Equal((WebSocketCloseStatus)4401, await companionSocket.ClosedAsync("with 4401 once the primary re-registered"));
         foreach (var old in new[] { primary, connected, offline })
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, await Lifecycle.StatusOfDevicesAsync(silo, old));
+            Assert.Equal(HttpStatusCode.Unauthorized, await NewPhones.StatusOfDevicesAsync(silo, old));
             Assert.Equal(0, await QueuedAsync(silo, old));
         }
 
@@ -70,7 +70,7 @@ public sealed class ReRegistrationTests
     [MemberData(nameof(Engines))]
     public async Task ReRegister_ContactWithOldView_HearsIdentityChangedAndSendsRefused(StorageKind engine)
     {
-        await using var running = await Lifecycle.StartAsync(engine);
+        await using var running = await NewPhones.StartAsync(engine);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
@@ -84,10 +84,10 @@ public sealed class ReRegistrationTests
         await using var contactSocket = await TestSocket.ConnectAsync(silo, contact, Cancel);
         await contactSocket.ReadBacklogAsync();
 
-        var (phone, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (phone, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         response.Dispose();
 
-        var changed = await Lifecycle.NextEventAsync(contactSocket, "identityChanged");
+        var changed = await NewPhones.NextEventAsync(contactSocket, "identityChanged");
         Assert.Equal(primary.AccountId, (string?)changed["accountId"]);
         var after = await contactHttp.GetFromJsonAsync<JsonObject>($"/v1/accounts/{Uri.EscapeDataString(primary.AccountId)}/devices", Cancel);
         Assert.True((long)changed["version"]! > 0);
@@ -96,11 +96,11 @@ public sealed class ReRegistrationTests
         Assert.Equal([1], after["devices"]!.AsArray().Select(d => (int)d!["deviceId"]!));
 
         using var both = await Messages.SendAsync(contactHttp, primary.AccountId, Messages.Body([primary, companion], "old view"), Cancel);
-        var mismatch = await Lifecycle.AssertErrorAsync(both, HttpStatusCode.Conflict, "mismatched_devices");
+        var mismatch = await NewPhones.AssertErrorAsync(both, HttpStatusCode.Conflict, "mismatched_devices");
         Assert.Equal([companion.DeviceId], mismatch["extraDevices"]!.AsArray().Select(n => (int)n!));
         var oldPrimary = primary with { RegistrationId = phone.RegistrationId == primary.RegistrationId ? (primary.RegistrationId % 16380) + 1 : primary.RegistrationId };
         using var stale = await Messages.SendAsync(contactHttp, primary.AccountId, Messages.Body([oldPrimary], "old primary"), Cancel);
-        var gone = await Lifecycle.AssertErrorAsync(stale, HttpStatusCode.Gone, "stale_devices");
+        var gone = await NewPhones.AssertErrorAsync(stale, HttpStatusCode.Gone, "stale_devices");
         Assert.Equal([1], gone["staleDevices"]!.AsArray().Select(n => (int)n!));
         await Messages.SendOkAsync(contactHttp, primary.AccountId, Messages.Body([phone], "new view"), Cancel);
     }
@@ -109,7 +109,7 @@ public sealed class ReRegistrationTests
     [MemberData(nameof(Engines))]
     public async Task ReRegister_NewPrimary_LinksFromKeyIndexOneAndPublishesItsOwnList(StorageKind engine)
     {
-        await using var running = await Lifecycle.StartAsync(engine);
+        await using var running = await NewPhones.StartAsync(engine);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         await Linking.LinkAsync(silo, primary, keyIndex: 5);
@@ -119,23 +119,23 @@ public sealed class ReRegistrationTests
             Assert.Equal(HttpStatusCode.NoContent, published.StatusCode);
         }
 
-        var (phone, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (phone, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         response.Dispose();
 
         // Key indexes belong to the identity that signed them: the new primary starts again at 1.
         var companion = await Linking.LinkAsync(silo, phone, keyIndex: 1);
         using var phoneHttp = phone.CreateClient(silo);
         using var oldList = await phoneHttp.PutAsJsonAsync("/v1/devices/list", Linking.DeviceList(primary, 2000, [1]), Cancel);
-        await Lifecycle.AssertErrorAsync(oldList, (HttpStatusCode)422, "bad_signature");
+        await NewPhones.AssertErrorAsync(oldList, (HttpStatusCode)422, "bad_signature");
         using var newList = await phoneHttp.PutAsJsonAsync("/v1/devices/list", Linking.DeviceList(phone, 1, [1]), Cancel);
         Assert.Equal(HttpStatusCode.NoContent, newList.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, companion));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, companion));
     }
 
     [Fact]
     public async Task ReRegister_WithoutCode_RefusedAndOldPrimaryKept()
     {
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         var (_, body) = TestAccounts.NewRegistration(accountId: primary.AccountId);
@@ -143,7 +143,26 @@ public sealed class ReRegistrationTests
 
         using var response = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
 
-        await Lifecycle.AssertErrorAsync(response, HttpStatusCode.BadRequest, "missing_field");
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, primary));
+        await NewPhones.AssertErrorAsync(response, HttpStatusCode.BadRequest, "missing_field");
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
+    }
+
+    [Fact]
+    public async Task ReRegister_VerificationNotRequired_ConflictAndOldPrimaryKept()
+    {
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite, settings: ("Verification:Required", "false"));
+        var silo = running.Silo;
+        var (primary, first) = TestAccounts.NewRegistration();
+        var (_, second) = TestAccounts.NewRegistration(accountId: primary.AccountId);
+        using var http = silo.CreateHttpClient();
+        using (var registered = await http.PostAsJsonAsync("/v1/accounts", first, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.Created, registered.StatusCode);
+        }
+
+        using var again = await http.PostAsJsonAsync("/v1/accounts", second, Cancel);
+
+        await NewPhones.AssertErrorAsync(again, HttpStatusCode.Conflict, "account_exists");
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
     }
 }

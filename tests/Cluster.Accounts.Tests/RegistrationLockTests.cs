@@ -19,14 +19,14 @@ public sealed class RegistrationLockTests
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    public static TheoryData<StorageKind> Engines() => Lifecycle.Engines();
+    public static TheoryData<StorageKind> Engines() => NewPhones.Engines();
 
     private static long StartOfDay(FakeTimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
 
     private static async Task<TestDevice> LockedAccountAsync(TestSilo silo)
     {
         var primary = await TestAccounts.RegisterAsync(silo);
-        using var set = await Lifecycle.SetLockAsync(silo, primary, Pin);
+        using var set = await NewPhones.SetLockAsync(silo, primary, Pin);
         Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
         return primary;
     }
@@ -36,49 +36,49 @@ public sealed class RegistrationLockTests
     public async Task ReRegister_LockedWithoutPin_LockedWithTimeLeftAndOldPrimaryKept(StorageKind engine)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var running = await Lifecycle.StartAsync(engine, time);
+        await using var running = await NewPhones.StartAsync(engine, time);
         var primary = await LockedAccountAsync(running.Silo);
         var lapsesAt = StartOfDay(time) + (8 * DayMs);
 
-        var (phone, response) = await Lifecycle.ReRegisterAsync(running.Silo, primary.AccountId);
+        var (phone, response) = await NewPhones.ReRegisterAsync(running.Silo, primary.AccountId);
 
         using (response)
         {
-            var body = await Lifecycle.AssertErrorAsync(response, (HttpStatusCode)423, "registration_locked");
+            var body = await NewPhones.AssertErrorAsync(response, (HttpStatusCode)423, "registration_locked");
             Assert.Equal(lapsesAt, (long)body["lapsesAt"]!);
             Assert.Equal(lapsesAt - time.GetUtcNow().ToUnixTimeMilliseconds(), (long)body["timeRemaining"]!);
         }
 
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(running.Silo, primary));
-        Assert.Equal(HttpStatusCode.Unauthorized, await Lifecycle.StatusOfDevicesAsync(running.Silo, phone));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(running.Silo, primary));
+        Assert.Equal(HttpStatusCode.Unauthorized, await NewPhones.StatusOfDevicesAsync(running.Silo, phone));
     }
 
     [Theory]
     [MemberData(nameof(Engines))]
     public async Task ReRegister_WrongPinThenRightPin_LockedThenReplacedAndLockCleared(StorageKind engine)
     {
-        await using var running = await Lifecycle.StartAsync(engine);
+        await using var running = await NewPhones.StartAsync(engine);
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
 
-        var (_, wrong) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId, "1357");
+        var (_, wrong) = await NewPhones.ReRegisterAsync(silo, primary.AccountId, "1357");
         using (wrong)
         {
-            await Lifecycle.AssertErrorAsync(wrong, (HttpStatusCode)423, "registration_locked");
+            await NewPhones.AssertErrorAsync(wrong, (HttpStatusCode)423, "registration_locked");
         }
 
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, primary));
-        var (phone, right) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId, Pin);
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
+        var (phone, right) = await NewPhones.ReRegisterAsync(silo, primary.AccountId, Pin);
         using (right)
         {
             Assert.Equal(HttpStatusCode.Created, right.StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.Unauthorized, await Lifecycle.StatusOfDevicesAsync(silo, primary));
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, phone));
+        Assert.Equal(HttpStatusCode.Unauthorized, await NewPhones.StatusOfDevicesAsync(silo, primary));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, phone));
 
         // The old phone's lock went with it: the next new phone needs no PIN until the new primary sets one.
-        var (_, next) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, next) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (next)
         {
             Assert.Equal(HttpStatusCode.Created, next.StatusCode);
@@ -90,35 +90,35 @@ public sealed class RegistrationLockTests
     public async Task ReRegister_PinGuessing_ThrottledPerNumberEvenForTheRightPin(StorageKind engine)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var running = await Lifecycle.StartAsync(
+        await using var running = await NewPhones.StartAsync(
             engine, time, ("Accounts:RegistrationLockMaxAttempts", "2"), ("Accounts:RegistrationLockAttemptWindow", "01:00:00"));
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
         foreach (var guess in new[] { "0000", "1111" })
         {
-            var (_, refused) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId, guess);
+            var (_, refused) = await NewPhones.ReRegisterAsync(silo, primary.AccountId, guess);
             using (refused)
             {
-                await Lifecycle.AssertErrorAsync(refused, (HttpStatusCode)423, "registration_locked");
+                await NewPhones.AssertErrorAsync(refused, (HttpStatusCode)423, "registration_locked");
             }
         }
 
-        var (_, throttled) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId, Pin);
+        var (_, throttled) = await NewPhones.ReRegisterAsync(silo, primary.AccountId, Pin);
         using (throttled)
         {
             await RateLimits.AssertLimitedAsync(throttled, "registration_lock_number", 3600);
         }
 
         // A missing PIN costs no attempt and no hash: it is still told the lock, not throttled.
-        var (_, missing) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, missing) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (missing)
         {
-            await Lifecycle.AssertErrorAsync(missing, (HttpStatusCode)423, "registration_locked");
+            await NewPhones.AssertErrorAsync(missing, (HttpStatusCode)423, "registration_locked");
         }
 
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, primary));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
         time.Advance(TimeSpan.FromHours(1));
-        var (_, later) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId, Pin);
+        var (_, later) = await NewPhones.ReRegisterAsync(silo, primary.AccountId, Pin);
         using (later)
         {
             Assert.Equal(HttpStatusCode.Created, later.StatusCode);
@@ -130,45 +130,45 @@ public sealed class RegistrationLockTests
     public async Task ReRegister_PrimaryAwayPastTheLapse_NoPinNeeded(StorageKind engine)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var running = await Lifecycle.StartAsync(engine, time);
+        await using var running = await NewPhones.StartAsync(engine, time);
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
         var lapsesAt = StartOfDay(time) + (8 * DayMs);
 
         time.Advance(TimeSpan.FromMilliseconds(lapsesAt - 1 - time.GetUtcNow().ToUnixTimeMilliseconds()));
-        var (_, early) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, early) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (early)
         {
-            var body = await Lifecycle.AssertErrorAsync(early, (HttpStatusCode)423, "registration_locked");
+            var body = await NewPhones.AssertErrorAsync(early, (HttpStatusCode)423, "registration_locked");
             Assert.Equal(1, (long)body["timeRemaining"]!);
         }
 
         time.Advance(TimeSpan.FromMilliseconds(1));
-        var (phone, lapsed) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (phone, lapsed) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (lapsed)
         {
             Assert.Equal(HttpStatusCode.Created, lapsed.StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, phone));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, phone));
     }
 
     [Fact]
     public async Task ReRegister_PrimaryBackBeforeTheLapse_LockInForceAgain()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite, time);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite, time);
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
 
         time.Advance(TimeSpan.FromDays(6));
-        Assert.Equal(HttpStatusCode.OK, await Lifecycle.StatusOfDevicesAsync(silo, primary));
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
         time.Advance(TimeSpan.FromDays(3));
-        var (_, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
 
         using (response)
         {
-            var body = await Lifecycle.AssertErrorAsync(response, (HttpStatusCode)423, "registration_locked");
+            var body = await NewPhones.AssertErrorAsync(response, (HttpStatusCode)423, "registration_locked");
             Assert.Equal(StartOfDay(time) + (5 * DayMs), (long)body["lapsesAt"]!);
         }
     }
@@ -176,14 +176,14 @@ public sealed class RegistrationLockTests
     [Fact]
     public async Task RemoveLock_ThenReRegister_NoPinNeeded()
     {
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite);
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
         using var http = primary.CreateClient(silo);
 
         using var removed = await http.DeleteAsync("/v1/account/registration-lock", Cancel);
         using var again = await http.DeleteAsync("/v1/account/registration-lock", Cancel);
-        var (_, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
 
         Assert.Equal((HttpStatusCode.NoContent, HttpStatusCode.NoContent), (removed.StatusCode, again.StatusCode));
         using (response)
@@ -195,18 +195,18 @@ public sealed class RegistrationLockTests
     [Fact]
     public async Task SetLock_Companion_ForbiddenAndNoLockSet()
     {
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         var companion = await Linking.LinkAsync(silo, primary, keyIndex: 1);
         using var http = companion.CreateClient(silo);
 
-        using var set = await Lifecycle.SetLockAsync(silo, companion, Pin);
+        using var set = await NewPhones.SetLockAsync(silo, companion, Pin);
         using var remove = await http.DeleteAsync("/v1/account/registration-lock", Cancel);
 
-        await Lifecycle.AssertErrorAsync(set, HttpStatusCode.Forbidden, "forbidden");
-        await Lifecycle.AssertErrorAsync(remove, HttpStatusCode.Forbidden, "forbidden");
-        var (_, response) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        await NewPhones.AssertErrorAsync(set, HttpStatusCode.Forbidden, "forbidden");
+        await NewPhones.AssertErrorAsync(remove, HttpStatusCode.Forbidden, "forbidden");
+        var (_, response) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (response)
         {
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -225,16 +225,16 @@ public sealed class RegistrationLockTests
     [MemberData(nameof(BadPins))]
     public async Task SetLock_MalformedPin_BadRequestNamingTheField(string? pin, string error, string field)
     {
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite);
         var silo = running.Silo;
         var primary = await TestAccounts.RegisterAsync(silo);
         using var http = primary.CreateClient(silo);
 
         using var response = await http.PutAsJsonAsync("/v1/account/registration-lock", new JsonObject { ["pin"] = pin }, Cancel);
 
-        var body = await Lifecycle.AssertErrorAsync(response, HttpStatusCode.BadRequest, error);
+        var body = await NewPhones.AssertErrorAsync(response, HttpStatusCode.BadRequest, error);
         Assert.Equal(field, (string?)body["field"]);
-        var (_, reRegistration) = await Lifecycle.ReRegisterAsync(silo, primary.AccountId);
+        var (_, reRegistration) = await NewPhones.ReRegisterAsync(silo, primary.AccountId);
         using (reRegistration)
         {
             Assert.Equal(HttpStatusCode.Created, reRegistration.StatusCode);
@@ -244,7 +244,7 @@ public sealed class RegistrationLockTests
     [Fact]
     public async Task ReRegister_MalformedPin_BadRequestAndCodeNotUsed()
     {
-        await using var running = await Lifecycle.StartAsync(StorageKind.Sqlite);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite);
         var silo = running.Silo;
         var primary = await LockedAccountAsync(silo);
         var (_, body) = TestAccounts.NewRegistration(accountId: primary.AccountId);
@@ -257,7 +257,7 @@ public sealed class RegistrationLockTests
         body["registrationLock"] = Pin;
         using var right = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
 
-        var error = await Lifecycle.AssertErrorAsync(malformed, HttpStatusCode.BadRequest, "invalid_field");
+        var error = await NewPhones.AssertErrorAsync(malformed, HttpStatusCode.BadRequest, "invalid_field");
         Assert.Equal("registrationLock", (string?)error["field"]);
         Assert.Equal(HttpStatusCode.Created, right.StatusCode);
     }

@@ -13,7 +13,7 @@ namespace Cluster.Grains.Accounts;
 /// memberships, app state, blobs until they expire). Owns no fields; changes <c>State</c> through the same write as
 /// every device change (<c>ChangedAsync</c>), then tells interested accounts with <c>identityChanged</c>.
 /// </summary>
-internal sealed partial class AccountGrain : IAccountLifecycleGrain
+internal sealed partial class AccountGrain : IReRegistrationGrain
 {
     public async Task<ReRegistrationResult> ReRegisterAsync(RegisterAccount request, byte[]? pinHash)
     {
@@ -82,7 +82,7 @@ internal sealed partial class AccountGrain : IAccountLifecycleGrain
         var batch = linking.Value.FanoutBatchSize;
         for (var i = 0; i < interested.Length; i++)
         {
-            _ = GrainFactory.GetGrain<IAccountLifecycleGrain>(interested[i]).NotifyIdentityChangedAsync(AccountId, version);
+            _ = GrainFactory.GetGrain<IReRegistrationGrain>(interested[i]).NotifyIdentityChangedAsync(AccountId, version);
             if ((i + 1) % batch == 0)
             {
                 await Task.Yield();

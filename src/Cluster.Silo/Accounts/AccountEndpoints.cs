@@ -67,8 +67,11 @@ internal static class AccountEndpoints
         };
         if (!await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(registration))
         {
-            // A verified registration of a registered number moves it to this new primary (ReRegistration).
-            return await ReRegistration.ReplaceAsync(context, grains, accountId, registration, registrationLock);
+            // A verified registration of a registered number moves it to this new primary (ReRegistration); without
+            // verification (a closed test deployment) nothing proves the number is the caller's, so it stays refused.
+            return verification.Value.Required
+                ? await ReRegistration.ReplaceAsync(context, grains, accountId, registration, registrationLock)
+                : ApiErrorHandling.Error(StatusCodes.Status409Conflict, "account_exists", $"account {accountId} exists already");
         }
 
         ClusterMetrics.AccountsRegistered.Add(1);

@@ -15,7 +15,7 @@ internal static partial class ReRegistration
 {
     public static async Task<IResult> ReplaceAsync(HttpContext context, IGrainFactory grains, string accountId, RegisterAccount registration, string? pin)
     {
-        var account = grains.GetGrain<IAccountLifecycleGrain>(accountId);
+        var account = grains.GetGrain<IReRegistrationGrain>(accountId);
         var challenge = await account.ChallengeRegistrationLockAsync(pin is not null);
         byte[]? pinHash = null;
         switch (challenge.Status)

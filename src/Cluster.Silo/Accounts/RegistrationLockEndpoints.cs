@@ -30,7 +30,7 @@ internal static class RegistrationLockEndpoints
             return RegistrationLockHashing.Busy.ToResult(context);
         }
 
-        return await grains.GetGrain<IAccountLifecycleGrain>(device.Address.AccountId).SetRegistrationLockAsync(hash)
+        return await grains.GetGrain<IReRegistrationGrain>(device.Address.AccountId).SetRegistrationLockAsync(hash)
             ? Results.NoContent()
             : throw ApiException.NotFound("account");
     }
@@ -38,7 +38,7 @@ internal static class RegistrationLockEndpoints
     private static async Task<IResult> RemoveAsync(HttpContext context, IGrainFactory grains)
     {
         var device = RequirePrimary(context);
-        await grains.GetGrain<IAccountLifecycleGrain>(device.Address.AccountId).RemoveRegistrationLockAsync();
+        await grains.GetGrain<IReRegistrationGrain>(device.Address.AccountId).RemoveRegistrationLockAsync();
         return Results.NoContent();
     }
 

@@ -8,7 +8,7 @@ namespace Cluster.Client.Tests;
 
 /// <summary>The SDK's side of a new phone, the registration lock and device management, against the shared silo.</summary>
 [Collection(SharedSilo.Name)]
-public sealed class AccountLifecycleClientTests(SiloFixture fixture)
+public sealed class NewPhoneClientTests(SiloFixture fixture)
 {
     private static readonly DeviceConnectionOptions FastRetry = new() { InitialBackoff = TimeSpan.FromMilliseconds(20), MaxBackoff = TimeSpan.FromMilliseconds(200) };
 

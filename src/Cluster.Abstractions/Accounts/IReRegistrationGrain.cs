@@ -8,8 +8,8 @@ namespace Cluster.Abstractions.Accounts;
 /// replaces the primary and unlinks every companion in one step; the registration lock is a PIN hash the grain keeps
 /// and compares, the PIN itself never reaches it.
 /// </summary>
-[Alias("IAccountLifecycleGrain")]
-public interface IAccountLifecycleGrain : IGrainWithStringKey
+[Alias("IReRegistrationGrain")]
+public interface IReRegistrationGrain : IGrainWithStringKey
 {
     /// <summary>
     /// The first step of a re-registration: whether the account's registration lock is in force and, when a PIN is
@@ -63,7 +63,7 @@ public enum RegistrationLockStatus
     Throttled,
 }
 
-/// <summary>The answer to <see cref="IAccountLifecycleGrain.ChallengeRegistrationLockAsync"/>.</summary>
+/// <summary>The answer to <see cref="IReRegistrationGrain.ChallengeRegistrationLockAsync"/>.</summary>
 /// <param name="Status">The outcome.</param>
 /// <param name="LapsesAt">When the lock lapses if the primary stays away (Unix ms); 0 when unlocked.</param>
 /// <param name="RetryAfterMs">When throttled: how long until the next attempt is allowed.</param>
@@ -90,7 +90,7 @@ public enum ReRegistrationStatus
     NoAccount,
 }
 
-/// <summary>The answer to <see cref="IAccountLifecycleGrain.ReRegisterAsync"/>.</summary>
+/// <summary>The answer to <see cref="IReRegistrationGrain.ReRegisterAsync"/>.</summary>
 /// <param name="Status">The outcome.</param>
 /// <param name="LapsesAt">When locked: when the lock lapses if the primary stays away (Unix ms).</param>
 /// <param name="CompanionsUnlinked">When replaced: how many companions were unlinked.</param>

@@ -7,24 +7,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Cluster.Accounts.Tests;
 
-/// <summary>A silo on one engine (a fresh PostgreSQL database, or SQLite), stopped and dropped on dispose.</summary>
-internal sealed class EngineSilo(TestSilo silo, PostgresDatabase? database) : IAsyncDisposable
+/// <summary>The helpers of the re-registration, registration-lock and device-management tests.</summary>
+internal static class NewPhones
 {
-    public TestSilo Silo { get; } = silo;
-
-    public async ValueTask DisposeAsync()
+    /// <summary>A silo on one engine (a fresh PostgreSQL database, or SQLite), stopped and dropped on dispose.</summary>
+    internal sealed class RunningSilo(TestSilo silo, PostgresDatabase? database) : IAsyncDisposable
     {
-        await Silo.DisposeAsync();
-        if (database is not null)
+        public TestSilo Silo { get; } = silo;
+
+        public async ValueTask DisposeAsync()
         {
-            await database.DisposeAsync();
+            await Silo.DisposeAsync();
+            if (database is not null)
+            {
+                await database.DisposeAsync();
+            }
         }
     }
-}
 
-/// <summary>The helpers of the re-registration, registration-lock and device-management tests.</summary>
-internal static class Lifecycle
-{
     public static TheoryData<StorageKind> Engines() => [StorageKind.Sqlite, StorageKind.PostgreSql];
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
@@ -33,7 +33,7 @@ internal static class Lifecycle
     /// A silo on <paramref name="engine"/> with <paramref name="time"/> (standing still unless the test advances it) and
     /// the given settings (every test silo hashes PINs cheaply: the iteration count is a cost, not a behaviour).
     /// </summary>
-    public static async Task<EngineSilo> StartAsync(StorageKind engine, FakeTimeProvider? time = null, params (string Key, string Value)[] settings)
+    public static async Task<RunningSilo> StartAsync(StorageKind engine, FakeTimeProvider? time = null, params (string Key, string Value)[] settings)
     {
         var database = engine == StorageKind.PostgreSql ? await PostgresDatabase.CreateAsync() : null;
         if (database is not null)
@@ -43,7 +43,7 @@ internal static class Lifecycle
 
         var silo = await TestSilo.StartAsync(
             RateLimits.With(time, settings) with { PostgresConnectionString = database?.ConnectionString, ClusterId = $"lifecycle-{Guid.NewGuid():N}" }, Cancel);
-        return new EngineSilo(silo, database);
+        return new RunningSilo(silo, database);
     }
 
     /// <summary>A verified registration of <paramref name="accountId"/> with fresh keys (a new phone), optionally with a PIN.</summary>
