@@ -14,13 +14,21 @@ public static class CliApplication
         """
         Usage: cluster provision [--server URL] [--invert]
                cluster verify NUMBER [--server URL]
-               cluster register NUMBER CODE [--name NAME] [--server URL]
+               cluster register NUMBER CODE [--name NAME] [--pin PIN] [--server URL]
+               cluster registration-lock set PIN --login NUMBER.1 --password PASSWORD [--server URL]
+               cluster registration-lock remove --login NUMBER.1 --password PASSWORD [--server URL]
                cluster delete-account NUMBER PASSWORD [--server URL]
 
         Commands:
           verify      Ask the server to send a verification code to NUMBER (E.164, e.g. +15551234567).
           register    Register NUMBER with the CODE it was sent and fresh keys; prints the new primary's
                       login and password (keep them: the server stores only the password's hash).
+                      A NUMBER that is registered already moves to these new keys (a new phone): its other
+                      devices are logged out and its contacts told. --pin gives its registration-lock PIN.
+          registration-lock
+                      As the primary (--login, --password): set a PIN a re-registration must present
+                      (it lapses after 7 days without the primary), or remove it. Command-line arguments
+                      are visible to other local users: this is for trying the flow.
           delete-account
                       Delete the account of NUMBER for good, as its primary device (PASSWORD is the one
                       register printed): every device is logged out and everything the server holds for
@@ -53,7 +61,7 @@ public static class CliApplication
             return args is [] ? ExitCodes.Usage : ExitCodes.Success;
         }
 
-        if (args[0] is not ("provision" or "verify" or "register" or "delete-account"))
+        if (args[0] is not ("provision" or "verify" or "register" or "registration-lock" or "delete-account"))
         {
             return Fail(error, $"unknown command '{args[0]}'");
         }
@@ -61,6 +69,9 @@ public static class CliApplication
         var server = DefaultServer;
         var invert = false;
         string? name = null;
+        string? pin = null;
+        string? login = null;
+        string? password = null;
         var positional = new List<string>();
         for (var i = 1; i < args.Length; i++)
         {
@@ -68,6 +79,15 @@ public static class CliApplication
             {
                 case "--name" when i + 1 < args.Length && args[0] == "register":
                     name = args[++i];
+                    break;
+                case "--pin" when i + 1 < args.Length && args[0] == "register":
+                    pin = args[++i];
+                    break;
+                case "--login" when i + 1 < args.Length && args[0] == "registration-lock":
+                    login = args[++i];
+                    break;
+                case "--password" when i + 1 < args.Length && args[0] == "registration-lock":
+                    password = args[++i];
                     break;
                 case var value when args[0] != "provision" && !value.StartsWith("--", StringComparison.Ordinal) && value != "-h":
                     positional.Add(value);
@@ -91,15 +111,21 @@ public static class CliApplication
             }
         }
 
-        var wanted = args[0] switch { "verify" => 1, "register" or "delete-account" => 2, _ => 0 };
+        var wanted = args[0] switch { "verify" => 1, "register" or "delete-account" => 2, "registration-lock" => positional is ["set", ..] ? 2 : 1, _ => 0 };
         if (positional.Count != wanted)
         {
             return Fail(error, args[0] switch
             {
                 "verify" => "verify needs NUMBER",
                 "register" => "register needs NUMBER and CODE",
-                _ => "delete-account needs NUMBER and PASSWORD",
+                "delete-account" => "delete-account needs NUMBER and PASSWORD",
+                _ => "registration-lock needs 'set PIN' or 'remove'",
             });
+        }
+
+        if (args[0] == "registration-lock" && (positional[0] is not ("set" or "remove") || login is null || password is null))
+        {
+            return Fail(error, "registration-lock needs 'set PIN' or 'remove', --login and --password");
         }
 
         try
@@ -107,8 +133,10 @@ public static class CliApplication
             return args[0] switch
             {
                 "verify" => await AccountCommands.VerifyAsync(server, positional[0], output, cancellationToken),
-                "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken),
                 "delete-account" => await AccountCommands.DeleteAccountAsync(server, positional[0], positional[1], output, cancellationToken),
+                "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken, pin),
+                "registration-lock" => await RegistrationLockCommand.RunAsync(
+                    server, login!, password!, positional[0] == "set" ? positional[1] : null, output, cancellationToken),
                 _ => await ProvisionCommand.RunAsync(new ProvisionSettings(server, invert), output, cancellationToken),
             };
         }

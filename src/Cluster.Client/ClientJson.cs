@@ -19,6 +19,7 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(Push.WebPushSubscription))]
 [JsonSerializable(typeof(Push.PushSubscriptionStatus))]
 [JsonSerializable(typeof(RegisteredDevice))]
+[JsonSerializable(typeof(RegistrationLockBody))]
 [JsonSerializable(typeof(DeviceInfoList))]
 [JsonSerializable(typeof(LinkToken))]
 [JsonSerializable(typeof(LinkRequest))]
@@ -51,7 +52,7 @@ internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
 internal sealed record LinkAnswer(int DeviceId);
 
 internal sealed record ErrorBody(
-    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices, long? Version = null, long? SnapshotVersion = null);
+    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices, long? Version = null, long? SnapshotVersion = null, long? TimeRemaining = null, long? LapsesAt = null);
 
 internal sealed record StartCallBody(string To, IReadOnlyList<Calls.CallOffer> Offers);
 

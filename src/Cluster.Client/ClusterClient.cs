@@ -70,7 +70,11 @@ public sealed class ClusterClient : IDisposable
     public Task<VerificationCodeSent> RequestVerificationCodeAsync(string accountId, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "/v1/accounts/verification", new VerificationCodeRequest(accountId), ClientJson.Default.VerificationCodeRequest, ClientJson.Default.VerificationCodeSent, cancellationToken, anonymous: true);
 
-    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device (with a verification code).</summary>
+    /// <summary>
+    /// <c>POST /v1/accounts</c>: registers an account and its primary device (with a verification code). For a number
+    /// that is registered already this is a re-registration: this device becomes the primary, every other device is
+    /// unlinked; a locked number throws <see cref="RegistrationLockedException"/> without the right PIN.
+    /// </summary>
     public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "/v1/accounts", request, ClientJson.Default.RegistrationRequest, ClientJson.Default.RegisteredDevice, cancellationToken, anonymous: true);
 
@@ -86,6 +90,24 @@ public sealed class ClusterClient : IDisposable
     /// <summary><c>GET /v1/devices</c>: the caller's own devices.</summary>
     public async Task<IReadOnlyList<DeviceInfo>> GetOwnDevicesAsync(CancellationToken cancellationToken = default) =>
         (await SendAsync(HttpMethod.Get, "/v1/devices", ClientJson.Default.DeviceInfoList, cancellationToken)).Devices;
+
+    /// <summary>
+    /// <c>PUT /v1/account/registration-lock</c> (primary only): sets or replaces the PIN a re-registration of this number
+    /// must present (<see cref="RegistrationRequest.RegistrationLock"/>) until the lock lapses after 7 days without the primary.
+    /// </summary>
+    public Task SetRegistrationLockAsync(string pin, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/account/registration-lock", new RegistrationLockBody(pin), ClientJson.Default.RegistrationLockBody, cancellationToken);
+
+    /// <summary><c>DELETE /v1/account/registration-lock</c> (primary only): removes the registration lock; idempotent.</summary>
+    public Task RemoveRegistrationLockAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, "/v1/account/registration-lock", cancellationToken);
+
+    /// <summary>
+    /// <c>DELETE /v1/devices/{ownDeviceId}</c> (a companion): unlinks this device itself; its credentials stop working at
+    /// once. The primary cannot (400 <c>cannot_remove_primary</c>).
+    /// </summary>
+    public Task UnlinkSelfAsync(CancellationToken cancellationToken = default) =>
+        RemoveDeviceAsync((Credentials ?? throw new InvalidOperationException("UnlinkSelfAsync needs the device's credentials")).DeviceId, cancellationToken);
 
     /// <summary><c>POST /v1/devices/link-token</c> (primary only): a single-use token for linking one companion.</summary>
     public Task<LinkToken> CreateLinkTokenAsync(CancellationToken cancellationToken = default) =>
@@ -318,6 +340,7 @@ public sealed class ClusterClient : IDisposable
             HttpStatusCode.Conflict when error?.MissingDevices is not null || error?.ExtraDevices is not null =>
                 new MismatchedDevicesException(message, error.MissingDevices ?? [], error.ExtraDevices ?? []),
             HttpStatusCode.Gone when error?.StaleDevices is not null => new StaleDevicesException(message, error.StaleDevices),
+            (HttpStatusCode)423 when error?.TimeRemaining is { } remaining => new RegistrationLockedException(message, TimeSpan.FromMilliseconds(remaining), error.LapsesAt ?? 0),
             HttpStatusCode.Conflict when error?.Version is { } version => new AppStateConflictException(code, message, version, error.SnapshotVersion ?? 0),
             _ => new ClusterApiException(response.StatusCode, code, message, error?.Field, response.Headers.RetryAfter?.Delta),
         };

@@ -49,6 +49,7 @@ public static class SiloApplication
             .AddDeviceAuthentication()
             .AddRateLimits()
             .AddVerification()
+            .AddAccounts()
             .AddKeys()
             .AddDevices()
             .AddProvisioning().AddBlobs(database)

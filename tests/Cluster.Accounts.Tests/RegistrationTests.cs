@@ -37,20 +37,23 @@ public sealed class RegistrationTests(SiloFixture fixture)
     }
 
     [Fact]
-    public async Task Register_ExistingAccount_ConflictAndFirstCredentialsKept()
+    public async Task Register_ExistingAccountWithCode_NewPrimaryReplacesTheFirst()
     {
         var (device, body) = TestAccounts.NewRegistration();
-        var (_, again) = TestAccounts.NewRegistration(accountId: device.AccountId);
+        var (newPhone, again) = TestAccounts.NewRegistration(accountId: device.AccountId);
         using var http = Silo.CreateHttpClient();
         using var first = await TestAccounts.PostRegistrationAsync(Silo, http, body);
 
         using var second = await TestAccounts.PostRegistrationAsync(Silo, http, again);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
-        Assert.Equal("account_exists", (string?)(await second.Content.ReadFromJsonAsync<JsonObject>(Cancel))!["error"]);
-        using var authed = device.CreateClient(Silo);
-        using var devices = await authed.GetAsync("/v1/devices", Cancel);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal(1, (int)(await second.Content.ReadFromJsonAsync<JsonObject>(Cancel))!["deviceId"]!);
+        using var oldCredentials = device.CreateClient(Silo);
+        using var refused = await oldCredentials.GetAsync("/v1/devices", Cancel);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        using var newCredentials = newPhone.CreateClient(Silo);
+        using var devices = await newCredentials.GetAsync("/v1/devices", Cancel);
         Assert.Equal(HttpStatusCode.OK, devices.StatusCode);
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Cluster.Client.Accounts;
 using Cluster.Client.Keys;
 using Cluster.Client.Messaging;
 using Cluster.Client.Provisioning;
@@ -142,13 +143,15 @@ public sealed class ClusterClientTests(SiloFixture fixture)
     public async Task Refusals_CarryStatusErrorCodeAndField()
     {
         var alice = await SdkDevice.RegisterAsync(Gateway);
+        using var client = alice.Client(Gateway);
+        await client.SetRegistrationLockAsync("2468", Cancel);
         using var anonymous = new ClusterClient(Gateway);
         await anonymous.RequestVerificationCodeAsync(alice.AccountId, Cancel);
         var secondRegistration = DeviceKeys.Generate().CreateRegistration(alice.AccountId, DeviceKeys.NewPassword()) with { VerificationCode = TestAccounts.SentCode(alice.AccountId) };
-        var again = await Assert.ThrowsAsync<ClusterApiException>(() => anonymous.RegisterAsync(secondRegistration, Cancel));
-        Assert.Equal((HttpStatusCode.Conflict, "account_exists"), (again.Status, again.Error));
+        var locked = await Assert.ThrowsAsync<RegistrationLockedException>(() => anonymous.RegisterAsync(secondRegistration, Cancel));
+        Assert.Equal(((HttpStatusCode)423, "registration_locked"), (locked.Status, locked.Error));
+        Assert.True(locked.TimeRemaining > TimeSpan.FromDays(6), $"the lock lapses after 7 days away, not in {locked.TimeRemaining}");
 
-        using var client = alice.Client(Gateway);
         var forged = alice.Keys.NewSignedPreKey(2) with { Signature = DeviceKeys.Generate().NewSignedPreKey(2).Signature };
         var badSignature = await Assert.ThrowsAsync<ClusterApiException>(() => client.UploadKeysAsync(new PreKeyUpload { SignedPreKey = forged }, Cancel));
         Assert.Equal((HttpStatusCode.UnprocessableEntity, "bad_signature", "signedPreKey.signature"), (badSignature.Status, badSignature.Error, badSignature.Field));

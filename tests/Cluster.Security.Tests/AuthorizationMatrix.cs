@@ -90,7 +90,8 @@ internal static class AuthorizationMatrix
         new("* /metrics", "Prometheus scrape", All(200), _ => Http(HttpMethod.Get, "/metrics")),
         new("POST /v1/accounts/verification", "a code for any number", All(202), _ => Http(HttpMethod.Post, "/v1/accounts/verification", new JsonObject { ["accountId"] = TestAccounts.NewAccountId() })),
         new("POST /v1/accounts", "a fresh number", All(201), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(oneTimeKeys: 2).Body))),
-        new("POST /v1/accounts", "a number that is registered", All(409), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(accountId: c.World.AccountId).Body))),
+        new("POST /v1/accounts", "a number that is registered (a new phone)", All(201), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(accountId: c.World.AccountId).Body))),
+        new("POST /v1/accounts", "a registered number with a registration lock, no PIN", All(423), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, await LockedAsync(c)))),
         new("PUT /v1/devices/link", "a link token of the account", All(201), LinkWithTokenAsync(ownToken: true)),
         new("PUT /v1/devices/link", "a link token of another account", All(403), LinkWithTokenAsync(ownToken: false)),
         new("* /v1/provisioning", "a new device's socket", All(101), c => Task.FromResult(new Probe { Socket = ct => ProvisioningSocketAsync(c, ct) })),
@@ -128,6 +129,8 @@ internal static class AuthorizationMatrix
 
         // Primary-only actions on the caller's own account.
         new("POST /v1/devices/link-token", "a link token", Authenticated(201, 403, 201), _ => Http(HttpMethod.Post, "/v1/devices/link-token")),
+        new("PUT /v1/account/registration-lock", "a PIN for the caller's own account", Authenticated(204, 403, 204), _ => Http(HttpMethod.Put, "/v1/account/registration-lock", new JsonObject { ["pin"] = "2468" })),
+        new("DELETE /v1/account/registration-lock", "the caller's own account's lock", Authenticated(204, 403, 204), _ => Http(HttpMethod.Delete, "/v1/account/registration-lock")),
         new("PUT /v1/devices/list", "A's device list signed by A's primary", Authenticated(422, 403, 204), c => Http(HttpMethod.Put, "/v1/devices/list", Linking.DeviceList(c.World.Primary, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), [1]))),
         new("PUT /v1/provisioning/{address}", "a new device waits at the address", Authenticated(204, 403, 204), ProvisionAsync),
         new("DELETE /v1/devices/{deviceId}", "A's companion (itself, for the companion)", Authenticated(404, 204, 204), c => RemoveAsync(c, c.World.Companion.DeviceId)),
@@ -478,6 +481,16 @@ internal static class AuthorizationMatrix
         });
 
     private static string Escape(string value) => Uri.EscapeDataString(value);
+
+    // A re-registration body for A after A's primary set a registration lock (the body carries no PIN).
+    private static async Task<JsonObject> LockedAsync(Cell c)
+    {
+        using var http = c.World.Primary.CreateClient(c.World.Silo);
+        using var set = await http.PutAsJsonAsync("/v1/account/registration-lock", new JsonObject { ["pin"] = "2468" });
+        return set.StatusCode == System.Net.HttpStatusCode.NoContent
+            ? TestAccounts.NewRegistration(accountId: c.World.AccountId).Body
+            : throw new InvalidOperationException($"setting A's registration lock failed: {(int)set.StatusCode}");
+    }
 
     // A registration body with a code the development sender sent for its number.
     private static async Task<JsonObject> VerifiedAsync(Cell c, JsonObject body)

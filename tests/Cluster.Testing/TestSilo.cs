@@ -71,6 +71,7 @@ public sealed class TestSilo : IAsyncDisposable
         "Auth:Throttle:FailuresPerDevice=1000000",
         "Auth:Throttle:FailuresPerClientAddress=1000000",
         "Auth:HashQueueLimit=100000",
+        "Accounts:RegistrationLockHashQueueLimit=10000",
         "AnonymousLimits:RegistrationBurst=1000000",
         "AnonymousLimits:LinkBurst=1000000",
         "AnonymousLimits:VerificationBurst=1000000",
@@ -103,6 +104,7 @@ public sealed class TestSilo : IAsyncDisposable
             $"--Cluster:SiloPort={FreePorts.Next()}",
             $"--Cluster:ClusterId={settings.ClusterId}",
             "--Auth:PasswordHashIterations=1000",
+            "--Accounts:RegistrationLockIterations=1000",
         };
         // Every test talks from 127.0.0.1, many through one shared silo: the per-client and per-sender limits are out
         // of reach unless a test sets its own (its settings come later, and the last value of a key wins).

@@ -43,6 +43,13 @@ public static class AccountCommands
             await call(client);
             return ExitCodes.Success;
         }
+        catch (RegistrationLockedException ex)
+        {
+            output.WriteLine($"The number has a registration lock: {ex.ServerMessage}");
+            output.WriteLine("Ask for a new code (cluster verify NUMBER) and register again with --pin PIN,");
+            output.WriteLine($"or wait {ex.TimeRemaining.TotalDays.ToString("0.#", CultureInfo.InvariantCulture)} days for the lock to lapse.");
+            return ExitCodes.Failure;
+        }
         catch (ClusterApiException ex)
         {
             output.WriteLine($"The server refused: {ex.Message}");
@@ -55,8 +62,11 @@ public static class AccountCommands
         }
     }
 
-    /// <summary><c>register NUMBER CODE</c>: registers the number with fresh keys; prints the device's secrets.</summary>
-    public static Task<int> RegisterAsync(Uri server, string number, string code, string? name, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>register NUMBER CODE [--pin PIN]</c>: registers the number with fresh keys, or moves a registered number to them
+    /// (a re-registration: its other devices are logged out); prints the device's secrets.
+    /// </summary>
+    public static Task<int> RegisterAsync(Uri server, string number, string code, string? name, TextWriter output, CancellationToken cancellationToken, string? pin = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         var identity = ECKeyPair.Generate();
@@ -77,6 +87,7 @@ public static class AccountCommands
                     RegistrationId = registrationId,
                     Name = name ?? "terminal",
                     VerificationCode = code,
+                    RegistrationLock = pin,
                     IdentityKey = identity.PublicKey.ToArray(),
                     SignedPreKey = new SignedPreKey(1, signedPreKey, identity.Sign(signedPreKey)),
                     KemLastResortKey = new SignedPreKey(1, kem, identity.Sign(kem)),

@@ -17,6 +17,9 @@ public sealed record RegistrationRequest
     /// <summary>The code <see cref="ClusterClient.RequestVerificationCodeAsync"/> had sent to the number.</summary>
     public string? VerificationCode { get; init; }
 
+    /// <summary>The registration-lock PIN, for a re-registration of a number whose primary set one.</summary>
+    public string? RegistrationLock { get; init; }
+
     /// <summary>A name for the device, shown to the account's other devices.</summary>
     public string? Name { get; init; }
 

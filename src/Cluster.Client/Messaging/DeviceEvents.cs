@@ -13,6 +13,7 @@ public abstract record DeviceEvent(string Type)
         return type switch
         {
             "deviceListChanged" => new DeviceListChanged(json.GetProperty("accountId").GetString()!, json.GetProperty("version").GetInt64()),
+            "identityChanged" => new IdentityChanged(json.GetProperty("accountId").GetString()!, json.GetProperty("version").GetInt64()),
             "keysLow" => new KeysLow(json.GetProperty("oneTimeCount").GetInt32(), json.GetProperty("kemOneTimeCount").GetInt32()),
             "queueOverflow" => new QueueOverflow(json.GetProperty("dropped").GetInt64()),
             "companionsExpiring" => new CompanionsExpiring(DateTimeOffset.FromUnixTimeMilliseconds(json.GetProperty("unlinkAt").GetInt64())),
@@ -36,6 +37,15 @@ public abstract record DeviceEvent(string Type)
 /// <param name="AccountId">The account whose devices changed.</param>
 /// <param name="Version">The account's device-list version, one higher with each change.</param>
 public sealed record DeviceListChanged(string AccountId, long Version) : DeviceEvent("deviceListChanged");
+
+/// <summary>
+/// A contact moved to a new phone (re-registered): a new primary with a new identity key, every companion unlinked.
+/// Fetch its devices again (<see cref="ClusterClient.GetAccountDevicesAsync"/>), start new sessions, and tell the user
+/// its safety number changed; nothing sent to the old devices can be read by the new one.
+/// </summary>
+/// <param name="AccountId">The account that re-registered.</param>
+/// <param name="Version">The account's device-list version after the change.</param>
+public sealed record IdentityChanged(string AccountId, long Version) : DeviceEvent("identityChanged");
 
 /// <summary>The device's one-time key count dropped below 10: upload more with <see cref="ClusterClient.UploadKeysAsync"/>.</summary>
 /// <param name="OneTimeCount">One-time EC prekeys left.</param>

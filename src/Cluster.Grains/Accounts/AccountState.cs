@@ -35,6 +35,8 @@ internal sealed class AccountState
     /// accounts to tell, so that the deletion reminder can finish what an interrupted deletion began. Null otherwise.
     /// </summary>
     [Id(11)] public PendingDeletion? Deletion { get; set; }
+    /// <summary>The registration lock the primary set, or null (none; a re-registration clears it).</summary>
+    [Id(20)] public RegistrationLockRecord? RegistrationLock { get; set; }
 }
 
 /// <summary>What an unfinished deletion still has to remove and tell (see <see cref="AccountState.Deletion"/>).</summary>

@@ -29,8 +29,7 @@ public static class EventJson
         writer =>
         {
             writer.WriteString("type"u8, "deviceListChanged"u8);
-            writer.WriteString("accountId"u8, accountId);
-            writer.WriteNumber("version"u8, version);
+            AccountVersion(writer, accountId, version);
         },
         Unescaped);
 
@@ -99,6 +98,22 @@ public static class EventJson
         writer.WriteNumber("membershipVersion"u8, membershipVersion);
         writer.WriteNumber("infoVersion"u8, infoVersion);
     });
+
+    /// <summary><c>identityChanged</c>: <paramref name="accountId"/> moved to a new primary (a new identity key, every companion unlinked); its device list is now at <paramref name="version"/>.</summary>
+    /// <remarks>The shape of <see cref="DeviceListChanged"/> with another type, written the same way.</remarks>
+    public static byte[] IdentityChanged(string accountId, long version) => Write(
+        writer =>
+        {
+            writer.WriteString("type"u8, "identityChanged"u8);
+            AccountVersion(writer, accountId, version);
+        },
+        Unescaped);
+
+    private static void AccountVersion(Utf8JsonWriter writer, string accountId, long version)
+    {
+        writer.WriteString("accountId"u8, accountId);
+        writer.WriteNumber("version"u8, version);
+    }
 
     // Escapes only what JSON requires (quotes, backslashes, control characters); for text never embedded in HTML.
     private static readonly JsonWriterOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

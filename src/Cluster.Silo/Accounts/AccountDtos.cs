@@ -14,6 +14,9 @@ public sealed class RegisterAccountRequest
     /// <summary>The code sent by <c>POST /v1/accounts/verification</c>.</summary>
     public string? VerificationCode { get; set; }
 
+    /// <summary>The registration-lock PIN, for a re-registration of a locked number.</summary>
+    public string? RegistrationLock { get; set; }
+
     public int? RegistrationId { get; set; }
 
     public string? Name { get; set; }

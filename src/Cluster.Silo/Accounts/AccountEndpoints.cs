@@ -9,9 +9,10 @@ using Cluster.Silo.Verification;
 namespace Cluster.Silo.Accounts;
 
 /// <summary>
-/// <c>POST /v1/accounts</c> (registration, anonymous, rate-limited per client address) and <c>GET /v1/devices</c> (the
-/// account's own devices). Owns no state: checks the input (ids, password, keys via <c>Keys/</c>), hashes the password
-/// (<c>Authentication/</c>), then asks the account grain; answers 4xx for bad input before anything is stored.
+/// <c>POST /v1/accounts</c> (registration, anonymous, rate-limited per client address; of a registered number, a
+/// re-registration handed to <see cref="ReRegistration"/>) and <c>GET /v1/devices</c> (the account's own devices). Owns
+/// no state: checks the input (ids, password, keys via <c>Keys/</c>), hashes the password (<c>Authentication/</c>), then
+/// asks the account grain; answers 4xx for bad input before anything is stored.
 /// </summary>
 internal static class AccountEndpoints
 {
@@ -72,6 +73,7 @@ internal static class AccountEndpoints
         var identityKey = KeyValidation.EcPublicKey(request.IdentityKey, "identityKey");
         var keys = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: true);
         KeyValidation.VerifySignatures(keys, identityKey);
+        var registrationLock = RegistrationLockHashing.Validate(request.RegistrationLock, "registrationLock");
 
         // The code last, once the input is known good: a malformed request does not use up a code.
         if (await VerificationEndpoints.CheckAsync(context, grains, verification.Value, accountId, request.VerificationCode) is { } refused)
@@ -84,17 +86,21 @@ internal static class AccountEndpoints
             return RateLimitRefusal.HashingBusy.ToResult(context);
         }
 
-        var registered = await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(new RegisterAccount
+        var registration = new RegisterAccount
         {
             PasswordHash = passwordHash,
             RegistrationId = registrationId,
             Name = name,
             IdentityKey = identityKey,
             Keys = keys,
-        });
-        if (!registered)
+        };
+        if (!await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(registration))
         {
-            return ApiErrorHandling.Error(StatusCodes.Status409Conflict, "account_exists", $"account {accountId} exists already");
+            // A verified registration of a registered number moves it to this new primary (ReRegistration); without
+            // verification (a closed test deployment) nothing proves the number is the caller's, so it stays refused.
+            return verification.Value.Required
+                ? await ReRegistration.ReplaceAsync(context, grains, accountId, registration, registrationLock)
+                : ApiErrorHandling.Error(StatusCodes.Status409Conflict, "account_exists", $"account {accountId} exists already");
         }
 
         ClusterMetrics.AccountsRegistered.Add(1);

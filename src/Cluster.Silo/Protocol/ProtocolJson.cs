@@ -24,6 +24,8 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeRequest))]
 [JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeResponse))]
 [JsonSerializable(typeof(RegisterAccountResponse))]
+[JsonSerializable(typeof(RegistrationLockRequest))]
+[JsonSerializable(typeof(RegistrationLockedError))]
 [JsonSerializable(typeof(DeviceListResponse))]
 [JsonSerializable(typeof(KeysUploadRequest))]
 [JsonSerializable(typeof(KeyCountsResponse))]
