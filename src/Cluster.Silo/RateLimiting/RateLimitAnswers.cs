@@ -52,6 +52,8 @@ internal static class Limits
     public const string CallsDevice = "calls_device";
     public const string CallsDestination = "calls_destination";
     public const string IceDevice = "ice_device";
+    public const string GroupSendsDevice = "group_sends_device";
+    public const string GroupChangesDevice = "group_changes_device";
 
     /// <summary>Answers a request the ASP.NET Core rate limiter refused (a <see cref="ClockedTokenBucketLimiter"/> lease).</summary>
     public static Task OnRejectedAsync(OnRejectedContext rejected)
