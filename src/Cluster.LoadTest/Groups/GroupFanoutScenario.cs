@@ -48,15 +48,7 @@ internal sealed class GroupFanoutScenario : IScenario, IDeviceListener
         TimeSpan drainTime;
         await using (population)
         {
-            foreach (var device in population.Devices)
-            {
-                accountant.Known(device.Key);
-            }
-
-            var connectStarted = Stopwatch.GetTimestamp();
-            status.Phase = "connecting";
-            var connectFailures = await population.ConnectAsync(population.Devices, this, options.ConnectConcurrency ?? 64, TimeSpan.FromSeconds(60), cancellationToken);
-            setup = SetupResult.Of(population, connectFailures, Stopwatch.GetElapsedTime(connectStarted));
+            setup = await AccountedRun.ConnectAllAsync(run, population, accountant, this, cancellationToken);
             status.Phase = "groups";
             await FormGroupsAsync(population.Accounts, options.GroupSize, cancellationToken);
             if (groups.Count == 0)
@@ -66,10 +58,7 @@ internal sealed class GroupFanoutScenario : IScenario, IDeviceListener
 
             status.Extra = () => [("delivered", accountant.DeliveredSoFar), ("outstanding", accountant.Outstanding), ("duplicated", accountant.Duplicated)];
             window = await new LoadDriver(options, status).RunAsync(SendAsync, cancellationToken);
-            status.Phase = "drain";
-            var drainStarted = Stopwatch.GetTimestamp();
-            drained = await accountant.WaitDrainedAsync(options.Drain, cancellationToken);
-            drainTime = Stopwatch.GetElapsedTime(drainStarted);
+            (drained, drainTime) = await AccountedRun.DrainAsync(run, accountant, cancellationToken);
         }
 
         var redeliveredBySdk = population.Devices.Sum(d => d.Connection?.DuplicatesDropped ?? 0);
