@@ -45,6 +45,12 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(AppStatePage))]
 [JsonSerializable(typeof(AppStatePatchBody))]
 [JsonSerializable(typeof(AppStateSnapshotBody))]
+[JsonSerializable(typeof(Groups.GroupInfo))]
+[JsonSerializable(typeof(Groups.GroupMessage))]
+[JsonSerializable(typeof(Groups.CreateGroupBody))]
+[JsonSerializable(typeof(Groups.GroupMembersBody))]
+[JsonSerializable(typeof(Groups.GroupList))]
+[JsonSerializable(typeof(Groups.GroupSendAnswer))]
 internal sealed partial class ClientJson : JsonSerializerContext;
 
 internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
@@ -52,7 +58,8 @@ internal sealed record DeviceInfoList(IReadOnlyList<DeviceInfo> Devices);
 internal sealed record LinkAnswer(int DeviceId);
 
 internal sealed record ErrorBody(
-    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices, long? Version = null, long? SnapshotVersion = null, long? TimeRemaining = null, long? LapsesAt = null);
+    string? Error, string? Message, string? Field, IReadOnlyList<int>? MissingDevices, IReadOnlyList<int>? ExtraDevices, IReadOnlyList<int>? StaleDevices, long? Version = null, long? SnapshotVersion = null, long? TimeRemaining = null, long? LapsesAt = null,
+    IReadOnlyList<string>? MissingMembers = null, IReadOnlyList<string>? UnknownMembers = null, IReadOnlyList<Groups.GroupAccountDevices>? Accounts = null);
 
 internal sealed record StartCallBody(string To, IReadOnlyList<Calls.CallOffer> Offers);
 

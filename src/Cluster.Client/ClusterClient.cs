@@ -166,6 +166,46 @@ public sealed class ClusterClient : IDisposable
             cancellationToken);
     }
 
+    /// <summary><c>POST /v1/groups</c>: a group of this account (its only admin) and <paramref name="members"/> (existing accounts).</summary>
+    public Task<Groups.GroupInfo> CreateGroupAsync(IReadOnlyList<string> members, byte[]? info = null, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "/v1/groups", new Groups.CreateGroupBody(members, info), ClientJson.Default.CreateGroupBody, ClientJson.Default.GroupInfo, cancellationToken);
+
+    /// <summary><c>GET /v1/groups</c>: the ids of the groups this account is in.</summary>
+    public async Task<IReadOnlyList<string>> ListGroupsAsync(CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Get, "/v1/groups", ClientJson.Default.GroupList, cancellationToken)).Groups;
+
+    /// <summary><c>GET /v1/groups/{groupId}</c> (members only).</summary>
+    public Task<Groups.GroupInfo> GetGroupAsync(string groupId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, GroupPath(groupId), ClientJson.Default.GroupInfo, cancellationToken);
+
+    /// <summary><c>POST /v1/groups/{groupId}/members</c> (admins): adds existing accounts; members already in are ignored.</summary>
+    public Task<Groups.GroupInfo> AddGroupMembersAsync(string groupId, IReadOnlyList<string> members, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"{GroupPath(groupId)}/members", new Groups.GroupMembersBody(members), ClientJson.Default.GroupMembersBody, ClientJson.Default.GroupInfo, cancellationToken);
+
+    /// <summary><c>DELETE /v1/groups/{groupId}/members/{accountId}</c> (admins, or the member itself): the group after, or null when it ended.</summary>
+    public async Task<Groups.GroupInfo?> RemoveGroupMemberAsync(string groupId, string accountId, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Delete, $"{GroupPath(groupId)}/members/{Uri.EscapeDataString(accountId)}", anonymous: false);
+        using var response = await http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+        return response.StatusCode == HttpStatusCode.NoContent ? null : await response.Content.ReadFromJsonAsync(ClientJson.Default.GroupInfo, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>PUT /v1/groups/{groupId}/messages</c>: one sender-key ciphertext for every device of every member but this one;
+    /// returns once every copy is durable. A 409/410 throws <see cref="Groups.GroupViewMismatchException"/>. Retried like
+    /// <see cref="SendMessageAsync"/> (a message without an id gets a random one first).
+    /// </summary>
+    public Task SendGroupMessageAsync(string groupId, Groups.GroupMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var idempotent = message.ClientMessageId is null ? message with { ClientMessageId = Guid.NewGuid().ToString("N") } : message;
+        var path = $"{GroupPath(groupId)}/messages";
+        return SendRetries.RunAsync(
+            attempt => SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.GroupMessage, ClientJson.Default.GroupSendAnswer, attempt),
+            cancellationToken);
+    }
+
     /// <summary><c>GET /v1/messages</c>: up to 100 queued envelopes, for a device without a socket.</summary>
     public Task<MessagePage> GetMessagesAsync(CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "/v1/messages", ClientJson.Default.MessagePage, cancellationToken);
@@ -296,6 +336,8 @@ public sealed class ClusterClient : IDisposable
         return await ReadAsync(request, answerType, cancellationToken);
     }
 
+    private static string GroupPath(string groupId) => $"/v1/groups/{Uri.EscapeDataString(groupId)}";
+
     private HttpRequestMessage NewRequest(HttpMethod method, string path, bool anonymous)
     {
         var request = new HttpRequestMessage(method, path);
@@ -337,6 +379,8 @@ public sealed class ClusterClient : IDisposable
         var message = error?.Message ?? (text.Length == 0 ? response.ReasonPhrase ?? "" : text);
         throw response.StatusCode switch
         {
+            HttpStatusCode.Conflict or HttpStatusCode.Gone when error?.Accounts is { } accounts =>
+                new Groups.GroupViewMismatchException(response.StatusCode, code, message, error.MissingMembers ?? [], error.UnknownMembers ?? [], accounts),
             HttpStatusCode.Conflict when error?.MissingDevices is not null || error?.ExtraDevices is not null =>
                 new MismatchedDevicesException(message, error.MissingDevices ?? [], error.ExtraDevices ?? []),
             HttpStatusCode.Gone when error?.StaleDevices is not null => new StaleDevicesException(message, error.StaleDevices),

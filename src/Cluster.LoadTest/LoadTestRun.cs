@@ -17,6 +17,7 @@ internal static class LoadTestRun
         ScenarioKind.Fanout => new FanoutScenario(churn: false),
         ScenarioKind.LinkChurn => new FanoutScenario(churn: true),
         ScenarioKind.Calls => new CallsScenario(),
+        ScenarioKind.GroupFanout => new Groups.GroupFanoutScenario(),
         _ => new ConnectStormScenario(),
     };
 

@@ -49,3 +49,84 @@ internal static class GroupEvents
         }
     }
 }
+
+/// <summary>Group sends as a test client makes them: one content, and the sender's view of every member's devices.</summary>
+internal static class GroupSends
+{
+    public const string Content = "one sender-key ciphertext";
+
+    /// <summary>
+    /// The view a sender that knows <paramref name="devices"/> sends: every device but the sender's own, grouped by account,
+    /// with the sender's account listed even when it has no other device.
+    /// </summary>
+    public static JsonArray View(TestDevice sender, IEnumerable<TestDevice> devices, Func<TestDevice, int>? registrationId = null) =>
+        new([.. devices.Append(sender).GroupBy(d => d.AccountId).Select(account => (JsonNode)new JsonObject
+        {
+            ["accountId"] = account.Key,
+            ["devices"] = new JsonArray([.. account.Where(d => d.Login != sender.Login).DistinctBy(d => d.DeviceId).Select(d => (JsonNode)new JsonObject
+            {
+                ["deviceId"] = d.DeviceId,
+                ["registrationId"] = registrationId?.Invoke(d) ?? d.RegistrationId,
+            })]),
+        })]);
+
+    public static JsonObject Body(JsonArray recipients, string content = Content, string? clientMessageId = null)
+    {
+        var body = new JsonObject
+        {
+            ["recipients"] = recipients,
+            ["content"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(content)),
+            ["timestamp"] = 1_700_000_000_000,
+        };
+        if (clientMessageId is not null)
+        {
+            body["clientMessageId"] = clientMessageId;
+        }
+
+        return body;
+    }
+
+    public static Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpClient sender, string groupId, JsonObject body) =>
+        Groups.SendAsync(sender, HttpMethod.Put, $"/v1/groups/{groupId}/messages", body);
+
+    /// <summary>Sends and insists on 200.</summary>
+    public static async Task SendOkAsync(HttpClient sender, string groupId, JsonObject body)
+    {
+        var (status, answer) = await SendAsync(sender, groupId, body);
+        Assert.True(status == HttpStatusCode.OK, $"{(int)status} {answer.ToJsonString()}");
+    }
+
+    /// <summary>What is queued for <paramref name="device"/> (<c>GET /v1/messages</c>): after a 200, every copy of it is there.</summary>
+    public static async Task<JsonObject[]> QueuedAsync(TestSilo silo, TestDevice device)
+    {
+        using var http = device.CreateClient(silo);
+        var (status, page) = await Groups.SendAsync(http, HttpMethod.Get, "/v1/messages");
+        Assert.Equal(HttpStatusCode.OK, status);
+        return [.. page["envelopes"]!.AsArray().Select(e => e!.AsObject())];
+    }
+
+    /// <summary>The (account, missing, extra) of each account in a 409 body.</summary>
+    public static (string, int[], int[])[] Mismatches(JsonObject body) =>
+        [.. body["accounts"]!.AsArray().Select(a => ((string)a!["accountId"]!, Ints(a["missingDevices"]), Ints(a["extraDevices"])))];
+
+    public static int[] Ints(JsonNode? array) => [.. array!.AsArray().Select(n => (int)n!)];
+
+    /// <summary>A group of fresh accounts with the given device counts; the first account's primary created it. Devices in account order.</summary>
+    public static async Task<(string GroupId, TestDevice[] Devices)> GroupAsync(TestSilo silo, params int[] deviceCounts)
+    {
+        var primaries = await Groups.AccountsAsync(silo, deviceCounts.Length);
+        var devices = new List<TestDevice>();
+        for (var a = 0; a < primaries.Length; a++)
+        {
+            devices.Add(primaries[a]);
+            for (var i = 1; i < deviceCounts[a]; i++)
+            {
+                devices.Add(await TestAccounts.AddCompanionAsync(silo, primaries[a]));
+            }
+        }
+
+        using var creator = primaries[0].CreateClient(silo);
+        var groupId = await Groups.CreatedAsync(creator, [.. primaries.Skip(1).Select(p => p.AccountId)]);
+        return (groupId, [.. devices]);
+    }
+}

@@ -121,6 +121,7 @@ internal static class AuthorizationMatrix
         new("PUT /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
         new("DELETE /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Delete, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
         new("PUT /v1/groups/{groupId}/info", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/info", new JsonObject { ["info"] = World.Payload("group info"), ["expectedVersion"] = 0 })),
+        new("PUT /v1/groups/{groupId}/messages", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/messages", new JsonObject { ["recipients"] = new JsonArray(), ["content"] = World.Payload("group message"), ["timestamp"] = 1 })),
 
         // Push: a device sets and removes only its own subscription; only the primary sees its companions'.
         new("DELETE /v1/push/subscription", "the caller's own subscription", Authenticated(204, 204, 204), _ => Http(HttpMethod.Delete, "/v1/push/subscription")),

@@ -85,6 +85,8 @@ public sealed class TestSilo : IAsyncDisposable
         "SenderLimits:CallsPerDeviceBurst=10000000",
         "SenderLimits:CallsPerDestinationBurst=10000000",
         "SenderLimits:IcePerDeviceBurst=10000000",
+        "GroupLimits:SendsPerDeviceBurst=10000000",
+        "GroupLimits:ChangesPerDeviceBurst=10000000",
     ];
 
     public static async Task<TestSilo> StartAsync(TestSiloSettings? settings = null, CancellationToken cancellationToken = default)

@@ -29,6 +29,9 @@ public enum GroupStatus
 
     /// <summary>The last admin may not demote themselves or leave while other members remain and none is admin: 409 <c>last_admin</c>.</summary>
     LastAdmin,
+
+    /// <summary>An account to add is in <c>Groups:MaxGroupsPerAccount</c> groups already: 409 <c>too_many_groups</c> naming it (in <see cref="GroupResult.Account"/>).</summary>
+    TooManyGroups,
 }
 
 /// <summary>A group as its members see it.</summary>
@@ -64,7 +67,7 @@ public sealed record GroupResult
     /// <summary>The group after the action (only with <see cref="GroupStatus.Done"/>, and null after the last member left).</summary>
     [Id(1)] public GroupView? Group { get; init; }
 
-    /// <summary>With <see cref="GroupStatus.UnknownAccount"/>: the account that does not exist.</summary>
+    /// <summary>With <see cref="GroupStatus.UnknownAccount"/>: the account that does not exist; with <see cref="GroupStatus.TooManyGroups"/>: the account at its cap.</summary>
     [Id(2)] public string? Account { get; init; }
 
     /// <summary>A plain answer with no group.</summary>

@@ -44,6 +44,15 @@ public interface IGroupGrain : IGrainWithStringKey
     /// </summary>
     [Alias("RemoveBySystem")]
     Task RemoveBySystemAsync(string member);
+
+    /// <summary>
+    /// A member's device sends one sender-key ciphertext to every device of every member but itself. Checked against the
+    /// current members and each member's current devices (read from the account grains at this send, never cached);
+    /// answered <see cref="GroupSendStatus.Sent"/> once every copy is durable. Runs in turn with membership changes, so a
+    /// send answered after a removal was answered never reaches the removed member.
+    /// </summary>
+    [Alias("Send")]
+    Task<GroupSendResult> SendAsync(GroupSendRequest request);
 }
 
 /// <summary>

@@ -159,4 +159,8 @@ public interface IOutboxGrain : IGrainWithStringKey
     /// <summary>Sends once per (sender device, destination, client message id) within the idempotency window.</summary>
     [Alias("Send")]
     Task<SendResult> SendAsync(SendRequest request);
+
+    /// <summary>Sends to a group once per (sender device, group, client message id) within the idempotency window.</summary>
+    [Alias("SendToGroup")]
+    Task<Groups.GroupSendResult> SendToGroupAsync(Groups.GroupSendRequest request);
 }

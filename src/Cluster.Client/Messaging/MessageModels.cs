@@ -40,8 +40,10 @@ public sealed record SendResult(bool NeedsSync);
 /// <param name="ServerTimestamp">When the server stored it (Unix ms).</param>
 /// <param name="Content">The ciphertext.</param>
 /// <param name="Urgent">Whether the sender marked it urgent.</param>
+/// <param name="GroupId">For a group message (type 7, a sender-key ciphertext): the group; otherwise null.</param>
 public sealed record Envelope(
-    Guid Id, int Type, string SourceAccount, int SourceDevice, int DestinationDevice, long Timestamp, long ServerTimestamp, byte[] Content, bool Urgent);
+    Guid Id, int Type, string SourceAccount, int SourceDevice, int DestinationDevice, long Timestamp, long ServerTimestamp, byte[] Content, bool Urgent,
+    string? GroupId = null);
 
 /// <summary>A page of <c>GET /v1/messages</c>.</summary>
 /// <param name="Envelopes">Up to 100 envelopes, oldest first.</param>

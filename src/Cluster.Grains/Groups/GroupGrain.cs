@@ -4,6 +4,7 @@ using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Groups;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,11 +15,12 @@ namespace Cluster.Grains.Groups;
 /// persists it, records the change in each affected account's <see cref="IAccountGroupsGrain"/>, and only then tells
 /// the member devices <c>groupChanged</c> (live events only, best effort: a device offline then fetches the group when
 /// it next sends or reconnects). Bounded by <see cref="GroupOptions.MaxMembers"/>. Calls the account grains (does a new
-/// member exist, which devices to tell) and the device grains (events); never the inboxes.
+/// member exist, which devices to tell) and the device grains (events; the copies of a group send, GroupGrain.Send.cs).
 /// </summary>
 internal sealed partial class GroupGrain(
     [PersistentState("group", GrainStorage.Name)] IPersistentState<GroupState> state,
     IOptions<GroupOptions> options,
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
     private GroupState Group => state.State;
@@ -54,6 +56,12 @@ internal sealed partial class GroupGrain(
             return new GroupResult { Status = GroupStatus.UnknownAccount, Account = unknown };
         }
 
+        if (await FirstAtGroupCapAsync(all) is { } full)
+        {
+            DeactivateOnIdle();
+            return new GroupResult { Status = GroupStatus.TooManyGroups, Account = full };
+        }
+
         state.State = new GroupState { Exists = true, Members = all, Admins = [creator], MembershipVersion = 1, Info = info, InfoVersion = info.Length == 0 ? 0 : 1 };
         await state.WriteStateAsync();
         await Task.WhenAll(all.Select(m => GrainFactory.GetGrain<IAccountGroupsGrain>(m).JoinedAsync(GroupId)));
@@ -86,6 +94,11 @@ internal sealed partial class GroupGrain(
         if (await FirstUnknownAsync(added) is { } unknown)
         {
             return new GroupResult { Status = GroupStatus.UnknownAccount, Account = unknown };
+        }
+
+        if (await FirstAtGroupCapAsync(added) is { } full)
+        {
+            return new GroupResult { Status = GroupStatus.TooManyGroups, Account = full };
         }
 
         Group.Members.AddRange(added);
@@ -239,6 +252,22 @@ internal sealed partial class GroupGrain(
             if (!sets[i].Exists)
             {
                 return list[i];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The first of <paramref name="accounts"/> already in <see cref="GroupOptions.MaxGroupsPerAccount"/> groups, counted in the hit metric.</summary>
+    private async Task<string?> FirstAtGroupCapAsync(List<string> accounts)
+    {
+        var lists = await Task.WhenAll(accounts.Select(a => GrainFactory.GetGrain<IAccountGroupsGrain>(a).GetGroupsAsync()));
+        for (var i = 0; i < accounts.Count; i++)
+        {
+            if (lists[i].Count >= options.Value.MaxGroupsPerAccount)
+            {
+                ClusterMetrics.GroupLimitHits.Add(1, new KeyValuePair<string, object?>("limit", "groups_per_account"));
+                return accounts[i];
             }
         }
 

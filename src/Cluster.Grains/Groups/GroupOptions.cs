@@ -15,4 +15,11 @@ public sealed class GroupOptions
     /// <summary>The largest encrypted group-info blob, in bytes (decoded). Default: 65536 (64 KiB).</summary>
     [Range(1, 1024 * 1024)]
     public int MaxInfoBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// The most groups one account may be in; creating or adding past it is refused (409 <c>too_many_groups</c>). Checked
+    /// before the join, so concurrent joins to different groups may pass it by a few. Default: 512.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxGroupsPerAccount { get; set; } = 512;
 }

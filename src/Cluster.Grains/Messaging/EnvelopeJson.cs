@@ -12,11 +12,15 @@ public static class EnvelopeJson
     /// <summary>Envelope type 0: a notice from the server itself (e.g. a missed call).</summary>
     public const int ServerNoticeType = 0;
 
+    /// <summary>Envelope type 7: a group message, one Signal <c>SenderKeyMessage</c> (libsignal's <c>CiphertextMessageType.SenderKey</c>).</summary>
+    public const int SenderKeyType = 7;
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? buffer;
 
     public static byte[] Write(
-        Guid id, int type, string sourceAccount, int sourceDevice, int destinationDevice, long timestamp, long serverTimestamp, ReadOnlySpan<byte> content, bool urgent)
+        Guid id, int type, string sourceAccount, int sourceDevice, int destinationDevice, long timestamp, long serverTimestamp, ReadOnlySpan<byte> content, bool urgent,
+        string? groupId = null)
     {
         var output = buffer ??= new ArrayBufferWriter<byte>(1024);
         output.ResetWrittenCount();
@@ -25,6 +29,11 @@ public static class EnvelopeJson
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
             writer.WriteNumber("type"u8, type);
+            if (groupId is not null)
+            {
+                writer.WriteString("groupId"u8, groupId);
+            }
+
             writer.WriteString("sourceAccount"u8, sourceAccount);
             writer.WriteNumber("sourceDevice"u8, sourceDevice);
             writer.WriteNumber("destinationDevice"u8, destinationDevice);

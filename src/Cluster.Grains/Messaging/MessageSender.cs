@@ -69,7 +69,7 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
     /// so a retry that slips past the outbox's memory (a silo lost between storing and answering) finds its envelopes
     /// already stored and stores nothing twice.
     /// </summary>
-    private static Guid IdempotentEnvelopeId(string scope, string destination, string clientMessageId, int deviceId)
+    internal static Guid IdempotentEnvelopeId(string scope, string destination, string clientMessageId, int deviceId)
     {
         Span<byte> hash = stackalloc byte[32];
         var input = Encoding.UTF8.GetBytes($"{scope}\n{destination}\n{clientMessageId}\n");

@@ -1,3 +1,4 @@
+using Cluster.Abstractions.Groups;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Observability;
 using Cluster.Persistence.Inbox;
@@ -16,7 +17,8 @@ namespace Cluster.Grains.Messaging;
 /// of one key share the first attempt's task; it remembers at most <see cref="MaxRemembered"/> recent successes. Only
 /// successful sends get a receipt: a refusal may be retried. If the silo dies after the fan-out is durable and before
 /// the receipt is, a retry fans out again; its envelope ids are the first attempt's (see <see cref="MessageSender"/>),
-/// so copies still queued are stored once, and only a copy already acked in between would be delivered twice.
+/// so copies still queued are stored once, and only a copy already acked in between would be delivered twice. Group sends
+/// (<see cref="SendToGroupAsync"/>) go through the same keys, with the destination <c>group:{groupId}</c>.
 /// </summary>
 [Reentrant]
 internal sealed class OutboxGrain(
@@ -35,29 +37,54 @@ internal sealed class OutboxGrain(
     private readonly Dictionary<(string Scope, string Destination, string ClientMessageId), Entry> sends = [];
     private readonly Queue<(long ExpiresAt, (string, string, string) Key)> expiries = new();
 
-    public async Task<SendResult> SendAsync(SendRequest request)
-    {
-        if (request.ClientMessageId is not { } clientMessageId)
-        {
-            return await sender.SendAsync(request);
-        }
+    public Task<SendResult> SendAsync(SendRequest request) => request.ClientMessageId is { } clientMessageId
+        ? OnceAsync(
+            (request.IdempotencyScope, request.Destination, clientMessageId),
+            () => sender.SendAsync(request),
+            static r => r.Status == SendStatus.Sent,
+            static r => r.NeedsSync,
+            static receipt => new SendResult { Status = SendStatus.Sent, NeedsSync = receipt.NeedsSync })
+        : sender.SendAsync(request);
 
+    public Task<GroupSendResult> SendToGroupAsync(GroupSendRequest request)
+    {
+        var group = GrainFactory.GetGrain<IGroupGrain>(request.GroupId);
+        return request.ClientMessageId is { } clientMessageId
+            ? OnceAsync(
+                (request.IdempotencyScope, request.ReceiptDestination, clientMessageId),
+                () => group.SendAsync(request),
+                static r => r.Status == GroupSendStatus.Sent,
+                static _ => false,
+                static _ => GroupSendResult.Of(GroupSendStatus.Sent))
+            : group.SendAsync(request);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="send"/> once per key within the window: a key seen in memory or in the receipts is answered
+    /// from there, concurrent attempts of one key share the first, and a success is made durable before it is answered.
+    /// </summary>
+    private async Task<TResult> OnceAsync<TResult>(
+        (string Scope, string Destination, string ClientMessageId) key,
+        Func<Task<TResult>> send,
+        Func<TResult, bool> succeeded,
+        Func<TResult, bool> needsSync,
+        Func<SendReceipt, TResult> fromReceipt)
+    {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         Expire(now);
-        var key = (request.IdempotencyScope, request.Destination, clientMessageId);
-        if (sends.TryGetValue(key, out var existing))
+        if (sends.TryGetValue(key, out var existing) && existing.Result is Task<TResult> earlierAttempt)
         {
-            var earlier = await existing.Result;
-            if (earlier.Status == SendStatus.Sent)
+            var earlier = await earlierAttempt;
+            if (succeeded(earlier))
             {
                 ClusterMetrics.SendRetriesAnswered.Add(1, FromMemory);
                 return earlier;
             }
         }
 
-        var attempt = SendOnceAsync(request, clientMessageId, now);
+        var attempt = SendOnceAsync(key, now, send, succeeded, needsSync, fromReceipt);
         sends[key] = new Entry(attempt);
-        SendResult result;
+        TResult result;
         try
         {
             result = await attempt;
@@ -68,7 +95,7 @@ internal sealed class OutboxGrain(
             throw;
         }
 
-        if (result.Status != SendStatus.Sent)
+        if (!succeeded(result))
         {
             Forget(key, attempt);
             return result;
@@ -78,27 +105,32 @@ internal sealed class OutboxGrain(
         return result;
     }
 
-    /// <summary>The receipt's answer if the key has one; otherwise the fan-out, and on success its receipt, durable before the answer.</summary>
-    private async Task<SendResult> SendOnceAsync(SendRequest request, string clientMessageId, long now)
+    /// <summary>The receipt's answer if the key has one; otherwise the send, and on success its receipt, durable before the answer.</summary>
+    private async Task<TResult> SendOnceAsync<TResult>(
+        (string Scope, string Destination, string ClientMessageId) key,
+        long now,
+        Func<Task<TResult>> send,
+        Func<TResult, bool> succeeded,
+        Func<TResult, bool> needsSync,
+        Func<SendReceipt, TResult> fromReceipt)
     {
-        var senderKey = request.IdempotencyScope;
-        if (await receipts.FindReceiptAsync(senderKey, request.Destination, clientMessageId, now) is { } receipt)
+        if (await receipts.FindReceiptAsync(key.Scope, key.Destination, key.ClientMessageId, now) is { } receipt)
         {
             ClusterMetrics.SendRetriesAnswered.Add(1, FromReceipt);
-            return new SendResult { Status = SendStatus.Sent, NeedsSync = receipt.NeedsSync };
+            return fromReceipt(receipt);
         }
 
-        var result = await sender.SendAsync(request);
-        if (result.Status == SendStatus.Sent)
+        var result = await send();
+        if (succeeded(result))
         {
             var expiresAt = now + (long)options.Value.IdempotencyWindow.TotalMilliseconds;
-            await receipts.SaveReceiptAsync(new SendReceipt(senderKey, request.Destination, clientMessageId, result.NeedsSync, expiresAt));
+            await receipts.SaveReceiptAsync(new SendReceipt(key.Scope, key.Destination, key.ClientMessageId, needsSync(result), expiresAt));
         }
 
         return result;
     }
 
-    private void Forget((string, string, string) key, Task<SendResult> attempt)
+    private void Forget((string, string, string) key, Task attempt)
     {
         if (sends.TryGetValue(key, out var entry) && entry.Result == attempt)
         {
@@ -118,5 +150,5 @@ internal sealed class OutboxGrain(
         }
     }
 
-    private sealed record Entry(Task<SendResult> Result);
+    private sealed record Entry(Task Result);
 }

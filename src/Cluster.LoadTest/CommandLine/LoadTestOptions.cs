@@ -8,6 +8,7 @@ internal enum ScenarioKind
     LinkChurn,
     Calls,
     ConnectStorm,
+    GroupFanout,
 }
 
 /// <summary>Everything a run is told on its command line; every value has a default so that a bare run is bounded.</summary>
@@ -29,6 +30,9 @@ internal sealed record LoadTestOptions
                           exactly one answer must win
           connect-storm   every device opens its socket at once; connect latency and server memory per
                           connected idle device
+          group-fanout    the accounts form groups of --group-size; each group drops its last member, then
+                          random member devices send one sender-key message each; every other device of
+                          every member must get it once, the removed members never
 
         Options:
           --targets URL[,URL...]   gateways (silos, or a Kubernetes Service); device i starts at URL i mod n
@@ -53,6 +57,7 @@ internal sealed record LoadTestOptions
           --churn-share F          link-churn: share of accounts that churn a companion (default 0.25)
           --churn-dwell T          link-churn: how long a companion stays linked (default 2s)
           --answer-delay T         calls: each callee device answers after 0..T (default 50ms)
+          --group-size N           group-fanout: accounts per group, 2..1024, before the removal (default 8)
           --idle T                 connect-storm: how long to hold the sockets idle before measuring (default 10s)
           --request-timeout T      one HTTP request (default 30s)
           --interval T             the report's timeline resolution (default 1s, at least 50ms)
@@ -109,6 +114,9 @@ internal sealed record LoadTestOptions
 
     public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>group-fanout: accounts per group before each group drops its last member.</summary>
+    public int GroupSize { get; init; } = 8;
+
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The timeline's resolution: each operation's interval histogram and the error count are taken this often.</summary>
@@ -133,6 +141,7 @@ internal sealed record LoadTestOptions
         ScenarioKind.Fanout => "fanout",
         ScenarioKind.LinkChurn => "link-churn",
         ScenarioKind.Calls => "calls",
+        ScenarioKind.GroupFanout => "group-fanout",
         _ => "connect-storm",
     };
 
@@ -149,7 +158,8 @@ internal sealed record LoadTestOptions
             "link-churn" => ScenarioKind.LinkChurn,
             "calls" => ScenarioKind.Calls,
             "connect-storm" => ScenarioKind.ConnectStorm,
-            _ => throw new UsageException($"unknown scenario '{args[0]}' (fanout, link-churn, calls, connect-storm)"),
+            "group-fanout" => ScenarioKind.GroupFanout,
+            _ => throw new UsageException($"unknown scenario '{args[0]}' (fanout, link-churn, calls, connect-storm, group-fanout)"),
         };
 
         var options = new LoadTestOptions { Scenario = scenario };
@@ -203,6 +213,7 @@ internal sealed record LoadTestOptions
                 "--churn-share" => options with { ChurnShare = Fraction(name, value) },
                 "--churn-dwell" => options with { ChurnDwell = ParseDuration(name, value, TimeSpan.Zero) },
                 "--answer-delay" => options with { AnswerDelay = ParseDuration(name, value, TimeSpan.Zero) },
+                "--group-size" => options with { GroupSize = Integer(name, value, 2, 1024) },
                 "--idle" => options with { Idle = ParseDuration(name, value, TimeSpan.Zero) },
                 "--request-timeout" => options with { RequestTimeout = ParseDuration(name, value, TimeSpan.FromMilliseconds(100)) },
                 "--interval" => options with { Interval = ParseDuration(name, value, TimeSpan.FromMilliseconds(50)) },
@@ -228,6 +239,11 @@ internal sealed record LoadTestOptions
         if (Scenario is ScenarioKind.Fanout or ScenarioKind.LinkChurn or ScenarioKind.Calls && Accounts < 2)
         {
             throw new UsageException($"{ScenarioName(Scenario)} needs at least 2 accounts");
+        }
+
+        if (Scenario == ScenarioKind.GroupFanout && Accounts < 3)
+        {
+            throw new UsageException("group-fanout needs at least 3 accounts (a group of 2 that drops one member still has a sender and a recipient)");
         }
 
         if (Scenario == ScenarioKind.LinkChurn && DevicesPerAccount > 4)

@@ -41,15 +41,7 @@ internal sealed class FanoutScenario(bool churn) : IScenario, IDeviceListener
         TimeSpan drainTime;
         await using (population)
         {
-            foreach (var device in population.Devices)
-            {
-                accountant.Known(device.Key);
-            }
-
-            var connectStarted = Stopwatch.GetTimestamp();
-            status.Phase = "connecting";
-            var connectFailures = await population.ConnectAsync(population.Devices, this, options.ConnectConcurrency ?? 64, TimeSpan.FromSeconds(60), cancellationToken);
-            setup = SetupResult.Of(population, connectFailures, Stopwatch.GetElapsedTime(connectStarted));
+            setup = await AccountedRun.ConnectAllAsync(run, population, accountant, this, cancellationToken);
             if (population.Accounts.Count < 2)
             {
                 return new ScenarioResult { Setup = setup };
@@ -70,10 +62,7 @@ internal sealed class FanoutScenario(bool churn) : IScenario, IDeviceListener
             }
 
             churnTally = churner?.Tally();
-            status.Phase = "drain";
-            var drainStarted = Stopwatch.GetTimestamp();
-            drained = await accountant.WaitDrainedAsync(options.Drain, cancellationToken);
-            drainTime = Stopwatch.GetElapsedTime(drainStarted);
+            (drained, drainTime) = await AccountedRun.DrainAsync(run, accountant, cancellationToken);
         }
 
         // After the sockets closed: every ack the devices made is counted, and so is every re-delivery the SDK dropped.

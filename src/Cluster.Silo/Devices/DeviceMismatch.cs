@@ -8,8 +8,21 @@ public sealed record MismatchedDevicesError(string Error, string Message, IReadO
 /// <summary>410: registration ids that are not the devices' current ones.</summary>
 public sealed record StaleDevicesError(string Error, string Message, IReadOnlyList<int> StaleDevices);
 
+/// <summary>One member account's part of a group send's 409: its devices the view left out or named wrongly, ascending.</summary>
+public sealed record AccountDeviceMismatch(string AccountId, IReadOnlyList<int> MissingDevices, IReadOnlyList<int> ExtraDevices);
+
+/// <summary>One member account's part of a group send's 410.</summary>
+public sealed record AccountStaleDevices(string AccountId, IReadOnlyList<int> StaleDevices);
+
+/// <summary>409 of a group send: members left out or not members, and per member account the device mismatch.</summary>
+public sealed record GroupMismatchedDevicesError(
+    string Error, string Message, IReadOnlyList<string> MissingMembers, IReadOnlyList<string> UnknownMembers, IReadOnlyList<AccountDeviceMismatch> Accounts);
+
+/// <summary>410 of a group send: per member account, the registration ids that are not current.</summary>
+public sealed record GroupStaleDevicesError(string Error, string Message, IReadOnlyList<AccountStaleDevices> Accounts);
+
 /// <summary>
-/// The answers to a fan-out (message copies, call offers, group sends next) whose copies do not match the destination's
+/// The answers to a fan-out (message copies, call offers, group sends) whose copies do not match the destination's
 /// devices: 409 <c>mismatched_devices</c> (ids missing or extra) and 410 <c>stale_devices</c> (registration ids not
 /// current). Written once so that every fan-out answers alike; the device grain decides which one applies.
 /// </summary>
@@ -26,5 +39,18 @@ internal static class DeviceMismatch
     public static IResult Stale(IReadOnlyList<int> stale) => Results.Json(
         new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", stale),
         ProtocolJson.Default.StaleDevicesError,
+        statusCode: StatusCodes.Status410Gone);
+
+    /// <summary>A group send's 409 <c>mismatched_devices</c>: the direct send's lists, per member account, plus the members that differ.</summary>
+    public static IResult GroupMismatched(IReadOnlyList<string> missingMembers, IReadOnlyList<string> unknownMembers, IReadOnlyList<AccountDeviceMismatch> accounts) => Results.Json(
+        new GroupMismatchedDevicesError(
+            "mismatched_devices", "the recipients do not cover exactly the group's current members and their devices", missingMembers, unknownMembers, accounts),
+        ProtocolJson.Default.GroupMismatchedDevicesError,
+        statusCode: StatusCodes.Status409Conflict);
+
+    /// <summary>A group send's 410 <c>stale_devices</c>, per member account.</summary>
+    public static IResult GroupStale(IReadOnlyList<AccountStaleDevices> accounts) => Results.Json(
+        new GroupStaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", accounts),
+        ProtocolJson.Default.GroupStaleDevicesError,
         statusCode: StatusCodes.Status410Gone);
 }

@@ -30,3 +30,36 @@ public sealed record GroupResponse(
 
 /// <summary><c>GET /v1/groups</c>: the ids of the groups the account is in.</summary>
 public sealed record GroupListResponse(IReadOnlyList<string> Groups);
+
+/// <summary>One member account in a group send's view: its devices as the sender believes them.</summary>
+public sealed class GroupRecipientDto
+{
+    public string? AccountId { get; set; }
+
+    public List<GroupRecipientDeviceDto?>? Devices { get; set; }
+}
+
+/// <summary>One device of a member in a group send's view.</summary>
+public sealed class GroupRecipientDeviceDto
+{
+    public int? DeviceId { get; set; }
+
+    public int? RegistrationId { get; set; }
+}
+
+/// <summary><c>PUT /v1/groups/{groupId}/messages</c>: one sender-key ciphertext and the sender's view of every member's devices.</summary>
+public sealed class SendGroupMessageRequest
+{
+    public List<GroupRecipientDto?>? Recipients { get; set; }
+
+    public byte[]? Content { get; set; }
+
+    public long? Timestamp { get; set; }
+
+    public bool? Urgent { get; set; }
+
+    public string? ClientMessageId { get; set; }
+}
+
+/// <summary>The answer to a stored group send.</summary>
+public sealed record SendGroupMessageResponse(string GroupId);

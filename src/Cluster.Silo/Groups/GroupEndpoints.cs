@@ -14,15 +14,15 @@ internal static class GroupEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/groups", CreateAsync).RequireAuthorization();
+        v1.MapPost("/groups", CreateAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
         v1.MapGet("/groups", ListAsync).RequireAuthorization();
         v1.MapGet("/groups/{groupId}", GetAsync).RequireAuthorization();
-        v1.MapPost("/groups/{groupId}/members", AddMembersAsync).RequireAuthorization();
-        v1.MapDelete("/groups/{groupId}/members/{accountId}", RemoveMemberAsync).RequireAuthorization();
-        v1.MapPost("/groups/{groupId}/leave", LeaveAsync).RequireAuthorization();
-        v1.MapPut("/groups/{groupId}/admins/{accountId}", PromoteAsync).RequireAuthorization();
-        v1.MapDelete("/groups/{groupId}/admins/{accountId}", DemoteAsync).RequireAuthorization();
-        v1.MapPut("/groups/{groupId}/info", SetInfoAsync).RequireAuthorization();
+        v1.MapPost("/groups/{groupId}/members", AddMembersAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapDelete("/groups/{groupId}/members/{accountId}", RemoveMemberAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPost("/groups/{groupId}/leave", LeaveAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPut("/groups/{groupId}/admins/{accountId}", PromoteAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapDelete("/groups/{groupId}/admins/{accountId}", DemoteAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPut("/groups/{groupId}/info", SetInfoAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GroupOptions> options)
@@ -143,6 +143,8 @@ internal static class GroupEndpoints
         GroupStatus.NoSuchMember => throw ApiException.NotFound("member"),
         GroupStatus.Full => throw new ApiException(StatusCodes.Status409Conflict, "group_full", "the group would have more members than allowed"),
         GroupStatus.InfoVersionConflict => throw new ApiException(StatusCodes.Status409Conflict, "info_version_conflict", "expectedVersion is not the group info's current version", "expectedVersion"),
+        GroupStatus.TooManyGroups => throw new ApiException(
+            StatusCodes.Status409Conflict, "too_many_groups", $"account {result.Account} is in the most groups an account may be in", "members"),
         GroupStatus.LastAdmin => throw new ApiException(StatusCodes.Status409Conflict, "last_admin", "the group's last admin cannot be demoted; promote another member first"),
         _ => throw new InvalidOperationException($"unexpected group status {result.Status}"),
     };

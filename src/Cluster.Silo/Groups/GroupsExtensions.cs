@@ -10,12 +10,16 @@ internal static class GroupsExtensions
         builder.Services.AddOptions<GroupOptions>().BindConfiguration(GroupOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Cluster.Grains.Accounts.IAccountDeletionStep, GroupDeletionStep>();
+        builder.Services.AddOptions<GroupLimitOptions>().BindConfiguration(GroupLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<GroupLimits>();
         return builder;
     }
 
     public static IEndpointRouteBuilder MapGroups(this IEndpointRouteBuilder v1)
     {
         GroupEndpoints.Map(v1);
+        GroupSendEndpoints.Map(v1);
         return v1;
     }
 }

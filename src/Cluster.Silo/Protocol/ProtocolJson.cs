@@ -60,4 +60,8 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(Cluster.Silo.Groups.SetGroupInfoRequest))]
 [JsonSerializable(typeof(Cluster.Silo.Groups.GroupResponse))]
 [JsonSerializable(typeof(Cluster.Silo.Groups.GroupListResponse))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.SendGroupMessageRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.SendGroupMessageResponse))]
+[JsonSerializable(typeof(GroupMismatchedDevicesError))]
+[JsonSerializable(typeof(GroupStaleDevicesError))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;

@@ -54,6 +54,8 @@ internal static class Limits
     public const string IceDevice = "ice_device";
     public const string RegistrationLockNumber = "registration_lock_number";
     public const string PinHashing = "pin_hashing";
+    public const string GroupSendsDevice = "group_sends_device";
+    public const string GroupChangesDevice = "group_changes_device";
 
     /// <summary>Answers a request the ASP.NET Core rate limiter refused (a <see cref="ClockedTokenBucketLimiter"/> lease).</summary>
     public static Task OnRejectedAsync(OnRejectedContext rejected)
