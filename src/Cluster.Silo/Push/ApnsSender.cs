@@ -40,8 +40,6 @@ internal sealed class ApnsSender : IPushSender, IDisposable
         })
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
     }
 
@@ -113,6 +111,8 @@ internal sealed class ApnsSender : IPushSender, IDisposable
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(options.Endpoint, "/3/device/" + route.DeviceToken))
         {
             Content = new ByteArrayContent(Body(request)),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         message.Headers.Authorization = new AuthenticationHeaderValue("bearer", bearer);
