@@ -71,4 +71,23 @@ public sealed class CallOfferTests
         Assert.Equal("call_ended", (string?)error!["error"]);
         Assert.Equal("callEnded", (string?)(await service.NextAsync(Cancel)).Json["kind"]);
     }
+
+    [Fact]
+    public async Task Sdk_GetCallOffer_OwnOfferThenCallNotRingingAfterAnswer()
+    {
+        await using var service = await WebPushService.StartAsync();
+        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        await using var call = await Push.CallSetupAsync(silo, service.Subscription(), Cancel);
+        var device = call.CalleeCompanion;
+        using var client = new Cluster.Client.ClusterClient(call.Companion, new Cluster.Client.DeviceCredentials(device.AccountId, device.DeviceId, device.Password));
+
+        var callId = await Push.CallAsync(call.Caller, [call.CalleePrimary, call.CalleeCompanion], Cancel);
+        var offer = await client.GetCallOfferAsync(callId, Cancel);
+        await Push.AnswerAsync(call.Primary, callId, Cancel);
+        var late = await Assert.ThrowsAsync<Cluster.Client.ClusterApiException>(() => client.GetCallOfferAsync(callId, Cancel));
+
+        Assert.Equal(Push.OfferFor(device), Convert.ToBase64String(offer.Payload));
+        Assert.Equal(callId, offer.CallId);
+        Assert.Equal(409, (int)late.Status);
+    }
 }

@@ -156,4 +156,30 @@ public sealed class SubscriptionTests
         Assert.Equal("webPush", status.Kind);
         Assert.Equal(404, (int)gone.Status);
     }
+
+    [Fact]
+    public async Task Sdk_FcmAndApnsSubscriptions_RegisteredWithTheirKinds()
+    {
+        await using var fcm = await FcmService.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var apns = await ApnsService.StartAsync(time);
+        var settings = fcm.SiloSettings();
+        foreach (var (key, setting) in apns.SiloSettings())
+        {
+            settings[key] = setting;
+        }
+
+        await using var silo = await Push.SiloAsync(time, Cancel, settings);
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var http = device.CreateClient(silo);
+        using var client = new Cluster.Client.ClusterClient(http, new Cluster.Client.DeviceCredentials(device.AccountId, device.DeviceId, device.Password));
+
+        await client.SetPushSubscriptionAsync(new Cluster.Client.Push.FcmSubscription(FcmService.NewToken()), Cancel);
+        var android = await client.GetPushSubscriptionAsync(1, Cancel);
+        await client.SetPushSubscriptionAsync(new Cluster.Client.Push.ApnsSubscription(ApnsService.NewToken(), ApnsService.NewToken()), Cancel);
+        var ios = await client.GetPushSubscriptionAsync(1, Cancel);
+
+        Assert.Equal("fcm", android.Kind);
+        Assert.Equal("apns", ios.Kind);
+    }
 }
