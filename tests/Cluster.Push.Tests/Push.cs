@@ -31,6 +31,10 @@ internal static class Push
         return settings;
     }
 
+    /// <summary>The settings of several fakes at once (FCM and APNs on one silo).</summary>
+    public static Dictionary<string, string> Together(params IEnumerable<Dictionary<string, string>> parts) =>
+        parts.SelectMany(part => part).ToDictionary(setting => setting.Key, setting => setting.Value);
+
     public static Task<TestSilo> SiloAsync(FakeTimeProvider time, CancellationToken cancellationToken, Dictionary<string, string>? extra = null) =>
         TestSilo.StartAsync(new TestSiloSettings { Time = time, Settings = Settings(extra) }, cancellationToken);
 

@@ -86,13 +86,7 @@ public sealed class SubscriptionTests
         await using var fcm = await FcmService.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var apns = await ApnsService.StartAsync(time);
-        var settings = fcm.SiloSettings();
-        foreach (var (key, setting) in apns.SiloSettings())
-        {
-            settings[key] = setting;
-        }
-
-        await using var silo = await Push.SiloAsync(time, Cancel, settings);
+        await using var silo = await Push.SiloAsync(time, Cancel, Push.Together(fcm.SiloSettings(), apns.SiloSettings()));
         var device = await TestAccounts.RegisterAsync(silo);
         using var client = device.CreateClient(silo);
         var body = kind == "fcm" ? FcmService.Subscription(FcmService.NewToken()) : ApnsService.Subscription(ApnsService.NewToken());
@@ -163,13 +157,7 @@ public sealed class SubscriptionTests
         await using var fcm = await FcmService.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var apns = await ApnsService.StartAsync(time);
-        var settings = fcm.SiloSettings();
-        foreach (var (key, setting) in apns.SiloSettings())
-        {
-            settings[key] = setting;
-        }
-
-        await using var silo = await Push.SiloAsync(time, Cancel, settings);
+        await using var silo = await Push.SiloAsync(time, Cancel, Push.Together(fcm.SiloSettings(), apns.SiloSettings()));
         var device = await TestAccounts.RegisterAsync(silo);
         using var http = device.CreateClient(silo);
         using var client = new Cluster.Client.ClusterClient(http, new Cluster.Client.DeviceCredentials(device.AccountId, device.DeviceId, device.Password));
