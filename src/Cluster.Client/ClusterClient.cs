@@ -222,6 +222,13 @@ public sealed class ClusterClient : IDisposable
     public Task AnswerCallAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/answer", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
 
+    /// <summary>
+    /// <c>GET /v1/calls/{callId}</c>: this device's own offer while the call rings (after a <c>call</c> push); throws 409
+    /// <c>call_not_ringing</c>/<c>call_ended</c> once it does not, 403 for a device the call did not ring.
+    /// </summary>
+    public Task<Calls.RingingCallOffer> GetCallOfferAsync(string callId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, $"/v1/calls/{Uri.EscapeDataString(callId)}", ClientJson.Default.RingingCallOffer, cancellationToken);
+
     /// <summary><c>POST /v1/calls/{callId}/reject</c>: rejects a ringing call; the call ends.</summary>
     public Task RejectCallAsync(string callId, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/reject", cancellationToken);
@@ -237,6 +244,14 @@ public sealed class ClusterClient : IDisposable
     /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's push target (docs/push.md).</summary>
     public Task SetPushSubscriptionAsync(Push.WebPushSubscription subscription, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Put, "/v1/push/subscription", subscription, ClientJson.Default.WebPushSubscription, cancellationToken);
+
+    /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's FCM target (docs/push.md).</summary>
+    public Task SetPushSubscriptionAsync(Push.FcmSubscription subscription, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/push/subscription", subscription, ClientJson.Default.FcmSubscription, cancellationToken);
+
+    /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's APNs target (docs/push.md).</summary>
+    public Task SetPushSubscriptionAsync(Push.ApnsSubscription subscription, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/push/subscription", subscription, ClientJson.Default.ApnsSubscription, cancellationToken);
 
     /// <summary><c>DELETE /v1/push/subscription</c>: removes this device's push target; idempotent.</summary>
     public Task RemovePushSubscriptionAsync(CancellationToken cancellationToken = default) =>

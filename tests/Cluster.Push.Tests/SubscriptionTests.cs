@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Cluster.Persistence;
 using Cluster.Testing;
 using Microsoft.Extensions.Time.Testing;
 
@@ -11,11 +12,14 @@ public sealed class SubscriptionTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Subscription_RegisterReplaceRemove_PrimarySeesCompanionKindOnly()
+    [Theory]
+    [MemberData(nameof(Push.Engines), MemberType = typeof(Push))]
+    public async Task Subscription_RegisterReplaceRemove_PrimarySeesCompanionKindOnly(StorageKind engine)
     {
         await using var service = await WebPushService.StartAsync();
-        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        await using var fcm = await FcmService.StartAsync();
+        await using var cluster = await PushCluster.StartAsync(engine, 1, new FakeTimeProvider(DateTimeOffset.UtcNow), fcm.SiloSettings(), Cancel);
+        var silo = cluster.First;
         var primary = await TestAccounts.RegisterAsync(silo);
         var companion = await TestAccounts.AddCompanionAsync(silo, primary);
         using var primaryClient = primary.CreateClient(silo);
@@ -24,8 +28,9 @@ public sealed class SubscriptionTests
 
         using var none = await primaryClient.GetAsync(path, Cancel);
         await Push.SubscribeAsync(companionClient, service.Subscription(), Cancel);
-        await Push.SubscribeAsync(companionClient, service.Subscription(), Cancel);
         var seen = await primaryClient.GetFromJsonAsync<JsonObject>(path, Cancel);
+        await Push.SubscribeAsync(companionClient, FcmService.Subscription(FcmService.NewToken()), Cancel);
+        var replaced = await primaryClient.GetFromJsonAsync<JsonObject>(path, Cancel);
         using var forbidden = await companionClient.GetAsync("/v1/push/subscriptions/1", Cancel);
         using var removed = await companionClient.DeleteAsync("/v1/push/subscription", Cancel);
         using var gone = await primaryClient.GetAsync(path, Cancel);
@@ -33,6 +38,8 @@ public sealed class SubscriptionTests
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
         Assert.Equal("webPush", (string?)seen!["kind"]);
         Assert.Null(seen["endpoint"]);
+        Assert.Equal("fcm", (string?)replaced!["kind"]);
+        Assert.Null(replaced["token"]);
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
@@ -66,6 +73,51 @@ public sealed class SubscriptionTests
         Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
     }
 
+    [Theory]
+    [InlineData("fcm", "token", "short")]
+    [InlineData("fcm", "token", "has/slash/and/is/long/enough/to/pass/the/length/check")]
+    [InlineData("fcm", "token", null)]
+    [InlineData("apns", "token", "abc")]
+    [InlineData("apns", "token", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeX")]
+    [InlineData("apns", "token", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0")]
+    [InlineData("apns", "voipToken", "not hex")]
+    public async Task Subscription_BadProviderToken_400NamingIt(string kind, string field, string? value)
+    {
+        await using var fcm = await FcmService.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var apns = await ApnsService.StartAsync(time);
+        await using var silo = await Push.SiloAsync(time, Cancel, Push.Together(fcm.SiloSettings(), apns.SiloSettings()));
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var client = device.CreateClient(silo);
+        var body = kind == "fcm" ? FcmService.Subscription(FcmService.NewToken()) : ApnsService.Subscription(ApnsService.NewToken());
+        body[field] = value;
+
+        using var response = await client.PutAsJsonAsync("/v1/push/subscription", body, Cancel);
+        var error = await response.Content.ReadFromJsonAsync<JsonObject>(Cancel);
+        using var stored = await client.GetAsync("/v1/push/subscriptions/1", Cancel);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (string?)error!["field"]);
+        Assert.Equal(HttpStatusCode.NotFound, stored.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("fcm")]
+    [InlineData("apns")]
+    public async Task Subscription_KindNotConfigured_400PushKindUnavailable(string kind)
+    {
+        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var client = device.CreateClient(silo);
+        var body = kind == "fcm" ? FcmService.Subscription(FcmService.NewToken()) : ApnsService.Subscription(ApnsService.NewToken());
+
+        using var response = await client.PutAsJsonAsync("/v1/push/subscription", body, Cancel);
+        var error = await response.Content.ReadFromJsonAsync<JsonObject>(Cancel);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("push_kind_unavailable", (string?)error!["error"]);
+    }
+
     [Fact]
     public async Task Subscription_LoopbackWithoutTestOption_Refused()
     {
@@ -80,6 +132,7 @@ public sealed class SubscriptionTests
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
+
     [Fact]
     public async Task Sdk_SetGetRemove_RoundTrips()
     {
@@ -96,5 +149,25 @@ public sealed class SubscriptionTests
 
         Assert.Equal("webPush", status.Kind);
         Assert.Equal(404, (int)gone.Status);
+    }
+
+    [Fact]
+    public async Task Sdk_FcmAndApnsSubscriptions_RegisteredWithTheirKinds()
+    {
+        await using var fcm = await FcmService.StartAsync();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var apns = await ApnsService.StartAsync(time);
+        await using var silo = await Push.SiloAsync(time, Cancel, Push.Together(fcm.SiloSettings(), apns.SiloSettings()));
+        var device = await TestAccounts.RegisterAsync(silo);
+        using var http = device.CreateClient(silo);
+        using var client = new Cluster.Client.ClusterClient(http, new Cluster.Client.DeviceCredentials(device.AccountId, device.DeviceId, device.Password));
+
+        await client.SetPushSubscriptionAsync(new Cluster.Client.Push.FcmSubscription(FcmService.NewToken()), Cancel);
+        var android = await client.GetPushSubscriptionAsync(1, Cancel);
+        await client.SetPushSubscriptionAsync(new Cluster.Client.Push.ApnsSubscription(ApnsService.NewToken(), ApnsService.NewToken()), Cancel);
+        var ios = await client.GetPushSubscriptionAsync(1, Cancel);
+
+        Assert.Equal("fcm", android.Kind);
+        Assert.Equal("apns", ios.Kind);
     }
 }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using Cluster.Persistence;
 using Cluster.Testing;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Cluster.Push.Tests;
@@ -17,11 +19,8 @@ public sealed class WebPushTests
         await using var service = await WebPushService.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var silo = await Push.SiloAsync(time, Cancel);
-        var alice = await TestAccounts.RegisterAsync(silo);
-        var bob = await TestAccounts.RegisterAsync(silo);
-        using var sender = alice.CreateClient(silo);
-        using var receiver = bob.CreateClient(silo);
-        await Push.SubscribeAsync(receiver, service.Subscription(), Cancel);
+        using var pair = await Push.PairAsync(silo, service.Subscription(), Cancel);
+        var (alice, bob, sender, receiver) = pair;
 
         await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], "secret words"), Cancel);
         var first = await service.NextAsync(Cancel);
@@ -61,11 +60,8 @@ public sealed class WebPushTests
         await using var service = await WebPushService.StartAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var silo = await Push.SiloAsync(time, Cancel);
-        var alice = await TestAccounts.RegisterAsync(silo);
-        var bob = await TestAccounts.RegisterAsync(silo);
-        using var sender = alice.CreateClient(silo);
-        using var receiver = bob.CreateClient(silo);
-        await Push.SubscribeAsync(receiver, service.Subscription(), Cancel);
+        using var pair = await Push.PairAsync(silo, service.Subscription(), Cancel);
+        var (_, bob, sender, _) = pair;
 
         await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], "one"), Cancel);
         await service.NextAsync(Cancel);
@@ -76,33 +72,23 @@ public sealed class WebPushTests
         Assert.Equal("normal", second.Urgency);
     }
 
-    [Fact]
-    public async Task Gone_ServiceAnswers410_SubscriptionRemoved()
+    [Theory]
+    [MemberData(nameof(Push.Engines), MemberType = typeof(Push))]
+    public async Task Gone_ServiceAnswers410_SubscriptionRemoved(StorageKind engine)
     {
         await using var service = await WebPushService.StartAsync();
-        service.Status = StatusCodes410;
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silo = await Push.SiloAsync(time, Cancel);
-        var alice = await TestAccounts.RegisterAsync(silo);
-        var bob = await TestAccounts.RegisterAsync(silo);
-        using var sender = alice.CreateClient(silo);
-        using var receiver = bob.CreateClient(silo);
-        await Push.SubscribeAsync(receiver, service.Subscription(), Cancel);
-        using (var before = await receiver.GetAsync("/v1/push/subscriptions/1", Cancel))
+        service.Status = StatusCodes.Status410Gone;
+        await using var cluster = await PushCluster.StartAsync(engine, 1, new FakeTimeProvider(DateTimeOffset.UtcNow), null, Cancel);
+        using var pair = await Push.PairAsync(cluster.First, service.Subscription(), Cancel);
+        using (var before = await pair.Receiver.GetAsync("/v1/push/subscriptions/1", Cancel))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
-        await Messages.SendOkAsync(sender, bob.AccountId, Messages.Body([bob], "hello"), Cancel);
+        await Messages.SendOkAsync(pair.Sender, pair.Bob.AccountId, Messages.Body([pair.Bob], "hello"), Cancel);
         await service.NextAsync(Cancel);
 
-        await Eventually.TrueAsync(
-            async () =>
-            {
-                using var after = await receiver.GetAsync("/v1/push/subscriptions/1", Cancel);
-                return after.StatusCode == HttpStatusCode.NotFound;
-            },
-            TimeSpan.FromSeconds(30), () => "the subscription removed after 410");
+        await Push.SubscriptionGoneAsync(pair.Receiver, Cancel);
     }
 
     [Fact]
@@ -110,13 +96,9 @@ public sealed class WebPushTests
     {
         await using var service = await WebPushService.StartAsync();
         service.Hang = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var silo = await Push.SiloAsync(time, Cancel);
-        var alice = await TestAccounts.RegisterAsync(silo);
-        var bob = await TestAccounts.RegisterAsync(silo);
-        using var sender = alice.CreateClient(silo);
-        using var receiver = bob.CreateClient(silo);
-        await Push.SubscribeAsync(receiver, service.Subscription(), Cancel);
+        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        using var pair = await Push.PairAsync(silo, service.Subscription(), Cancel);
+        var (_, bob, sender, receiver) = pair;
 
         await Messages.SendOkAsync(sender, bob.AccountId, Push.Urgent(Messages.Body([bob], "first")), Cancel);
         await service.FirstRequest;
@@ -130,6 +112,4 @@ public sealed class WebPushTests
         var page = await receiver.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/v1/messages", Cancel);
         Assert.Equal(6, page!["envelopes"]!.AsArray().Count);
     }
-
-    private const int StatusCodes410 = 410;
 }

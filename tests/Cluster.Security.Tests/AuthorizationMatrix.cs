@@ -126,6 +126,7 @@ internal static class AuthorizationMatrix
         // Push: a device sets and removes only its own subscription; only the primary sees its companions'.
         new("DELETE /v1/push/subscription", "the caller's own subscription", Authenticated(204, 204, 204), _ => Http(HttpMethod.Delete, "/v1/push/subscription")),
         new("PUT /v1/push/subscription", "a subscription naming a private address", Authenticated(400, 400, 400), _ => Http(HttpMethod.Put, "/v1/push/subscription", new JsonObject { ["kind"] = "webPush", ["endpoint"] = "https://10.0.0.1/push", ["p256dh"] = "AA", ["auth"] = "AA" })),
+        new("PUT /v1/push/subscription", "an fcm subscription on a server without FCM", Authenticated(400, 400, 400), _ => Http(HttpMethod.Put, "/v1/push/subscription", new JsonObject { ["kind"] = "fcm", ["token"] = new string('a', 40) + ":APA91b" })),
         new("GET /v1/push/subscriptions/{deviceId}", "A's companion, which has none", Authenticated(404, 403, 404), c => Http(HttpMethod.Get, $"/v1/push/subscriptions/{c.World.Companion.DeviceId}")),
 
         // Primary-only actions on the caller's own account.
@@ -180,6 +181,12 @@ internal static class AuthorizationMatrix
         CallRow("reject", "A's primary calls the stranger, ringing", Authenticated(204, 403, 403), PrimaryCallsStranger),
         CallRow("hangup", "A's primary calls the stranger, ringing", Authenticated(204, 403, 204), PrimaryCallsStranger),
         CallRow("ice", "A's primary calls the stranger, ringing", Authenticated(403, 403, 409), PrimaryCallsStranger),
+
+        // A rung callee device fetches its own offer, while the call rings only (docs/protocol.md, "Fetching a call offer").
+        new("GET /v1/calls/{callId}", "the stranger calls A, ringing", Authenticated(403, 200, 200), async c => await Http(HttpMethod.Get, $"/v1/calls/{await StrangerCallsA()(c)}")),
+        new("GET /v1/calls/{callId}", "the stranger calls A, A's primary answered", Authenticated(403, 409, 409), async c => await Http(HttpMethod.Get, $"/v1/calls/{await StrangerCallsA(answeredByPrimary: true)(c)}")),
+        new("GET /v1/calls/{callId}", "A's primary calls the stranger, ringing", Authenticated(200, 403, 403), async c => await Http(HttpMethod.Get, $"/v1/calls/{await PrimaryCallsStranger(c)}")),
+        new("GET /v1/calls/{callId}", "a call id never issued", Authenticated(404, 404, 404), _ => Http(HttpMethod.Get, $"/v1/calls/{NewCallId()}")),
 
         // A call id nobody issued.
         CallRow("answer", "a call id never issued", Authenticated(404, 404, 404), _ => Task.FromResult(NewCallId())),

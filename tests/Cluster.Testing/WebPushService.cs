@@ -1,16 +1,9 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Cluster.Testing;
 
@@ -26,17 +19,13 @@ public sealed record ReceivedPush(string Path, string? Ttl, string? Urgency, str
 /// <c>exp</c> is within 24 hours; its <c>aes128gcm</c> body (RFC 8188/8291) is decrypted with the subscription's
 /// private key, which only the test holds. A request that fails a check is answered 400 and recorded as a failure.
 /// </summary>
-public sealed class WebPushService : IAsyncDisposable
+public sealed class WebPushService : LocalPushService<ReceivedPush>
 {
-    private readonly WebApplication app;
     private readonly ECDiffieHellman subscriptionKey = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
-    private readonly Channel<ReceivedPush> received = Channel.CreateUnbounded<ReceivedPush>();
-    private readonly Channel<string> failures = Channel.CreateUnbounded<string>();
     private readonly TaskCompletionSource firstRequest = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private WebPushService(WebApplication app)
+    private WebPushService()
     {
-        this.app = app;
         Auth = RandomNumberGenerator.GetBytes(16);
         var q = subscriptionKey.ExportParameters(false).Q;
         P256dh = [4, .. q.X!, .. q.Y!];
@@ -47,8 +36,6 @@ public sealed class WebPushService : IAsyncDisposable
 
     /// <summary>The subscription's auth secret.</summary>
     public byte[] Auth { get; }
-
-    public string Origin { get; private set; } = "";
 
     /// <summary>The endpoint a device registers.</summary>
     public string Endpoint => Origin + "/push/sub-1";
@@ -72,34 +59,10 @@ public sealed class WebPushService : IAsyncDisposable
 
     public static async Task<WebPushService> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var service = new WebPushService(app);
-        app.MapPost("/push/{id}", service.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        service.Origin = new Uri(address).GetLeftPart(UriPartial.Authority);
+        var service = new WebPushService();
+        await service.StartAsync(http2Only: false, app => app.MapPost("/push/{id}", service.HandleAsync));
         return service;
     }
-
-    /// <summary>The next accepted push, or a failure if the service saw an invalid request first.</summary>
-    public async Task<ReceivedPush> NextAsync(CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        var push = received.Reader.ReadAsync(timeout.Token).AsTask();
-        var failure = failures.Reader.ReadAsync(timeout.Token).AsTask();
-        if (await Task.WhenAny(push, failure) == failure)
-        {
-            Assert.Fail("the push service refused a request: " + await failure);
-        }
-
-        return await push;
-    }
-
-    public bool TryTake(out ReceivedPush? push) => received.Reader.TryRead(out push);
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -128,12 +91,12 @@ public sealed class WebPushService : IAsyncDisposable
 
         if (problem is not null || plaintext is null)
         {
-            failures.Writer.TryWrite(problem ?? "no body");
+            Refuse(problem ?? "no body");
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
 
-        received.Writer.TryWrite(new ReceivedPush(
+        Accept(new ReceivedPush(
             context.Request.Path, context.Request.Headers["TTL"], context.Request.Headers["Urgency"], context.Request.Headers["Topic"], context.Request.Headers.ContentEncoding, body, plaintext));
         context.Response.StatusCode = Status;
     }
@@ -230,17 +193,16 @@ public sealed class WebPushService : IAsyncDisposable
 
     public static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static byte[] FromB64(string text)
+    public static byte[] FromB64(string text)
     {
         var s = text.Replace('-', '+').Replace('_', '/');
         return Convert.FromBase64String(s + new string('=', (4 - (s.Length % 4)) % 4));
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         Hang?.TrySetResult();
-        await app.StopAsync();
-        await app.DisposeAsync();
+        await base.DisposeAsync();
         subscriptionKey.Dispose();
     }
 }

@@ -78,3 +78,23 @@ public enum CallActionStatus
     /// <summary>ICE before anyone answered: there is no other party's device yet: 409 <c>call_not_answered</c>.</summary>
     NotAnswered,
 }
+
+/// <summary>The answer to <see cref="ICallGrain.GetOfferAsync"/>: with <see cref="CallActionStatus.Done"/>, the device's own offer.</summary>
+[GenerateSerializer, Immutable, Alias("CallOfferLookup")]
+public sealed record CallOfferLookup
+{
+    /// <summary>The outcome, with the same refusals as an answer (404, 403, 409 ended or not ringing).</summary>
+    [Id(0)] public required CallActionStatus Status { get; init; }
+
+    /// <summary>The caller account.</summary>
+    [Id(1)] public string From { get; init; } = "";
+
+    /// <summary>The calling device.</summary>
+    [Id(2)] public int FromDevice { get; init; }
+
+    /// <summary>The sealed offer for this device, as the caller sent it.</summary>
+    [Id(3)] public byte[] Payload { get; init; } = [];
+
+    /// <summary>When the call stops ringing (Unix ms).</summary>
+    [Id(4)] public long RingsUntil { get; init; }
+}

@@ -31,6 +31,13 @@ public interface ICallGrain : IGrainWithStringKey
     [Alias("RelayIce")]
     Task<CallActionStatus> RelayIceAsync(DeviceAddress device, byte[] payload);
 
+    /// <summary>
+    /// A rung callee device fetches its own offer while the call rings (a device woken by a call push connects after
+    /// the live <c>callOffer</c> event went out); refused like an answer otherwise.
+    /// </summary>
+    [Alias("GetOffer")]
+    Task<CallOfferLookup> GetOfferAsync(DeviceAddress device);
+
     /// <summary>Ends the call with <c>timeout</c> if it is still ringing past its deadline; otherwise does nothing.</summary>
     [Alias("CheckDeadline")]
     Task CheckDeadlineAsync();

@@ -5,18 +5,27 @@ public enum PushKind
 {
     /// <summary>Web Push (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID).</summary>
     WebPush,
+
+    /// <summary>Firebase Cloud Messaging HTTP v1 (Android): the endpoint is the FCM registration token.</summary>
+    Fcm,
+
+    /// <summary>Apple Push Notification service, token-based: the endpoint is the APNs device token (hex).</summary>
+    Apns,
 }
 
 /// <summary>
 /// A device's push target, as it registered it (checked by the silo's push endpoints before it gets here). Holds the
-/// device's own credentials only: the endpoint URL and, for Web Push, the keys the push body is encrypted to.
+/// device's own credentials only: for Web Push the endpoint URL and the keys the push body is encrypted to (empty for
+/// the other kinds); for FCM and APNs the device token in <paramref name="Endpoint"/>, and for APNs optionally the
+/// PushKit VoIP token calls ring through.
 /// </summary>
 [GenerateSerializer, Alias("PushSubscription")]
 public sealed record PushSubscription(
     [property: Id(0)] PushKind Kind,
     [property: Id(1)] string Endpoint,
     [property: Id(2)] byte[] P256dh,
-    [property: Id(3)] byte[] Auth);
+    [property: Id(3)] byte[] Auth,
+    [property: Id(4)] string? VoipToken = null);
 
 /// <summary>Why a wake-up goes out.</summary>
 public enum PushReason

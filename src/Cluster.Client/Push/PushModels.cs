@@ -10,5 +10,19 @@ public sealed record WebPushSubscription(string Endpoint, string P256dh, string 
     public string Kind { get; init; } = "webPush";
 }
 
+/// <summary>An FCM (Android) push target: the app's FCM registration token.</summary>
+public sealed record FcmSubscription(string Token)
+{
+    /// <summary>The kind on the wire.</summary>
+    public string Kind { get; init; } = "fcm";
+}
+
+/// <summary>An APNs (iOS) push target: the device token (hex) and, for ringing calls through PushKit, the VoIP token (hex).</summary>
+public sealed record ApnsSubscription(string Token, string? VoipToken = null)
+{
+    /// <summary>The kind on the wire.</summary>
+    public string Kind { get; init; } = "apns";
+}
+
 /// <summary>Whether a device of the account has a push subscription, and of which kind (never its URL or keys).</summary>
 public sealed record PushSubscriptionStatus(int DeviceId, string Kind);

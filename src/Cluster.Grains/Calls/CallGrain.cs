@@ -20,7 +20,9 @@ namespace Cluster.Grains.Calls;
 /// persisted just after ringing because it records which devices were connected. The ring deadline is kept twice:
 /// an in-memory timer on the product clock ends the call on time, and a durable reminder (fired by whichever silo owns
 /// it) reactivates a call whose silo died, so that no call rings forever; the same reminder forgets an ended call after
-/// <see cref="CallOptions.EndedRetention"/>.
+/// <see cref="CallOptions.EndedRetention"/>. While ringing the state also holds each rung device's sealed offer (at
+/// most one per device of the callee, each at most <see cref="CallOptions.MaxPayloadBytes"/>), so a device woken by a
+/// call push can fetch its own (<see cref="GetOfferAsync"/>); an answer or the end empties it.
 /// </summary>
 internal sealed partial class CallGrain(
     [PersistentState("call", GrainStorage.Name)] IPersistentState<CallState> state,
@@ -114,6 +116,7 @@ internal sealed partial class CallGrain(
             RungDevices = rung,
             OfferedAt = now,
             RingDeadline = now + (long)options.Value.RingTimeout.TotalMilliseconds,
+            Offers = [.. request.Offers],
         };
         try
         {
@@ -159,6 +162,7 @@ internal sealed partial class CallGrain(
         }
 
         Call.Stage = CallStage.Answered;
+        Call.Offers = [];
         Call.AnsweredBy = device.DeviceId;
         Call.AnsweredAt = Now;
         await PersistAsync();
@@ -183,6 +187,26 @@ internal sealed partial class CallGrain(
         await NotifyAsync(notices);
         await PushCallAsync(Array.FindAll(Call.OfflineDevices, d => d != device.DeviceId && stillLinked.Contains(d)), ended: true);
         return CallActionStatus.Done;
+    }
+
+    public async Task<CallOfferLookup> GetOfferAsync(DeviceAddress device)
+    {
+        if (await RefuseUnlessRingingCalleeAsync(device) is { } refusal)
+        {
+            return new CallOfferLookup { Status = refusal };
+        }
+
+        var offer = Array.Find(Call.Offers, o => o.DeviceId == device.DeviceId);
+        return offer is null
+            ? new CallOfferLookup { Status = CallActionStatus.Forbidden }
+            : new CallOfferLookup
+            {
+                Status = CallActionStatus.Done,
+                From = Call.CallerAccount,
+                FromDevice = Call.CallerDevice,
+                Payload = offer.Payload,
+                RingsUntil = Call.RingDeadline,
+            };
     }
 
     public async Task<CallActionStatus> RejectAsync(DeviceAddress device)
@@ -380,6 +404,7 @@ internal sealed partial class CallGrain(
         var offline = Array.FindAll(Call.OfflineDevices, stillLinked.Contains);
         var wasRinging = Call.Stage == CallStage.Ringing;
         Call.Stage = CallStage.Ended;
+        Call.Offers = [];
         Call.EndReason = reason;
         Call.EndedAt = Now;
         if (reason == CallEndReason.Timeout && offline.Length > 0)

@@ -1,3 +1,5 @@
+using Cluster.Abstractions.Calls;
+
 namespace Cluster.Grains.Calls;
 
 [GenerateSerializer, Alias("CallStage")]
@@ -49,4 +51,7 @@ internal sealed class CallState
     [Id(10)] public CallEndReason EndReason { get; set; }
 
     [Id(11)] public long EndedAt { get; set; }
+
+    /// <summary>Each rung device's sealed offer, kept while ringing only (for <c>GET /v1/calls/{callId}</c>); emptied when the call is answered or ends.</summary>
+    [Id(12)] public CallOfferCopy[] Offers { get; set; } = [];
 }

@@ -77,7 +77,7 @@ internal sealed partial class DeviceGrain
         var options = pushOptions.Value;
         if (!urgent && lastWakeAt is { } last && now - last < (long)options.WakeInterval.TotalMilliseconds)
         {
-            ClusterMetrics.PushCoalesced.Add(1);
+            ClusterMetrics.PushCoalesced.Add(1, new KeyValuePair<string, object?>("kind", subscription.Kind.ToString()));
             return;
         }
 

@@ -28,3 +28,6 @@ public sealed class CallPayloadRequest
 
 /// <summary>The answer to a started or answered call.</summary>
 public sealed record CallIdResponse(string CallId);
+
+/// <summary><c>GET /v1/calls/{callId}</c>: the calling device's offer for this device, as the <c>callOffer</c> event carries it, and when ringing ends (Unix ms).</summary>
+public sealed record CallOfferResponse(string CallId, string From, int FromDevice, byte[] Payload, long RingsUntil);

@@ -9,7 +9,7 @@ using Cluster.Silo.RateLimiting;
 namespace Cluster.Silo.Calls;
 
 /// <summary>
-/// <c>/v1/calls</c>: the gateway checks the shape of each request and leaves every decision about the call to its
+/// <c>/v1/calls</c> (and <c>GET /v1/calls/{callId}</c>, a ringing callee device's own offer): the gateway checks the shape of each request and leaves every decision about the call to its
 /// <see cref="ICallGrain"/>.
 /// </summary>
 internal static class CallEndpoints
@@ -20,6 +20,7 @@ internal static class CallEndpoints
     public static void Map(IEndpointRouteBuilder v1)
     {
         v1.MapPost("/calls", StartAsync).RequireAuthorization();
+        v1.MapGet("/calls/{callId}", GetOfferAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/answer", AnswerAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/reject", RejectAsync).RequireAuthorization();
         v1.MapPost("/calls/{callId}/hangup", HangupAsync).RequireAuthorization();
@@ -62,6 +63,15 @@ internal static class CallEndpoints
         var payload = await ReadPayloadAsync(context, options.Value.MaxPayloadBytes);
         var status = await call.AnswerAsync(context.Device().Address, payload);
         return Outcome(status, Results.Json(new CallIdResponse(callId), ProtocolJson.Default.CallIdResponse));
+    }
+
+    /// <summary>A ringing callee device's own offer (a device woken by a call push missed the live <c>callOffer</c>).</summary>
+    private static async Task<IResult> GetOfferAsync(HttpContext context, string callId, IGrainFactory grains)
+    {
+        var offer = await Call(grains, callId).GetOfferAsync(context.Device().Address);
+        return Outcome(offer.Status, offer.Status == CallActionStatus.Done
+            ? Results.Json(new CallOfferResponse(callId, offer.From, offer.FromDevice, offer.Payload, offer.RingsUntil), ProtocolJson.Default.CallOfferResponse)
+            : Results.NoContent());
     }
 
     private static async Task<IResult> RejectAsync(HttpContext context, string callId, IGrainFactory grains) =>

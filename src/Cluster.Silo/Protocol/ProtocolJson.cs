@@ -37,6 +37,7 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(SocketClientFrame))]
 [JsonSerializable(typeof(StartCallRequest))]
 [JsonSerializable(typeof(CallPayloadRequest))]
+[JsonSerializable(typeof(CallOfferResponse))]
 [JsonSerializable(typeof(CallIdResponse))]
 [JsonSerializable(typeof(LinkTokenResponse))]
 [JsonSerializable(typeof(LinkDeviceRequest))]

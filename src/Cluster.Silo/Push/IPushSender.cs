@@ -21,10 +21,13 @@ internal enum PushOutcome
     Blocked,
 }
 
-/// <summary>One push service kind (Web Push now; FCM and APNs plug in here): sends one content-free wake-up.</summary>
+/// <summary>One push service kind (Web Push, FCM, APNs): sends one content-free wake-up.</summary>
 internal interface IPushSender
 {
     PushKind Kind { get; }
+
+    /// <summary>Whether the deployment configured this kind (its keys are set); a sender that is not enabled is never used.</summary>
+    bool Enabled { get; }
 
     Task<PushOutcome> SendAsync(PushRequest request, CancellationToken cancellationToken);
 }

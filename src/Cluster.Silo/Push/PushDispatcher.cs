@@ -10,7 +10,7 @@ namespace Cluster.Silo.Push;
 /// <summary>
 /// This silo's bounded queue of wake-ups (<see cref="WebPushOptions.QueueCapacity"/>; past it a wake-up is dropped and
 /// counted, never waited for) and its <see cref="WebPushOptions.Concurrency"/> workers, which send each through the
-/// sender of its kind, retry transient failures with doubling delays up to <see cref="WebPushOptions.MaxAttempts"/>,
+/// enabled sender of its kind (Web Push, FCM, APNs; these queue settings serve all three), retry transient failures with doubling delays up to <see cref="WebPushOptions.MaxAttempts"/>,
 /// and on 404/410 remove the subscription through the device grain (only if it is still the same endpoint). Holds
 /// only the queue; the decision to wake is the device grain's.
 /// </summary>
@@ -24,7 +24,7 @@ internal sealed partial class PushDispatcher(
     private readonly Channel<(PushRequest Request, long QueuedAt)> queue = Channel.CreateBounded<(PushRequest, long)>(
         new BoundedChannelOptions(options.Value.QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
 
-    private readonly Dictionary<PushKind, IPushSender> byKind = senders.ToDictionary(s => s.Kind);
+    private readonly Dictionary<PushKind, IPushSender> byKind = senders.Where(s => s.Enabled).ToDictionary(s => s.Kind);
 
     public bool TryEnqueue(PushRequest request)
     {
@@ -33,7 +33,7 @@ internal sealed partial class PushDispatcher(
             return true;
         }
 
-        ClusterMetrics.PushDropped.Add(1, new KeyValuePair<string, object?>("reason", "queue_full"));
+        ClusterMetrics.PushDropped.Add(1, Reason("queue_full"), KindOf(request));
         return false;
     }
 
@@ -57,13 +57,13 @@ internal sealed partial class PushDispatcher(
 
     private async Task SendAsync(PushRequest request, long queuedAt, CancellationToken stoppingToken)
     {
+        var kind = KindOf(request);
         if (!byKind.TryGetValue(request.Subscription.Kind, out var sender))
         {
-            ClusterMetrics.PushDropped.Add(1, new KeyValuePair<string, object?>("reason", "kind_unavailable"));
+            ClusterMetrics.PushDropped.Add(1, Reason("kind_unavailable"), kind);
             return;
         }
 
-        var kind = new KeyValuePair<string, object?>("kind", request.Subscription.Kind.ToString());
         var delay = options.Value.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
@@ -85,23 +85,44 @@ internal sealed partial class PushDispatcher(
                     ClusterMetrics.PushSent.Add(1, kind);
                     return;
                 case PushOutcome.Gone:
-                    ClusterMetrics.PushDropped.Add(1, new KeyValuePair<string, object?>("reason", "gone"));
-                    await grains.GetGrain<IDevicePushGrain>(request.DeviceAddress).RemovePushSubscriptionAsync(request.Subscription.Endpoint);
+                    ClusterMetrics.PushDropped.Add(1, Reason("gone"), kind);
+                    await RemoveGoneAsync(request);
                     return;
                 case PushOutcome.Blocked:
-                    ClusterMetrics.PushDropped.Add(1, new KeyValuePair<string, object?>("reason", "blocked_address"));
+                    ClusterMetrics.PushDropped.Add(1, Reason("blocked_address"), kind);
                     return;
                 case PushOutcome.Transient when attempt < options.Value.MaxAttempts:
                     await Task.Delay(delay, time, stoppingToken);
                     delay *= 2;
                     continue;
                 default:
-                    ClusterMetrics.PushFailed.Add(1, new KeyValuePair<string, object?>("reason", outcome == PushOutcome.Transient ? "transient" : "rejected"));
+                    ClusterMetrics.PushFailed.Add(1, Reason(outcome == PushOutcome.Transient ? "transient" : "rejected"), kind);
                     return;
             }
         }
     }
 
+    private static KeyValuePair<string, object?> Reason(string reason) => new("reason", reason);
+
+    private static KeyValuePair<string, object?> KindOf(PushRequest request) => new("kind", request.Subscription.Kind.ToString());
+
+    /// <summary>The push service said the target is gone: removes it from the device grain, if it is still that one.</summary>
+    private async Task RemoveGoneAsync(PushRequest request)
+    {
+        try
+        {
+            await grains.GetGrain<IDevicePushGrain>(request.DeviceAddress).RemovePushSubscriptionAsync(request.Subscription.Endpoint);
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            // The next wake-up to the same target is answered gone again and tries again.
+            LogRemoveFailed(logger, ex, request.Subscription.Kind);
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending a {Kind} wake-up failed")]
     private static partial void LogSendFailed(ILogger logger, Exception exception, PushKind kind);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removing a {Kind} subscription the push service called gone failed")]
+    private static partial void LogRemoveFailed(ILogger logger, Exception exception, PushKind kind);
 }

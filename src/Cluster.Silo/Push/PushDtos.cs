@@ -3,8 +3,14 @@ namespace Cluster.Silo.Push;
 /// <summary><c>PUT /v1/push/subscription</c>: the device's own push target.</summary>
 public sealed class PushSubscriptionRequest
 {
-    /// <summary><c>webPush</c>.</summary>
+    /// <summary><c>webPush</c>, <c>fcm</c> or <c>apns</c>.</summary>
     public string? Kind { get; set; }
+
+    /// <summary>FCM: the registration token; APNs: the device token (hex).</summary>
+    public string? Token { get; set; }
+
+    /// <summary>APNs, optional: the PushKit VoIP token (hex) calls ring through.</summary>
+    public string? VoipToken { get; set; }
 
     /// <summary>The push service's endpoint URL (https).</summary>
     public string? Endpoint { get; set; }

@@ -10,11 +10,17 @@ namespace Cluster.Silo.Push;
 /// <c>PUT</c>/<c>DELETE /v1/push/subscription</c> (the calling device's own push target only) and
 /// <c>GET /v1/push/subscriptions/{deviceId}</c> (the primary asks whether a device of its account has one: the kind,
 /// never the URL or keys). Owns no state: checks the input (<see cref="PushAddressPolicy"/> for the URL), then the
-/// device grain stores it.
+/// device grain stores it. A kind the deployment did not configure is refused (400 <c>push_kind_unavailable</c>).
 /// </summary>
 internal static class PushEndpoints
 {
     private const string WebPushKind = "webPush";
+    private const string FcmKind = "fcm";
+    private const string ApnsKind = "apns";
+
+    /// <summary>An APNs token's bounds in bytes (Apple: variable length, 32 today; do not hard-code it).</summary>
+    private const int MinApnsTokenBytes = 32;
+    private const int MaxApnsTokenBytes = 100;
 
     public static void Map(IEndpointRouteBuilder v1)
     {
@@ -23,24 +29,38 @@ internal static class PushEndpoints
         v1.MapGet("/push/subscriptions/{deviceId}", GetAsync).RequireAuthorization();
     }
 
-    private static async Task<IResult> SetAsync(HttpContext context, IGrainFactory grains, IOptions<WebPushOptions> options)
+    private static async Task<IResult> SetAsync(HttpContext context, IGrainFactory grains, IOptions<WebPushOptions> webPush, IOptions<FcmOptions> fcm, IOptions<ApnsOptions> apns)
     {
         var device = context.Device();
-        JsonBody.LimitBody(context, 8 * 1024);
+        JsonBody.LimitBody(context, 8 * 1024 + fcm.Value.MaxTokenLength);
         var request = await JsonBody.ReadAsync(context, ProtocolJson.Default.PushSubscriptionRequest);
         var kind = request.Kind ?? throw ApiException.MissingField("kind");
-        if (kind != WebPushKind)
+        var enabled = kind switch
         {
-            throw ApiException.InvalidField("kind", "must be webPush");
+            WebPushKind => webPush.Value.Enabled,
+            FcmKind => fcm.Value.Enabled,
+            ApnsKind => apns.Value.Enabled,
+            _ => throw ApiException.InvalidField("kind", "must be webPush, fcm or apns"),
+        };
+        if (!enabled)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "push_kind_unavailable", $"this server does not send {kind} notifications", "kind");
         }
 
-        if (!options.Value.Enabled)
+        var subscription = kind switch
         {
-            throw new ApiException(StatusCodes.Status400BadRequest, "push_kind_unavailable", "this server does not send webPush notifications", "kind");
-        }
+            WebPushKind => WebPush(request, webPush.Value),
+            FcmKind => new PushSubscription(PushKind.Fcm, FcmToken(request.Token, fcm.Value.MaxTokenLength), [], []),
+            _ => Apns(request),
+        };
+        await grains.GetGrain<IDevicePushGrain>(device.Address.GrainKey).SetPushSubscriptionAsync(subscription);
+        return Results.NoContent();
+    }
 
+    private static PushSubscription WebPush(PushSubscriptionRequest request, WebPushOptions options)
+    {
         var endpoint = request.Endpoint ?? throw ApiException.MissingField("endpoint");
-        if (new PushAddressPolicy(options.Value).Check(endpoint) is { } problem)
+        if (new PushAddressPolicy(options).Check(endpoint) is { } problem)
         {
             throw ApiException.InvalidField("endpoint", problem);
         }
@@ -51,9 +71,42 @@ internal static class PushEndpoints
             throw ApiException.InvalidField("p256dh", "must be an uncompressed P-256 public key");
         }
 
-        var auth = Key(request.Auth, "auth", 16);
-        await grains.GetGrain<IDevicePushGrain>(device.Address.GrainKey).SetPushSubscriptionAsync(new PushSubscription(PushKind.WebPush, endpoint, p256dh, auth));
-        return Results.NoContent();
+        return new PushSubscription(PushKind.WebPush, endpoint, p256dh, Key(request.Auth, "auth", 16));
+    }
+
+    private static PushSubscription Apns(PushSubscriptionRequest request) =>
+        new(PushKind.Apns, ApnsToken(request.Token ?? throw ApiException.MissingField("token"), "token"), [], [],
+            request.VoipToken is { } voip ? ApnsToken(voip, "voipToken") : null);
+
+    /// <summary>An FCM registration token: opaque, URL-safe characters (letters, digits, <c>-_:.</c>), at most the option's length.</summary>
+    private static string FcmToken(string? token, int maxLength)
+    {
+        var text = token ?? throw ApiException.MissingField("token");
+        if (text.Length < 32 || text.Length > maxLength)
+        {
+            throw ApiException.InvalidField("token", $"must be an FCM registration token of 32 to {maxLength} characters");
+        }
+
+        foreach (var c in text)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '_' or ':' or '.'))
+            {
+                throw ApiException.InvalidField("token", "must be an FCM registration token (letters, digits, '-', '_', ':', '.')");
+            }
+        }
+
+        return text;
+    }
+
+    /// <summary>An APNs device token: hex of 32 to 100 bytes, kept in lowercase.</summary>
+    private static string ApnsToken(string token, string field)
+    {
+        if (token.Length < MinApnsTokenBytes * 2 || token.Length > MaxApnsTokenBytes * 2 || token.Length % 2 != 0 || !token.All(char.IsAsciiHexDigit))
+        {
+            throw ApiException.InvalidField(field, $"must be an APNs device token: hex of {MinApnsTokenBytes} to {MaxApnsTokenBytes} bytes");
+        }
+
+        return token.ToLowerInvariant();
     }
 
     private static async Task<IResult> RemoveAsync(HttpContext context, IGrainFactory grains)
@@ -78,8 +131,15 @@ internal static class PushEndpoints
         var subscription = await grains.GetGrain<IDevicePushGrain>(new DeviceAddress(device.Address.AccountId, id).GrainKey).GetPushSubscriptionAsync();
         return subscription is null
             ? throw ApiException.NotFound("push subscription")
-            : Results.Json(new PushSubscriptionStatusResponse(id, WebPushKind), ProtocolJson.Default.PushSubscriptionStatusResponse);
+            : Results.Json(new PushSubscriptionStatusResponse(id, KindName(subscription.Kind)), ProtocolJson.Default.PushSubscriptionStatusResponse);
     }
+
+    private static string KindName(PushKind kind) => kind switch
+    {
+        PushKind.Fcm => FcmKind,
+        PushKind.Apns => ApnsKind,
+        _ => WebPushKind,
+    };
 
     private static byte[] Key(string? value, string field, int length)
     {

@@ -11,7 +11,13 @@ internal static class PushExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<WebPushOptions>().BindConfiguration(WebPushOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<FcmOptions>().BindConfiguration(FcmOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApnsOptions>().BindConfiguration(ApnsOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IPushSender, WebPushSender>();
+        builder.Services.AddSingleton<IPushSender, FcmSender>();
+        builder.Services.AddSingleton<IPushSender, ApnsSender>();
         builder.Services.AddSingleton<PushDispatcher>();
         builder.Services.AddSingleton<IPushDispatcher>(sp => sp.GetRequiredService<PushDispatcher>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Cluster.Abstractions.Push;
@@ -22,11 +21,8 @@ internal sealed class WebPushSender : IPushSender, IDisposable
     {
         PushReason.Message => WakeBody,
         _ => System.Text.Encoding.UTF8.GetBytes(
-            $"{{\"v\":1,\"kind\":\"{(request.Reason == PushReason.CallOffer ? "call" : "callEnded")}\",\"callId\":\"{System.Text.Json.JsonEncodedText.Encode(request.CallId ?? "").Value}\"}}"),
+            $"{{\"v\":1,\"kind\":\"{PushPayload.KindName(request.Reason)}\",\"callId\":\"{System.Text.Json.JsonEncodedText.Encode(request.CallId ?? "").Value}\"}}"),
     };
-
-    /// <summary>The Web Push <c>Topic</c> of a call's pushes (RFC 8030 §5.4: at most 32 base64url characters), so the cancel replaces a ring still waiting at the push service.</summary>
-    private static string CallTopic(string callId) => Base64Url.Encode(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(callId)).AsSpan(0, 24));
 
     private readonly WebPushOptions options;
     private readonly ECDsa key;
@@ -53,6 +49,8 @@ internal sealed class WebPushSender : IPushSender, IDisposable
 
     public PushKind Kind => PushKind.WebPush;
 
+    public bool Enabled => options.Enabled;
+
     public async Task<PushOutcome> SendAsync(PushRequest request, CancellationToken cancellationToken)
     {
         var subscription = request.Subscription;
@@ -67,30 +65,12 @@ internal sealed class WebPushSender : IPushSender, IDisposable
         message.Headers.TryAddWithoutValidation("Urgency", request.Urgent ? "high" : "normal");
         if (request.CallId is { } callId)
         {
-            message.Headers.TryAddWithoutValidation("Topic", CallTopic(callId));
+            message.Headers.TryAddWithoutValidation("Topic", PushPayload.CallTopic(callId));
         }
 
         message.Headers.TryAddWithoutValidation("Authorization", Vapid.Authorization(key, options.VapidPublicKey!, options.VapidSubject!, endpoint, time.GetUtcNow()));
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Timeout);
-        try
-        {
-            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            return Classify(response.StatusCode);
-        }
-        catch (HttpRequestException ex) when (ex.InnerException is PushAddressRefusedException)
-        {
-            return PushOutcome.Blocked;
-        }
-        catch (HttpRequestException)
-        {
-            return PushOutcome.Transient;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return PushOutcome.Transient;
-        }
+        return await PushHttp.SendAsync(http, message, options.Timeout, (response, _) => Task.FromResult(Classify((int)response.StatusCode)), cancellationToken);
     }
 
     public void Dispose()
@@ -99,11 +79,5 @@ internal sealed class WebPushSender : IPushSender, IDisposable
         key.Dispose();
     }
 
-    private static PushOutcome Classify(HttpStatusCode status) => (int)status switch
-    {
-        >= 200 and < 300 => PushOutcome.Sent,
-        404 or 410 => PushOutcome.Gone,
-        429 or >= 500 => PushOutcome.Transient,
-        _ => PushOutcome.Failed,
-    };
+    private static PushOutcome Classify(int status) => status is 404 or 410 ? PushOutcome.Gone : PushHttp.ByStatus(status);
 }
