@@ -9,6 +9,7 @@ using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
 using Cluster.Silo.RateLimiting;
@@ -47,6 +48,7 @@ public static class SiloApplication
             .AddMessaging(database)
             .AddCalls()
             .AddAppState(database);
+        builder.AddClusterOpenApi();
 
         var app = builder.Build();
         app.UseClientFaultAnswers();
@@ -59,6 +61,7 @@ public static class SiloApplication
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
+        app.MapClusterOpenApi();
         app.MapGroup("/v1").WithApiErrors()
             .MapAccounts()
             .MapDevices()

@@ -2,6 +2,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Grains.Observability;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -18,8 +19,8 @@ internal static class AccountEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
-        v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
+        v1.MapPost("/accounts", RegisterAsync).Operation("registerAccount", "Accounts", "Register an account and its primary device").Accepts<RegisterAccountRequest>().Returns<RegisterAccountResponse>(201).Errors(400, 409, 413, 422, 503).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
+        v1.MapGet("/devices", GetDevicesAsync).Operation("listOwnDevices", "Accounts", "The account's own devices").Returns<DeviceListResponse>().RequireAuthorization();
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)
