@@ -32,7 +32,7 @@ public static class OpenApiExtensions
                     Title = "Cluster messaging API",
                     Version = "v1",
                     Description = "End-to-end encrypted multi-device messaging. The contract in prose is docs/protocol.md; "
-                        + "device WebSockets (/v1/socket, /v1/provisioning/socket) are described there, not here.",
+                        + "the WebSockets (/v1/websocket, /v1/provisioning) are described there, not here.",
                 };
                 document.Servers?.Clear();
                 document.Components ??= new OpenApiComponents();
