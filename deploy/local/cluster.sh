@@ -160,6 +160,7 @@ start_silo() {
             --Cluster:ConnectionString="$(connection_string)" \
             --Cluster:SiloPort="$(silo_port "$i")" \
             --Cluster:AdvertisedAddress=127.0.0.1 \
+            --VerificationSender:AllowDevelopmentInCluster=true \
             >>"$(log_file "$i")" 2>&1 </dev/null
     ) &
     pid=$!

@@ -1,3 +1,4 @@
+using Cluster.Cli.Accounts;
 using Cluster.Cli.Provisioning;
 
 namespace Cluster.Cli;
@@ -12,8 +13,13 @@ public static class CliApplication
     public const string Usage =
         """
         Usage: cluster provision [--server URL] [--invert]
+               cluster verify NUMBER [--server URL]
+               cluster register NUMBER CODE [--name NAME] [--server URL]
 
         Commands:
+          verify      Ask the server to send a verification code to NUMBER (E.164, e.g. +15551234567).
+          register    Register NUMBER with the CODE it was sent and fresh keys; prints the new primary's
+                      login and password (keep them: the server stores only the password's hash).
           provision   Open a provisioning socket as a new device would, show its address as a QR code,
                       and wait (up to 10 minutes) for the primary device to send the provisioning message.
 
@@ -42,17 +48,25 @@ public static class CliApplication
             return args is [] ? ExitCodes.Usage : ExitCodes.Success;
         }
 
-        if (args[0] != "provision")
+        if (args[0] is not ("provision" or "verify" or "register"))
         {
             return Fail(error, $"unknown command '{args[0]}'");
         }
 
         var server = DefaultServer;
         var invert = false;
+        string? name = null;
+        var positional = new List<string>();
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
             {
+                case "--name" when i + 1 < args.Length && args[0] == "register":
+                    name = args[++i];
+                    break;
+                case var value when args[0] != "provision" && !value.StartsWith("--", StringComparison.Ordinal) && value != "-h":
+                    positional.Add(value);
+                    break;
                 case "--server" when i + 1 < args.Length:
                     if (!Uri.TryCreate(args[++i], UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
                     {
@@ -72,9 +86,20 @@ public static class CliApplication
             }
         }
 
+        var wanted = args[0] switch { "verify" => 1, "register" => 2, _ => 0 };
+        if (positional.Count != wanted)
+        {
+            return Fail(error, args[0] == "verify" ? "verify needs NUMBER" : "register needs NUMBER and CODE");
+        }
+
         try
         {
-            return await ProvisionCommand.RunAsync(new ProvisionSettings(server, invert), output, cancellationToken);
+            return args[0] switch
+            {
+                "verify" => await AccountCommands.VerifyAsync(server, positional[0], output, cancellationToken),
+                "register" => await AccountCommands.RegisterAsync(server, positional[0], positional[1], name, output, cancellationToken),
+                _ => await ProvisionCommand.RunAsync(new ProvisionSettings(server, invert), output, cancellationToken),
+            };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

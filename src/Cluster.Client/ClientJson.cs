@@ -14,6 +14,10 @@ namespace Cluster.Client;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(RegistrationRequest))]
+[JsonSerializable(typeof(VerificationCodeRequest))]
+[JsonSerializable(typeof(VerificationCodeSent))]
+[JsonSerializable(typeof(Push.WebPushSubscription))]
+[JsonSerializable(typeof(Push.PushSubscriptionStatus))]
 [JsonSerializable(typeof(RegisteredDevice))]
 [JsonSerializable(typeof(DeviceInfoList))]
 [JsonSerializable(typeof(LinkToken))]

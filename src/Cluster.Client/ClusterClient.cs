@@ -63,7 +63,14 @@ public sealed class ClusterClient : IDisposable
     /// <summary>A client for another device on the same connection pool (and the same retry policy).</summary>
     public ClusterClient As(DeviceCredentials credentials) => new(http, credentials) { SendRetries = SendRetries };
 
-    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device.</summary>
+    /// <summary>
+    /// <c>POST /v1/accounts/verification</c>: has the server send a one-time code to <paramref name="accountId"/>
+    /// (valid 10 minutes); registration then carries it as <see cref="RegistrationRequest.VerificationCode"/>.
+    /// </summary>
+    public Task<VerificationCodeSent> RequestVerificationCodeAsync(string accountId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "/v1/accounts/verification", new VerificationCodeRequest(accountId), ClientJson.Default.VerificationCodeRequest, ClientJson.Default.VerificationCodeSent, cancellationToken, anonymous: true);
+
+    /// <summary><c>POST /v1/accounts</c>: registers an account and its primary device (with a verification code).</summary>
     public Task<RegisteredDevice> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "/v1/accounts", request, ClientJson.Default.RegistrationRequest, ClientJson.Default.RegisteredDevice, cancellationToken, anonymous: true);
 
@@ -155,6 +162,18 @@ public sealed class ClusterClient : IDisposable
     /// <summary><c>POST /v1/calls/{callId}/ice</c>: relays a sealed ICE candidate to the other party's device.</summary>
     public Task SendIceAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/ice", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
+
+    /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's push target (docs/push.md).</summary>
+    public Task SetPushSubscriptionAsync(Push.WebPushSubscription subscription, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, "/v1/push/subscription", subscription, ClientJson.Default.WebPushSubscription, cancellationToken);
+
+    /// <summary><c>DELETE /v1/push/subscription</c>: removes this device's push target; idempotent.</summary>
+    public Task RemovePushSubscriptionAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, "/v1/push/subscription", cancellationToken);
+
+    /// <summary><c>GET /v1/push/subscriptions/{deviceId}</c> (primary only): the kind of a device's push target; throws 404 when it has none.</summary>
+    public Task<Push.PushSubscriptionStatus> GetPushSubscriptionAsync(int deviceId, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, $"/v1/push/subscriptions/{deviceId}", ClientJson.Default.PushSubscriptionStatus, cancellationToken);
 
     /// <summary><c>POST /v1/blobs</c>: uploads an (already encrypted) blob, e.g. a history bundle.</summary>
     public async Task<UploadedBlob> UploadBlobAsync(Stream content, CancellationToken cancellationToken = default)

@@ -4,6 +4,7 @@ using Cluster.Silo.Authentication;
 using Cluster.Silo.Blobs;
 using Cluster.Silo.Calls;
 using Cluster.Silo.Devices;
+using Cluster.Silo.Groups;
 using Cluster.Silo.Health;
 using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
@@ -12,7 +13,9 @@ using Cluster.Silo.Observability;
 using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
+using Cluster.Silo.Push;
 using Cluster.Silo.RateLimiting;
+using Cluster.Silo.Verification;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cluster.Silo;
@@ -42,12 +45,15 @@ public static class SiloApplication
             .AddClusterObservability()
             .AddDeviceAuthentication()
             .AddRateLimits()
+            .AddVerification()
             .AddKeys()
             .AddDevices()
             .AddProvisioning().AddBlobs(database)
             .AddMessaging(database)
             .AddCalls()
-            .AddAppState(database);
+            .AddPush()
+            .AddAppState(database)
+            .AddGroups();
         builder.AddClusterOpenApi();
 
         var app = builder.Build();
@@ -63,13 +69,16 @@ public static class SiloApplication
         app.MapClusterMetrics();
         app.MapClusterOpenApi();
         app.MapGroup("/v1").WithApiErrors()
+            .MapVerification()
             .MapAccounts()
             .MapDevices()
             .MapKeys()
             .MapProvisioning().MapBlobs()
             .MapMessaging()
             .MapCalls()
-            .MapAppState();
+            .MapPush()
+            .MapAppState()
+            .MapGroups();
         return app;
     }
 }

@@ -19,12 +19,12 @@ public sealed class AnonymousLimitTests
             RateLimits.With(time, ("AnonymousLimits:RegistrationBurst", "2"), ("AnonymousLimits:RegistrationRefillSeconds", "30")), Cancel);
         using var http = silo.CreateHttpClient();
 
-        using var first = await RegisterAsync(http);
-        using var second = await RegisterAsync(http);
+        using var first = await RegisterAsync(silo, http);
+        using var second = await RegisterAsync(silo, http);
         var (refused, refusedBody) = TestAccounts.NewRegistration();
         using var limited = await http.PostAsJsonAsync("/v1/accounts", refusedBody, Cancel);
         time.Advance(TimeSpan.FromSeconds(30));
-        using var refilled = await RegisterAsync(http);
+        using var refilled = await RegisterAsync(silo, http);
         using var stored = await refused.CreateClient(silo).GetAsync("/v1/devices", Cancel);
         var metrics = await http.GetStringAsync("/metrics", Cancel);
 
@@ -67,8 +67,8 @@ public sealed class AnonymousLimitTests
         await using var silo = await TestSilo.StartAsync(RateLimits.With(null, ("AnonymousLimits:RegistrationBurst", "1")), Cancel);
         using var http = silo.CreateHttpClient();
 
-        using var first = await RegisterAsync(http, forwardedFor: "203.0.113.1");
-        using var spoofed = await RegisterAsync(http, forwardedFor: "203.0.113.2");
+        using var first = await RegisterAsync(silo, http, forwardedFor: "203.0.113.1");
+        using var spoofed = await RegisterAsync(silo, http, forwardedFor: "203.0.113.2");
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         await RateLimits.AssertLimitedAsync(spoofed, "registration_ip", 30);
@@ -84,11 +84,11 @@ public sealed class AnonymousLimitTests
             ("ClientAddresses:KnownProxies:0", "127.0.0.1")), Cancel);
         using var http = silo.CreateHttpClient();
 
-        using var first = await RegisterAsync(http, forwardedFor: "203.0.113.1");
-        using var otherClient = await RegisterAsync(http, forwardedFor: "203.0.113.2");
-        using var sameClient = await RegisterAsync(http, forwardedFor: "203.0.113.1");
-        using var sameIPv6Network = await RegisterAsync(http, forwardedFor: "2001:db8:1:2::1");
-        using var otherIPv6Host = await RegisterAsync(http, forwardedFor: "2001:db8:1:2::2");
+        using var first = await RegisterAsync(silo, http, forwardedFor: "203.0.113.1");
+        using var otherClient = await RegisterAsync(silo, http, forwardedFor: "203.0.113.2");
+        using var sameClient = await RegisterAsync(silo, http, forwardedFor: "203.0.113.1");
+        using var sameIPv6Network = await RegisterAsync(silo, http, forwardedFor: "2001:db8:1:2::1");
+        using var otherIPv6Host = await RegisterAsync(silo, http, forwardedFor: "2001:db8:1:2::2");
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Created, otherClient.StatusCode);
@@ -108,9 +108,10 @@ public sealed class AnonymousLimitTests
         Assert.Contains(named, failure.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<HttpResponseMessage> RegisterAsync(HttpClient http, string? forwardedFor = null)
+    private static async Task<HttpResponseMessage> RegisterAsync(TestSilo silo, HttpClient http, string? forwardedFor = null)
     {
         var (_, body) = TestAccounts.NewRegistration();
+        body["verificationCode"] = await TestAccounts.VerificationCodeAsync(silo, (string)body["accountId"]!);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/accounts") { Content = JsonContent.Create(body) };
         if (forwardedFor is not null)
         {

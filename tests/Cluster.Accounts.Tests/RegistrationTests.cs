@@ -19,7 +19,7 @@ public sealed class RegistrationTests(SiloFixture fixture)
         var (device, body) = TestAccounts.NewRegistration(oneTimeKeys: 5, kemOneTimeKeys: 5);
         using var http = Silo.CreateHttpClient();
 
-        using var response = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
+        using var response = await TestAccounts.PostRegistrationAsync(Silo, http, body);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var created = await response.Content.ReadFromJsonAsync<JsonObject>(Cancel);
@@ -42,9 +42,9 @@ public sealed class RegistrationTests(SiloFixture fixture)
         var (device, body) = TestAccounts.NewRegistration();
         var (_, again) = TestAccounts.NewRegistration(accountId: device.AccountId);
         using var http = Silo.CreateHttpClient();
-        using var first = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
+        using var first = await TestAccounts.PostRegistrationAsync(Silo, http, body);
 
-        using var second = await http.PostAsJsonAsync("/v1/accounts", again, Cancel);
+        using var second = await TestAccounts.PostRegistrationAsync(Silo, http, again);
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
@@ -129,7 +129,7 @@ public sealed class RegistrationTests(SiloFixture fixture)
         var (_, fresh) = TestAccounts.NewRegistration(accountId: device.AccountId);
         if (AccountIdIsValid(body))
         {
-            using var retry = await http.PostAsJsonAsync("/v1/accounts", fresh, Cancel);
+            using var retry = await TestAccounts.PostRegistrationAsync(Silo, http, fresh);
             Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         }
     }

@@ -127,8 +127,9 @@ public sealed class ClusterClientTests(SiloFixture fixture)
     {
         var alice = await SdkDevice.RegisterAsync(Gateway);
         using var anonymous = new ClusterClient(Gateway);
-        var again = await Assert.ThrowsAsync<ClusterApiException>(
-            () => anonymous.RegisterAsync(DeviceKeys.Generate().CreateRegistration(alice.AccountId, DeviceKeys.NewPassword()), Cancel));
+        await anonymous.RequestVerificationCodeAsync(alice.AccountId, Cancel);
+        var secondRegistration = DeviceKeys.Generate().CreateRegistration(alice.AccountId, DeviceKeys.NewPassword()) with { VerificationCode = TestAccounts.SentCode(alice.AccountId) };
+        var again = await Assert.ThrowsAsync<ClusterApiException>(() => anonymous.RegisterAsync(secondRegistration, Cancel));
         Assert.Equal((HttpStatusCode.Conflict, "account_exists"), (again.Status, again.Error));
 
         using var client = alice.Client(Gateway);

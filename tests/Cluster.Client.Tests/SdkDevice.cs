@@ -20,7 +20,10 @@ internal sealed record SdkDevice(DeviceCredentials Credentials, DeviceKeys Keys)
         var keys = DeviceKeys.Generate();
         var password = DeviceKeys.NewPassword();
         using var anonymous = new ClusterClient(gateway);
-        var registered = await anonymous.RegisterAsync(keys.CreateRegistration(TestAccounts.NewAccountId(), password, "phone", oneTimePreKeys));
+        var accountId = TestAccounts.NewAccountId();
+        await anonymous.RequestVerificationCodeAsync(accountId);
+        var registration = keys.CreateRegistration(accountId, password, "phone", oneTimePreKeys) with { VerificationCode = TestAccounts.SentCode(accountId) };
+        var registered = await anonymous.RegisterAsync(registration);
         return new SdkDevice(new DeviceCredentials(registered.AccountId, registered.DeviceId, password), keys);
     }
 

@@ -29,6 +29,11 @@ internal sealed partial class ContainerEnvironment
             {
                 ["connection-string"] = "Host=postgres.example.internal;Username=cluster;Password=secret;Database=cluster;SSL Mode=VerifyFull",
             },
+            ["cluster-verification"] = new Dictionary<string, string>
+            {
+                ["webhook-url"] = "https://sms.example.com/v1/send?to={number}",
+                ["bearer-token"] = "token",
+            },
         };
 
     private ContainerEnvironment(IReadOnlyDictionary<string, string> variables, IReadOnlyDictionary<string, string> sources, IReadOnlyList<string> problems)

@@ -169,6 +169,8 @@ public sealed class FaultScenario : IAsyncDisposable
     public static async Task<TestDevice> RegisterAsync(HttpClient http, ProcessSilo silo)
     {
         var (primary, body) = TestAccounts.NewRegistration();
+        await ExpectOkAsync(await http.PostAsJsonAsync(new Uri(silo.BaseAddress, "/v1/accounts/verification"), new JsonObject { ["accountId"] = primary.AccountId }), "verification code");
+        body["verificationCode"] = TestAccounts.SentCode(primary.AccountId);
         await ExpectOkAsync(await http.PostAsJsonAsync(new Uri(silo.BaseAddress, "/v1/accounts"), body), "registration");
         return primary;
     }

@@ -99,7 +99,7 @@ public sealed class PostgresClusterTests
 
         var (exitCode, _, stderr) = await SiloProcess.RunAsync(
             ["--Cluster:Storage=PostgreSql", $"--Cluster:ConnectionString={database.ConnectionString}", "--urls=http://127.0.0.1:0",
-             $"--Cluster:SiloPort={FreePorts.Next()}"],
+             $"--Cluster:SiloPort={FreePorts.Next()}", "--VerificationSender:AllowDevelopmentInCluster=true"],
             cancellationToken: cancellationToken);
 
         Assert.Equal(3, exitCode);

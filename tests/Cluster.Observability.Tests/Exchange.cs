@@ -24,7 +24,8 @@ internal static class Exchange
         ["Messages:MaxQueueLength"] = "3",
         ["Messages:InboxTimeToLive"] = "00:01:00",
         ["Messages:ExpirySweepInterval"] = "00:10:00",
-    };
+        ["Push:WebPush:MaxAttempts"] = "1",
+    }.Concat(WebPushService.SiloSettings()).ToDictionary();
 
     public static readonly Series AccountsRegistered = new("cluster_accounts_registered_total");
     public static readonly Series MessagesReceived = new("cluster_messages_received_total");
@@ -72,6 +73,10 @@ internal static class Exchange
     public static readonly Series CallAnswersOk = Http("/v1/calls/{callId}/answer", "POST", 200);
     public static readonly Series CallHangupsOk = Http("/v1/calls/{callId}/hangup", "POST", 204);
     public static readonly Series ReadyOk = Http("/health/ready", "GET", 200);
+    public static readonly Series PushSent = new("cluster_push_sent_total", ("kind", "WebPush"));
+    public static readonly Series PushCoalesced = new("cluster_push_coalesced_total");
+    public static readonly Series PushFailed = new("cluster_push_failed_total", ("reason", "rejected"));
+    public static readonly Series PushGone = new("cluster_push_dropped_total", ("reason", "gone"));
 
     public static IReadOnlyList<Series> All { get; } = typeof(Exchange)
         .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
@@ -162,11 +167,19 @@ internal static class Exchange
         watch.Expect(CommitRows, 3 + 3);
         await watch.CheckpointAsync("three live deliveries, acked", cancel);
 
-        // Carol and dave are offline. Carol's queue holds three envelopes: the fourth drops the oldest.
+        // Carol and dave are offline. Carol's queue holds three envelopes: the fourth drops the oldest. Carol has a
+        // Web Push subscription: the first envelope wakes her, the other three are coalesced.
+        await using var carolPush = await WebPushService.StartAsync();
+        using var carolHttp = carol.CreateClient(silo);
+        await ExpectStatusAsync(carolHttp.PutAsJsonAsync("/v1/push/subscription", carolPush.Subscription(), cancel), HttpStatusCode.NoContent);
         for (var i = 0; i < 4; i++)
         {
             await Messages.SendOkAsync(bobHttp, carol.AccountId, Messages.Body([carol], $"m{i}"), cancel);
         }
+
+        await carolPush.NextAsync(cancel);
+        watch.Expect(PushSent, 1);
+        watch.Expect(PushCoalesced, 3);
 
         await Messages.SendOkAsync(bobHttp, dave.AccountId, Messages.Body([dave], "later"), cancel);
         watch.Expect(MessagesReceived, 5);
@@ -246,6 +259,32 @@ internal static class Exchange
         // One operation each in the inbox's group commits: the envelope expiry batch and the idempotency receipt sweep.
         watch.Expect(CommitRows, 2);
         await watch.CheckpointAsync("the expiry sweep", cancel);
+
+        // Dave, offline, subscribes to a push service that refuses (403: given up), then to one whose subscription is
+        // gone (410: dropped, and the subscription removed). An explicit urgent send wakes past the coalescing.
+        await using var refusing = await WebPushService.StartAsync();
+        refusing.Status = 403;
+        await using var gone = await WebPushService.StartAsync();
+        gone.Status = 410;
+        using var daveHttp = dave.CreateClient(silo);
+        await ExpectStatusAsync(daveHttp.PutAsJsonAsync("/v1/push/subscription", refusing.Subscription(), cancel), HttpStatusCode.NoContent);
+        await Messages.SendOkAsync(bobHttp, dave.AccountId, Messages.Body([dave], "refused"), cancel);
+        await refusing.NextAsync(cancel);
+        watch.Expect(PushFailed, 1);
+        await ExpectStatusAsync(daveHttp.PutAsJsonAsync("/v1/push/subscription", gone.Subscription(), cancel), HttpStatusCode.NoContent);
+        var urgent = Messages.Body([dave], "gone");
+        urgent["urgent"] = true;
+        await Messages.SendOkAsync(bobHttp, dave.AccountId, urgent, cancel);
+        await gone.NextAsync(cancel);
+        watch.Expect(PushGone, 1);
+        watch.Expect(MessagesReceived, 2);
+        watch.Expect(SendsOk, 2);
+        watch.Expect(FanoutCount, 2);
+        watch.Expect(FanoutSum, 2);
+        watch.Expect(Stored, 2);
+        watch.Expect(InboxDepth, 2);
+        watch.Expect(CommitRows, 2);
+        await watch.CheckpointAsync("push to dave refused, then gone", cancel);
         return new ExchangeRecord(ids);
     }
 

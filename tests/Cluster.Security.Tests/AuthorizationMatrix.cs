@@ -72,6 +72,9 @@ internal static class AuthorizationMatrix
 {
     private const int Unauthorized = 401;
 
+    // A well-formed group id no group has (32 hex digits).
+    private static readonly string NoGroup = new('0', 32);
+
     // Every caller alike: for the routes where credentials are not looked at.
     private static Expect All(int status) => new(status, status, status, status, status, status);
 
@@ -85,8 +88,9 @@ internal static class AuthorizationMatrix
         new("* /health/live", "liveness", All(200), _ => Http(HttpMethod.Get, "/health/live")),
         new("* /health/ready", "readiness", All(200), _ => Http(HttpMethod.Get, "/health/ready")),
         new("* /metrics", "Prometheus scrape", All(200), _ => Http(HttpMethod.Get, "/metrics")),
-        new("POST /v1/accounts", "a fresh number", All(201), _ => Http(HttpMethod.Post, "/v1/accounts", TestAccounts.NewRegistration(oneTimeKeys: 2).Body)),
-        new("POST /v1/accounts", "a number that is registered", All(409), c => Http(HttpMethod.Post, "/v1/accounts", TestAccounts.NewRegistration(accountId: c.World.AccountId).Body)),
+        new("POST /v1/accounts/verification", "a code for any number", All(202), _ => Http(HttpMethod.Post, "/v1/accounts/verification", new JsonObject { ["accountId"] = TestAccounts.NewAccountId() })),
+        new("POST /v1/accounts", "a fresh number", All(201), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(oneTimeKeys: 2).Body))),
+        new("POST /v1/accounts", "a number that is registered", All(409), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(accountId: c.World.AccountId).Body))),
         new("PUT /v1/devices/link", "a link token of the account", All(201), LinkWithTokenAsync(ownToken: true)),
         new("PUT /v1/devices/link", "a link token of another account", All(403), LinkWithTokenAsync(ownToken: false)),
         new("* /v1/provisioning", "a new device's socket", All(101), c => Task.FromResult(new Probe { Socket = ct => ProvisioningSocketAsync(c, ct) })),
@@ -104,6 +108,22 @@ internal static class AuthorizationMatrix
         new("GET /v1/appstate/{collection}", "a collection A's primary wrote", Authenticated(200, 200, 200), async c => await Http(HttpMethod.Get, "/v1/appstate/regular", then: await AppStateOfAAsync(c, "patches"))),
         new("POST /v1/appstate/{collection}/patches", "the version after A's latest", Authenticated(200, 200, 200), AppStatePatchAsync),
         new("PUT /v1/appstate/{collection}/snapshot", "a snapshot at A's latest version", Authenticated(409, 200, 200), async c => await Http(HttpMethod.Put, "/v1/appstate/regular/snapshot", await AppStateSnapshotAsync(c))),
+
+        // Groups: any account creates and lists its own; a group's own rights (members, admins) are in Cluster.Groups.Tests.
+        new("POST /v1/groups", "a group of the caller alone", Authenticated(201, 201, 201), _ => Http(HttpMethod.Post, "/v1/groups", new JsonObject { ["members"] = new JsonArray() })),
+        new("GET /v1/groups", "the caller's own groups", Authenticated(200, 200, 200), _ => Http(HttpMethod.Get, "/v1/groups")),
+        new("GET /v1/groups/{groupId}", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Get, $"/v1/groups/{NoGroup}")),
+        new("POST /v1/groups/{groupId}/members", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Post, $"/v1/groups/{NoGroup}/members", new JsonObject { ["members"] = new JsonArray(c.World.AccountId) })),
+        new("DELETE /v1/groups/{groupId}/members/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Delete, $"/v1/groups/{NoGroup}/members/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("POST /v1/groups/{groupId}/leave", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Post, $"/v1/groups/{NoGroup}/leave")),
+        new("PUT /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("DELETE /v1/groups/{groupId}/admins/{accountId}", "a group that does not exist", Authenticated(404, 404, 404), c => Http(HttpMethod.Delete, $"/v1/groups/{NoGroup}/admins/{Uri.EscapeDataString(c.World.AccountId)}")),
+        new("PUT /v1/groups/{groupId}/info", "a group that does not exist", Authenticated(404, 404, 404), _ => Http(HttpMethod.Put, $"/v1/groups/{NoGroup}/info", new JsonObject { ["info"] = World.Payload("group info"), ["expectedVersion"] = 0 })),
+
+        // Push: a device sets and removes only its own subscription; only the primary sees its companions'.
+        new("DELETE /v1/push/subscription", "the caller's own subscription", Authenticated(204, 204, 204), _ => Http(HttpMethod.Delete, "/v1/push/subscription")),
+        new("PUT /v1/push/subscription", "a subscription naming a private address", Authenticated(400, 400, 400), _ => Http(HttpMethod.Put, "/v1/push/subscription", new JsonObject { ["kind"] = "webPush", ["endpoint"] = "https://10.0.0.1/push", ["p256dh"] = "AA", ["auth"] = "AA" })),
+        new("GET /v1/push/subscriptions/{deviceId}", "A's companion, which has none", Authenticated(404, 403, 404), c => Http(HttpMethod.Get, $"/v1/push/subscriptions/{c.World.Companion.DeviceId}")),
 
         // Primary-only actions on the caller's own account.
         new("POST /v1/devices/link-token", "a link token", Authenticated(201, 403, 201), _ => Http(HttpMethod.Post, "/v1/devices/link-token")),
@@ -457,4 +477,11 @@ internal static class AuthorizationMatrix
         });
 
     private static string Escape(string value) => Uri.EscapeDataString(value);
+
+    // A registration body with a code the development sender sent for its number.
+    private static async Task<JsonObject> VerifiedAsync(Cell c, JsonObject body)
+    {
+        body["verificationCode"] = await TestAccounts.VerificationCodeAsync(c.World.Silo, (string)body["accountId"]!);
+        return body;
+    }
 }

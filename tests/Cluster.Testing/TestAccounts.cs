@@ -52,12 +52,40 @@ public static class TestAccounts
         return (device, body);
     }
 
+    /// <summary>
+    /// Asks the silo to send <paramref name="accountId"/> a verification code and reads it back from the development
+    /// sender's file (the silo runs it by default; <c>VerificationSender:DevelopmentDirectory</c>).
+    /// </summary>
+    public static async Task<string> VerificationCodeAsync(TestSilo silo, string accountId)
+    {
+        using var http = silo.CreateHttpClient();
+        using var response = await http.PostAsJsonAsync("/v1/accounts/verification", new JsonObject { ["accountId"] = accountId });
+        if (response.StatusCode != System.Net.HttpStatusCode.Accepted)
+        {
+            throw new InvalidOperationException($"verification code request failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return SentCode(accountId, silo.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Cluster.Silo.Verification.VerificationSenderOptions>>().Value.DevelopmentDirectory);
+    }
+
+    /// <summary>The last code the development sender sent <paramref name="accountId"/> (the test-visible code reader).</summary>
+    /// <remarks>A silo in another process uses the same default directory unless told otherwise.</remarks>
+    public static string SentCode(string accountId, string? directory = null) =>
+        File.ReadAllText(Path.Combine(directory ?? new Cluster.Silo.Verification.VerificationSenderOptions().DevelopmentDirectory, accountId + ".code"));
+
+    /// <summary>Gets a code for the body's <c>accountId</c>, puts it in as <c>verificationCode</c>, and POSTs the registration.</summary>
+    public static async Task<HttpResponseMessage> PostRegistrationAsync(TestSilo silo, HttpClient http, JsonObject body)
+    {
+        body["verificationCode"] = await VerificationCodeAsync(silo, (string)body["accountId"]!);
+        return await http.PostAsJsonAsync("/v1/accounts", body);
+    }
+
     /// <summary>Registers a fresh account through the HTTP API and returns its primary device.</summary>
     public static async Task<TestDevice> RegisterAsync(TestSilo silo, int oneTimeKeys = 0, int kemOneTimeKeys = 0)
     {
         var (device, body) = NewRegistration(oneTimeKeys, kemOneTimeKeys);
         using var http = silo.CreateHttpClient();
-        using var response = await http.PostAsJsonAsync("/v1/accounts", body);
+        using var response = await PostRegistrationAsync(silo, http, body);
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"registration failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");

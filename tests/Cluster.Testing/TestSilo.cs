@@ -73,6 +73,9 @@ public sealed class TestSilo : IAsyncDisposable
         "Auth:HashQueueLimit=100000",
         "AnonymousLimits:RegistrationBurst=1000000",
         "AnonymousLimits:LinkBurst=1000000",
+        "AnonymousLimits:VerificationBurst=1000000",
+        "Verification:MaxCodesPerNumber=1000000",
+        "Verification:MinInterval=00:00:00",
         "AnonymousLimits:ProvisioningBurst=1000000",
         "Provisioning:MaxSocketsPerClientAddress=1000000",
         "Provisioning:MaxSockets=1000000",
@@ -111,6 +114,8 @@ public sealed class TestSilo : IAsyncDisposable
             args.Add("--Cluster:Storage=PostgreSql");
             args.Add($"--Cluster:ConnectionString={postgres}");
             args.Add("--Cluster:AdvertisedAddress=127.0.0.1");
+            // Tests read codes from the development sender (TestAccounts.VerificationCodeAsync), in cluster mode too.
+            args.Add("--VerificationSender:AllowDevelopmentInCluster=true");
         }
         else
         {

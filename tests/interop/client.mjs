@@ -3,6 +3,8 @@
 // lists), helpers for the HTTP endpoints a client calls, and a device's WebSocket. Scripts in this folder build on it.
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as Signal from '@signalapp/libsignal-client';
 
@@ -340,12 +342,25 @@ export class Server {
     return answer.body;
   }
 
-  /** POST /v1/accounts for a device that will be the primary: its keys as `keys` gives them. */
-  register(device, { signedPreKey, kemLastResortKey, oneTimePreKeys, kemOneTimeKeys, name }) {
+  /**
+   * POST /v1/accounts/verification, then the code as the silo's development sender wrote it (a test silo runs that
+   * sender; its directory is CLUSTER_VERIFICATION_CODES or the silo's default, cluster-verification-codes in the temp
+   * directory).
+   */
+  async verificationCode(accountId) {
+    await this.#expect(202, 'POST', '/v1/accounts/verification', { json: { accountId } });
+    const directory = process.env.CLUSTER_VERIFICATION_CODES ?? join(tmpdir(), 'cluster-verification-codes');
+    return readFileSync(join(directory, `${accountId}.code`), 'utf8');
+  }
+
+  /** POST /v1/accounts (with a verification code) for a device that will be the primary: its keys as `keys` gives them. */
+  async register(device, { signedPreKey, kemLastResortKey, oneTimePreKeys, kemOneTimeKeys, name }) {
+    const verificationCode = await this.verificationCode(device.accountId);
     return this.#expect(201, 'POST', '/v1/accounts', {
       json: {
         accountId: device.accountId,
         password: device.password,
+        verificationCode,
         registrationId: device.registrationId,
         name,
         identityKey: device.identityKey,

@@ -48,6 +48,9 @@ public sealed record SendRequest
     /// </summary>
     [Id(8)] public Guid SenderIncarnation { get; init; }
 
+    /// <summary>The sender set <c>urgent: true</c> explicitly: an offline destination device is woken at once, past the push coalescing.</summary>
+    [Id(9)] public bool WakeNow { get; init; }
+
     /// <summary>
     /// Whose idempotency keys <see cref="ClientMessageId"/> belongs to: the sending device's address, and its incarnation
     /// when it has one (so that a companion given a removed device's id never meets that device's receipts).
@@ -95,8 +98,9 @@ public sealed record SendResult
 /// <param name="Id">The envelope id.</param>
 /// <param name="ServerTimestamp">When the server took it (Unix ms); the expiry counts from here.</param>
 /// <param name="Json">The envelope as UTF-8 JSON, serialized once; never mutated.</param>
+/// <param name="WakeNow">An offline device is woken at once, past the push coalescing (the send said <c>urgent: true</c>).</param>
 [GenerateSerializer, Immutable, Alias("InboxEnvelope")]
-public sealed record InboxEnvelope([property: Id(0)] Guid Id, [property: Id(1)] long ServerTimestamp, [property: Id(2)] byte[] Json);
+public sealed record InboxEnvelope([property: Id(0)] Guid Id, [property: Id(1)] long ServerTimestamp, [property: Id(2)] byte[] Json, [property: Id(3)] bool WakeNow = false);
 
 /// <summary>What goes down a device's socket.</summary>
 public enum FrameKind

@@ -14,6 +14,9 @@ public sealed record RegistrationRequest
     /// <summary>The device's registration id, 1 to 16380.</summary>
     public required int RegistrationId { get; init; }
 
+    /// <summary>The code <see cref="ClusterClient.RequestVerificationCodeAsync"/> had sent to the number.</summary>
+    public string? VerificationCode { get; init; }
+
     /// <summary>A name for the device, shown to the account's other devices.</summary>
     public string? Name { get; init; }
 
@@ -118,3 +121,9 @@ public sealed record AccountDevices(string AccountId, byte[] PrimaryIdentityKey,
 /// <param name="AccountSignature">The primary's ADV signature.</param>
 /// <param name="DeviceSignature">The companion's ADV signature.</param>
 public sealed record DeviceIdentity(int DeviceId, int RegistrationId, byte[] IdentityKey, long KeyIndex, byte[]? LinkingMetadata, byte[]? AccountSignature, byte[]? DeviceSignature);
+
+/// <summary><c>POST /v1/accounts/verification</c>: the number to send a code to.</summary>
+public sealed record VerificationCodeRequest(string AccountId);
+
+/// <summary>A code was sent; it expires at <see cref="ExpiresAt"/> (Unix ms).</summary>
+public sealed record VerificationCodeSent(string AccountId, long ExpiresAt);

@@ -5,6 +5,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Calls;
 using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
+using Cluster.Abstractions.Push;
 using Cluster.Grains.Messaging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -145,6 +146,7 @@ internal sealed partial class CallGrain(
         }
 
         EnterRinging();
+        await PushCallAsync(Call.OfflineDevices, ended: false);
         CallMetrics.Offers.Add(1);
         return new StartCallResult { Status = StartCallStatus.Ringing };
     }
@@ -179,6 +181,7 @@ internal sealed partial class CallGrain(
         }
 
         await NotifyAsync(notices);
+        await PushCallAsync(Array.FindAll(Call.OfflineDevices, d => d != device.DeviceId && stillLinked.Contains(d)), ended: true);
         return CallActionStatus.Done;
     }
 
@@ -375,6 +378,7 @@ internal sealed partial class CallGrain(
         var recipients = Participants(stillLinked);
         var answered = Call.Stage == CallStage.Answered;
         var offline = Array.FindAll(Call.OfflineDevices, stillLinked.Contains);
+        var wasRinging = Call.Stage == CallStage.Ringing;
         Call.Stage = CallStage.Ended;
         Call.EndReason = reason;
         Call.EndedAt = Now;
@@ -397,6 +401,11 @@ internal sealed partial class CallGrain(
         LeaveRinging();
         CallMetrics.Ended.Add(1, new KeyValuePair<string, object?>("reason", ReasonName(reason)), new KeyValuePair<string, object?>("answered", answered ? "true" : "false"));
         await NotifyAsync(recipients, EventJson.CallEnded(CallId, ReasonName(reason)));
+        if (wasRinging)
+        {
+            await PushCallAsync(offline, ended: true);
+        }
+
         try
         {
             await this.RegisterOrUpdateReminder(ReminderName, options.Value.EndedRetention, ReminderPeriod);
@@ -511,6 +520,29 @@ internal sealed partial class CallGrain(
         for (var i = 0; i < pushes.Length; i++)
         {
             pushes[i] = Device(notices[i].Device).PublishEventAsync(notices[i].Event);
+        }
+
+        try
+        {
+            await Task.WhenAll(pushes);
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            LogNotifyFailed(logger, ex, CallId);
+        }
+    }
+
+    /// <summary>
+    /// Rings (or, with <paramref name="ended"/>, stops ringing) callee devices the offer did not reach live, through
+    /// their push subscriptions (the device grain decides; the push carries only the call id). Best effort, like events.
+    /// </summary>
+    private async Task PushCallAsync(int[] deviceIds, bool ended)
+    {
+        var ringFor = TimeSpan.FromMilliseconds(Math.Max(0, Call.RingDeadline - Now));
+        var pushes = new Task[deviceIds.Length];
+        for (var i = 0; i < pushes.Length; i++)
+        {
+            pushes[i] = GrainFactory.GetGrain<IDevicePushGrain>(new DeviceAddress(Call.CalleeAccount, deviceIds[i]).GrainKey).PushCallAsync(CallId, ended ? options.Value.RingTimeout : ringFor, ended);
         }
 
         try

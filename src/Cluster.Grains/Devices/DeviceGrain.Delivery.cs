@@ -107,6 +107,7 @@ internal sealed partial class DeviceGrain
         }
 
         connection = newConnection;
+        ResetWakeCoalescing();
         connectionId = newConnectionId;
         attachedAcceptedAt = acceptedAt;
         connectedAt = time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -68,6 +68,7 @@ internal sealed partial class DeviceGrain
             await DropOldestAsync();
         }
 
+        WakeIfOffline(stored, envelopes);
         await PumpAsync();
     }
 

@@ -13,6 +13,7 @@ namespace Cluster.Grains.Devices;
 /// This file: the constructor, activation, and the device's own lifecycle (an incarnation begins, the device is removed).
 /// DeviceGrain.Keys.cs: the prekeys. DeviceGrain.Inbox.cs: enqueue, ack, fetch, the queue quota and expiry.
 /// DeviceGrain.Delivery.cs: the attached socket, the unacked window, the pump, live events and migration.
+/// DeviceGrain.Push.cs: the push subscription and the decision to wake the device when it has no socket.
 /// Each partial file declares the fields it owns; only its own methods change them, unless a field's comment says otherwise.
 /// Reentrancy: the grain is reentrant, so that a slow commit of one enqueue does not hold up the next one or an ack.
 /// Every await is therefore a point where another call may run: state that a call checks must be checked after its last
@@ -26,10 +27,13 @@ namespace Cluster.Grains.Devices;
 internal sealed partial class DeviceGrain(
     [PersistentState("keys", GrainStorage.Name)] IPersistentState<DeviceKeysState> keys,
     [PersistentState("inbox", GrainStorage.Name)] IPersistentState<DeviceInboxState> inboxState,
+    [PersistentState("push", GrainStorage.Name)] IPersistentState<DevicePushState> pushState,
+    Cluster.Grains.Push.IPushDispatcher pushDispatcher,
+    IOptions<Cluster.Grains.Push.PushOptions> pushOptions,
     IInboxStore store,
     IOptions<MessagingOptions> messaging,
     IClusterManifestProvider clusterManifest,
-    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IDeviceGrain, IGrainMigrationParticipant
+    [FromKeyedServices(ClusterClock.Key)] TimeProvider time) : Grain, IDeviceGrain, Cluster.Abstractions.Push.IDevicePushGrain, IGrainMigrationParticipant
 {
     private string Address => this.GetPrimaryKeyString();
 
@@ -59,6 +63,7 @@ internal sealed partial class DeviceGrain(
         inboxState.State = new DeviceInboxState { Removed = true };
         await inboxState.WriteStateAsync();
         await ClearKeysAsync();
+        await RemovePushSubscriptionAsync(null);
     }
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)

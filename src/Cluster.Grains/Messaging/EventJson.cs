@@ -91,6 +91,15 @@ public static class EventJson
         writer.WriteNumber("version"u8, version);
     });
 
+    /// <summary><c>groupChanged</c>, to every member device: the group's membership or info changed; fetch it at these versions.</summary>
+    public static byte[] GroupChanged(string groupId, long membershipVersion, long infoVersion) => Write(writer =>
+    {
+        writer.WriteString("type"u8, "groupChanged"u8);
+        writer.WriteString("groupId"u8, groupId);
+        writer.WriteNumber("membershipVersion"u8, membershipVersion);
+        writer.WriteNumber("infoVersion"u8, infoVersion);
+    });
+
     // Escapes only what JSON requires (quotes, backslashes, control characters); for text never embedded in HTML.
     private static readonly JsonWriterOptions Unescaped = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

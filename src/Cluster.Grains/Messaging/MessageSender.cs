@@ -45,7 +45,7 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
             var device = grains.GetGrain<IDeviceGrain>(new DeviceAddress(request.Destination, message.DeviceId).GrainKey);
             deliveries[i] = request.Online
                 ? device.DeliverEphemeralAsync(json)
-                : device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, json)]);
+                : device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, json, request.WakeNow)]);
         }
 
         await Task.WhenAll(deliveries);

@@ -55,6 +55,9 @@ internal sealed record LoadTestOptions
           --request-timeout T      one HTTP request (default 30s)
           --max-in-flight N        open loop: operations in flight at most (default 10000)
           --seed N                 seed for the random picks (default: random)
+          --verification-codes DIR where the silos' development verification sender writes codes (the
+                                   silos' VerificationSender:DevelopmentDirectory; default the same
+                                   default, cluster-verification-codes under the temp directory)
           --no-live                plain progress lines instead of the live table
           -h, --help               this text
 
@@ -108,6 +111,9 @@ internal sealed record LoadTestOptions
     public int MaxInFlight { get; init; } = 10_000;
 
     public int Seed { get; init; } = Random.Shared.Next();
+
+    /// <summary>The directory the silos' development verification sender writes each number's code to.</summary>
+    public string VerificationCodes { get; init; } = Path.Combine(Path.GetTempPath(), "cluster-verification-codes");
 
     public bool Live { get; init; } = true;
 
@@ -195,6 +201,7 @@ internal sealed record LoadTestOptions
                 "--request-timeout" => options with { RequestTimeout = ParseDuration(name, value, TimeSpan.FromMilliseconds(100)) },
                 "--max-in-flight" => options with { MaxInFlight = Integer(name, value, 1, 10_000_000) },
                 "--seed" => options with { Seed = Integer(name, value, int.MinValue, int.MaxValue) },
+                "--verification-codes" => options with { VerificationCodes = value },
                 _ => throw new UsageException($"unknown option '{name}'"),
             };
         }

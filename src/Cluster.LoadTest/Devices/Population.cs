@@ -146,7 +146,10 @@ internal sealed class Population : IAsyncDisposable
             {
                 try
                 {
-                    await context.Gateways.Client(slot + attempt).RegisterAsync(registration, cancellationToken);
+                    var client = context.Gateways.Client(slot + attempt);
+                    await client.RequestVerificationCodeAsync(account.AccountId, cancellationToken);
+                    var code = await File.ReadAllTextAsync(Path.Combine(context.Options.VerificationCodes, account.AccountId + ".code"), cancellationToken);
+                    await client.RegisterAsync(registration with { VerificationCode = code }, cancellationToken);
                 }
                 catch (ClusterApiException ex) when (attempt > 0 && Failures.Is(ex, HttpStatusCode.Conflict, "account_exists"))
                 {

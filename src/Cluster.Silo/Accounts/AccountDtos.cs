@@ -11,6 +11,9 @@ public sealed class RegisterAccountRequest
 
     public string? Password { get; set; }
 
+    /// <summary>The code sent by <c>POST /v1/accounts/verification</c>.</summary>
+    public string? VerificationCode { get; set; }
+
     public int? RegistrationId { get; set; }
 
     public string? Name { get; set; }

@@ -5,6 +5,7 @@ using Cluster.Silo.Keys;
 using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
+using Cluster.Silo.Verification;
 
 namespace Cluster.Silo.Accounts;
 
@@ -23,7 +24,7 @@ internal static class AccountEndpoints
         v1.MapGet("/devices", GetDevicesAsync).Operation("listOwnDevices", "Accounts", "The account's own devices").Returns<DeviceListResponse>().RequireAuthorization();
     }
 
-    private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords)
+    private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords, IOptions<Grains.Verification.VerificationOptions> verification)
     {
         var request = await JsonBody.ReadAsync(context, ProtocolJson.Default.RegisterAccountRequest);
         var accountId = request.AccountId ?? throw ApiException.MissingField("accountId");
@@ -43,6 +44,12 @@ internal static class AccountEndpoints
         var identityKey = KeyValidation.EcPublicKey(request.IdentityKey, "identityKey");
         var keys = KeyValidation.Upload(request.SignedPreKey, request.KemLastResortKey, request.OneTimePreKeys, request.KemOneTimeKeys, requireBaseKeys: true);
         KeyValidation.VerifySignatures(keys, identityKey);
+
+        // The code last, once the input is known good: a malformed request does not use up a code.
+        if (await VerificationEndpoints.CheckAsync(context, grains, verification.Value, accountId, request.VerificationCode) is { } refused)
+        {
+            return refused;
+        }
 
         if (await passwords.HashAsync(password, context.RequestAborted) is not { } passwordHash)
         {

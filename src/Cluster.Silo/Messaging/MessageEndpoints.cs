@@ -59,6 +59,7 @@ internal static class MessageEndpoints
                 : ApiException.InvalidField("timestamp", "must be Unix milliseconds")),
             Online = body.Online ?? false,
             Urgent = body.Urgent ?? true,
+            WakeNow = body.Urgent == true,
             ClientMessageId = body.ClientMessageId is { Length: 0 or > MaxClientMessageIdLength }
                 ? throw ApiException.InvalidField("clientMessageId", $"must be 1..{MaxClientMessageIdLength} characters")
                 : body.ClientMessageId,

@@ -5,6 +5,7 @@ using Cluster.Silo.Calls;
 using Cluster.Silo.Devices;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
+using Cluster.Silo.Push;
 
 namespace Cluster.Silo.Protocol;
 
@@ -20,6 +21,8 @@ namespace Cluster.Silo.Protocol;
     RespectNullableAnnotations = false)]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(RegisterAccountRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Verification.VerificationCodeResponse))]
 [JsonSerializable(typeof(RegisterAccountResponse))]
 [JsonSerializable(typeof(DeviceListResponse))]
 [JsonSerializable(typeof(KeysUploadRequest))]
@@ -38,6 +41,8 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(LinkDeviceResponse))]
 [JsonSerializable(typeof(DeviceListRequest))]
 [JsonSerializable(typeof(AccountDevicesResponse))]
+[JsonSerializable(typeof(PushSubscriptionRequest))]
+[JsonSerializable(typeof(PushSubscriptionStatusResponse))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisionRequest))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisioningAddressFrame))]
 [JsonSerializable(typeof(Cluster.Silo.Provisioning.ProvisionFrame))]
@@ -48,4 +53,9 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateListResponse))]
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateFetchResponse))]
 [JsonSerializable(typeof(Cluster.Silo.AppState.AppStateConflictError))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.CreateGroupRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.AddGroupMembersRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.SetGroupInfoRequest))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.GroupResponse))]
+[JsonSerializable(typeof(Cluster.Silo.Groups.GroupListResponse))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;

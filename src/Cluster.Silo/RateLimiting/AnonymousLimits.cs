@@ -20,6 +20,14 @@ public sealed class AnonymousLimitOptions
     [Range(0.001, 86_400)]
     public double RegistrationRefillSeconds { get; set; } = 30;
 
+    /// <summary><c>POST /v1/accounts/verification</c> (code) requests a client address may make at once. Default: 10.</summary>
+    [Range(1, 1_000_000)]
+    public int VerificationBurst { get; set; } = 10;
+
+    /// <summary>One more code request per client address every this many seconds (60 an hour). Default: 60.</summary>
+    [Range(0.001, 86_400)]
+    public double VerificationRefillSeconds { get; set; } = 60;
+
     /// <summary><c>PUT /v1/devices/link</c> requests a client address may make at once. Default: 20.</summary>
     [Range(1, 1_000_000)]
     public int LinkBurst { get; set; } = 20;
@@ -42,5 +50,6 @@ internal static class AnonymousLimits
 {
     public const string RegistrationPolicy = "registration";
     public const string LinkPolicy = "link";
+    public const string VerificationPolicy = "verification";
     public const string ProvisioningPolicy = "provisioning";
 }

@@ -41,6 +41,9 @@ internal static class Limits
     public const string PasswordHashing = "password_hashing";
     public const string Registration = "registration_ip";
     public const string Link = "link_ip";
+    public const string Verification = "verification_ip";
+    public const string VerificationCodesNumber = "verification_codes_number";
+    public const string VerificationGuessesNumber = "verification_guesses_number";
     public const string Provisioning = "provisioning_ip";
     public const string ProvisioningSocketsClient = "provisioning_sockets_ip";
     public const string ProvisioningSocketsSilo = "provisioning_sockets_silo";
@@ -59,6 +62,7 @@ internal static class Limits
         {
             Registration => "too many registrations from this client address",
             Link => "too many link attempts from this client address",
+            Verification => "too many verification code requests from this client address",
             Provisioning => "too many provisioning sockets opened from this client address",
             _ => "too many requests from this client address",
         };

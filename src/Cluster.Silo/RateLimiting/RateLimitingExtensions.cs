@@ -26,6 +26,7 @@ internal static class RateLimitingExtensions
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = (rejected, _) => new ValueTask(Limits.OnRejectedAsync(rejected));
             AddPolicy(options, AnonymousLimits.RegistrationPolicy, Limits.Registration, o => (o.RegistrationBurst, o.RegistrationRefillSeconds));
+            AddPolicy(options, AnonymousLimits.VerificationPolicy, Limits.Verification, o => (o.VerificationBurst, o.VerificationRefillSeconds));
             AddPolicy(options, AnonymousLimits.LinkPolicy, Limits.Link, o => (o.LinkBurst, o.LinkRefillSeconds));
             AddPolicy(options, AnonymousLimits.ProvisioningPolicy, Limits.Provisioning, o => (o.ProvisioningBurst, o.ProvisioningRefillSeconds));
         });

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Cluster.Client;
+using Cluster.Client.Accounts;
+using Cluster.Client.Keys;
+using Cluster.Signal;
+
+namespace Cluster.Cli.Accounts;
+
+/// <summary>
+/// <c>verify</c> (ask the server to send a number a code) and <c>register</c> (register the number with that code and
+/// fresh keys), so a person can try registration from a terminal. The protocol is the SDK's
+/// (<see cref="ClusterClient.RequestVerificationCodeAsync"/>, <see cref="ClusterClient.RegisterAsync"/>); this file
+/// owns only the terminal side. The primary's secrets are printed once, for the person to keep.
+/// </summary>
+public static class AccountCommands
+{
+    /// <summary><c>verify NUMBER</c>: has a code sent to the number.</summary>
+    public static async Task<int> VerifyAsync(Uri server, string number, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var client = new ClusterClient(server);
+        try
+        {
+            var sent = await client.RequestVerificationCodeAsync(number, cancellationToken);
+            output.WriteLine($"A verification code was sent to {sent.AccountId}; it expires at {DateTimeOffset.FromUnixTimeMilliseconds(sent.ExpiresAt).ToString("u", CultureInfo.InvariantCulture)}.");
+            output.WriteLine($"Then: cluster register {number} CODE");
+            return ExitCodes.Success;
+        }
+        catch (ClusterApiException ex)
+        {
+            output.WriteLine($"The server refused: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (HttpRequestException ex)
+        {
+            output.WriteLine($"Could not reach {server}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary><c>register NUMBER CODE</c>: registers the number with fresh keys; prints the device's secrets.</summary>
+    public static async Task<int> RegisterAsync(Uri server, string number, string code, string? name, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var identity = ECKeyPair.Generate();
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+        var registrationId = RandomNumberGenerator.GetInt32(1, 16381);
+        var signedPreKey = ECKeyPair.Generate().PublicKey.ToArray();
+        // A KEM key in libsignal's format (0x08 || 1568 bytes). The terminal has no Kyber: random bytes that pass the
+        // server's format check, so this account is for trying the flow, not for receiving real PQXDH sessions.
+        var kem = RandomNumberGenerator.GetBytes(1569);
+        kem[0] = 0x08;
+        using var client = new ClusterClient(server);
+        try
+        {
+            var device = await client.RegisterAsync(
+                new RegistrationRequest
+                {
+                    AccountId = number,
+                    Password = password,
+                    RegistrationId = registrationId,
+                    Name = name ?? "terminal",
+                    VerificationCode = code,
+                    IdentityKey = identity.PublicKey.ToArray(),
+                    SignedPreKey = new SignedPreKey(1, signedPreKey, identity.Sign(signedPreKey)),
+                    KemLastResortKey = new SignedPreKey(1, kem, identity.Sign(kem)),
+                },
+                cancellationToken);
+            output.WriteLine($"Registered {device.AccountId} device {device.DeviceId.ToString(CultureInfo.InvariantCulture)}.");
+            output.WriteLine($"Login: {device.AccountId}.{device.DeviceId.ToString(CultureInfo.InvariantCulture)}");
+            output.WriteLine($"Password: {password}");
+            output.WriteLine($"Registration id: {registrationId.ToString(CultureInfo.InvariantCulture)}");
+            output.WriteLine($"Identity public key: {Convert.ToBase64String(identity.PublicKey.Span)}");
+            output.WriteLine("Keep the password: the server stores only its hash.");
+            return ExitCodes.Success;
+        }
+        catch (ClusterApiException ex)
+        {
+            output.WriteLine($"The server refused: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (HttpRequestException ex)
+        {
+            output.WriteLine($"Could not reach {server}: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+}

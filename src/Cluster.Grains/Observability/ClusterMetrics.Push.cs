@@ -1,0 +1,22 @@
+using System.Diagnostics.Metrics;
+
+namespace Cluster.Grains.Observability;
+
+/// <summary>Push notifications (the device grains' wake decision and the silo's push queue and senders).</summary>
+public static partial class ClusterMetrics
+{
+    /// <summary>Wake-ups accepted by a push service (label <c>kind</c>).</summary>
+    public static readonly Counter<long> PushSent = Meter.CreateCounter<long>("cluster_push_sent_total", description: "Wake-ups accepted by a push service, by kind");
+
+    /// <summary>Wake-ups given up after their attempts (label <c>reason</c>: status, timeout, error).</summary>
+    public static readonly Counter<long> PushFailed = Meter.CreateCounter<long>("cluster_push_failed_total", description: "Wake-ups given up after retries, by reason");
+
+    /// <summary>Wake-ups dropped unsent (label <c>reason</c>: queue_full, gone (404/410, the subscription is removed), blocked_address).</summary>
+    public static readonly Counter<long> PushDropped = Meter.CreateCounter<long>("cluster_push_dropped_total", description: "Wake-ups dropped unsent, by reason");
+
+    /// <summary>Wake-ups not sent because the device was woken within the coalescing interval.</summary>
+    public static readonly Counter<long> PushCoalesced = Meter.CreateCounter<long>("cluster_push_coalesced_total", description: "Wake-ups coalesced into an earlier one");
+
+    /// <summary>Seconds from queueing a wake-up to the push service's answer (label <c>kind</c>).</summary>
+    public static readonly Histogram<double> PushLatency = Meter.CreateHistogram<double>("cluster_push_latency_seconds", unit: "s", description: "Seconds from queueing a wake-up to the push service's answer");
+}

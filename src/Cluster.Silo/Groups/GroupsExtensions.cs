@@ -1,0 +1,20 @@
+using Cluster.Grains.Groups;
+
+namespace Cluster.Silo.Groups;
+
+/// <summary>The groups feature's one wiring point.</summary>
+internal static class GroupsExtensions
+{
+    public static WebApplicationBuilder AddGroups(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GroupOptions>().BindConfiguration(GroupOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapGroups(this IEndpointRouteBuilder v1)
+    {
+        GroupEndpoints.Map(v1);
+        return v1;
+    }
+}

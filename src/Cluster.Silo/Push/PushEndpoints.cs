@@ -1,0 +1,116 @@
+using System.Globalization;
+using Cluster.Abstractions;
+using Cluster.Abstractions.Push;
+using Cluster.Silo.Authentication;
+using Cluster.Silo.Protocol;
+
+namespace Cluster.Silo.Push;
+
+/// <summary>
+/// <c>PUT</c>/<c>DELETE /v1/push/subscription</c> (the calling device's own push target only) and
+/// <c>GET /v1/push/subscriptions/{deviceId}</c> (the primary asks whether a device of its account has one: the kind,
+/// never the URL or keys). Owns no state: checks the input (<see cref="PushAddressPolicy"/> for the URL), then the
+/// device grain stores it.
+/// </summary>
+internal static class PushEndpoints
+{
+    private const string WebPushKind = "webPush";
+
+    public static void Map(IEndpointRouteBuilder v1)
+    {
+        v1.MapPut("/push/subscription", SetAsync).RequireAuthorization();
+        v1.MapDelete("/push/subscription", RemoveAsync).RequireAuthorization();
+        v1.MapGet("/push/subscriptions/{deviceId}", GetAsync).RequireAuthorization();
+    }
+
+    private static async Task<IResult> SetAsync(HttpContext context, IGrainFactory grains, IOptions<WebPushOptions> options)
+    {
+        var device = context.Device();
+        JsonBody.LimitBody(context, 8 * 1024);
+        var request = await JsonBody.ReadAsync(context, ProtocolJson.Default.PushSubscriptionRequest);
+        var kind = request.Kind ?? throw ApiException.MissingField("kind");
+        if (kind != WebPushKind)
+        {
+            throw ApiException.InvalidField("kind", "must be webPush");
+        }
+
+        if (!options.Value.Enabled)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "push_kind_unavailable", "this server does not send webPush notifications", "kind");
+        }
+
+        var endpoint = request.Endpoint ?? throw ApiException.MissingField("endpoint");
+        if (new PushAddressPolicy(options.Value).Check(endpoint) is { } problem)
+        {
+            throw ApiException.InvalidField("endpoint", problem);
+        }
+
+        var p256dh = Key(request.P256dh, "p256dh", 65);
+        if (p256dh[0] != 4 || !IsOnCurve(p256dh))
+        {
+            throw ApiException.InvalidField("p256dh", "must be an uncompressed P-256 public key");
+        }
+
+        var auth = Key(request.Auth, "auth", 16);
+        await grains.GetGrain<IDevicePushGrain>(device.Address.GrainKey).SetPushSubscriptionAsync(new PushSubscription(PushKind.WebPush, endpoint, p256dh, auth));
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> RemoveAsync(HttpContext context, IGrainFactory grains)
+    {
+        await grains.GetGrain<IDevicePushGrain>(context.Device().Address.GrainKey).RemovePushSubscriptionAsync(null);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, string deviceId, IGrainFactory grains)
+    {
+        var device = context.Device();
+        if (!device.Address.IsPrimary)
+        {
+            throw ApiException.Forbidden("only the primary device may do this");
+        }
+
+        if (!int.TryParse(deviceId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id < 1)
+        {
+            throw ApiException.InvalidField("deviceId", "must be a device id of 1 or more");
+        }
+
+        var subscription = await grains.GetGrain<IDevicePushGrain>(new DeviceAddress(device.Address.AccountId, id).GrainKey).GetPushSubscriptionAsync();
+        return subscription is null
+            ? throw ApiException.NotFound("push subscription")
+            : Results.Json(new PushSubscriptionStatusResponse(id, WebPushKind), ProtocolJson.Default.PushSubscriptionStatusResponse);
+    }
+
+    private static byte[] Key(string? value, string field, int length)
+    {
+        var text = value ?? throw ApiException.MissingField(field);
+        byte[] bytes;
+        try
+        {
+            bytes = text.Length <= 128 ? Base64Url.Decode(text) : [];
+        }
+        catch (FormatException)
+        {
+            bytes = [];
+        }
+
+        return bytes.Length == length ? bytes : throw ApiException.InvalidField(field, $"must be {length} bytes, base64url");
+    }
+
+    private static bool IsOnCurve(byte[] point)
+    {
+        try
+        {
+            using var key = System.Security.Cryptography.ECDiffieHellman.Create(new System.Security.Cryptography.ECParameters
+            {
+                Curve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256,
+                Q = new System.Security.Cryptography.ECPoint { X = point[1..33], Y = point[33..] },
+            });
+            return true;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+}
