@@ -67,7 +67,7 @@ public static class SiloApplication
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
-        app.MapClusterOpenApi();
+        app.MapClusterOpenApi(options);
         app.MapGroup("/v1").WithApiErrors()
             .MapVerification()
             .MapAccounts()

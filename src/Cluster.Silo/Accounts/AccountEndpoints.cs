@@ -20,8 +20,8 @@ internal static class AccountEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/accounts", RegisterAsync).Operation("registerAccount", "Accounts", "Register an account and its primary device").Accepts<RegisterAccountRequest>().Returns<RegisterAccountResponse>(201).Errors(400, 409, 413, 422, 503).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
-        v1.MapGet("/devices", GetDevicesAsync).Operation("listOwnDevices", "Accounts", "The account's own devices").Returns<DeviceListResponse>().RequireAuthorization();
+        v1.MapPost("/accounts", RegisterAsync).Operation("registerAccount", "Accounts", "Register an account and its primary device").Accepts<RegisterAccountRequest>().Returns<RegisterAccountResponse>(201).Errors(403, 409, 422).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
+        v1.MapGet("/devices", GetDevicesAsync).Operation("listOwnDevices", "Accounts", "The account's own devices").Returns<DeviceListResponse>().Errors().RequireAuthorization();
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, IGrainFactory grains, PasswordHashing passwords, IOptions<Grains.Verification.VerificationOptions> verification)

@@ -20,7 +20,7 @@ internal static class CallEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/calls", StartAsync).Operation("startCall", "Calls", "Ring the callee's devices").Accepts<StartCallRequest>().Returns<CallIdResponse>(201).Errors(400, 404, 409, 413, 429).RequireAuthorization();
+        v1.MapPost("/calls", StartAsync).Operation("startCall", "Calls", "Ring the callee's devices").Accepts<StartCallRequest>().Returns<CallIdResponse>(201).Error<MismatchedDevicesError>(409).Error<StaleDevicesError>(410).Errors(400, 404, 413, 429).RequireAuthorization();
         v1.MapPost("/calls/{callId}/answer", AnswerAsync).Operation("answerCall", "Calls", "Answer a ringing call from this device").Accepts<CallPayloadRequest>().Returns<CallIdResponse>().Errors(400, 403, 404, 409, 413).RequireAuthorization();
         v1.MapPost("/calls/{callId}/reject", RejectAsync).Operation("rejectCall", "Calls", "Reject a ringing call").ReturnsNothing().Errors(400, 403, 404, 409).RequireAuthorization();
         v1.MapPost("/calls/{callId}/hangup", HangupAsync).Operation("hangupCall", "Calls", "End a call").ReturnsNothing().Errors(400, 403, 404, 409).RequireAuthorization();

@@ -24,8 +24,8 @@ internal static class MessageEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPut("/messages/{accountId}", SendAsync).Operation("sendMessages", "Messages", "Send one message as a copy per device of the recipient (and the sender's other devices)").Accepts<SendMessagesRequest>().Returns<SendMessagesResponse>().Errors(400, 404, 409, 410, 413, 429).RequireAuthorization();
-        v1.MapGet("/messages", FetchAsync).Operation("fetchMessages", "Messages", "Fetch queued envelopes of this device").Errors(400).RequireAuthorization();
+        v1.MapPut("/messages/{accountId}", SendAsync).Operation("sendMessages", "Messages", "Send one message as a copy per device of the recipient (and the sender's other devices)").Accepts<SendMessagesRequest>().Returns<SendMessagesResponse>().Error<MismatchedDevicesError>(409).Error<StaleDevicesError>(410).Errors(400, 404, 413, 429).RequireAuthorization();
+        v1.MapGet("/messages", FetchAsync).Operation("fetchMessages", "Messages", "Fetch queued envelopes of this device").Returns<MessagePageResponse>().Errors().RequireAuthorization();
         v1.MapDelete("/messages/{id}", AckAsync).Operation("ackMessage", "Messages", "Acknowledge (delete) one envelope").ReturnsNothing().Errors(400, 404).RequireAuthorization();
     }
 

@@ -19,6 +19,7 @@ internal static class ProvisioningEndpoints
     public static void Map(IEndpointRouteBuilder v1)
     {
         v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context))
+            .ExcludeFromDescription()
             .RequireRateLimiting(AnonymousLimits.ProvisioningPolicy);
         v1.MapPut("/provisioning/{address}", ProvisionAsync).Operation("provision", "Provisioning", "Send the encrypted provisioning message to a waiting new device (QR flow)").Accepts<ProvisionRequest>().ReturnsNothing().Errors(400, 403, 404, 413, 429).RequireAuthorization();
     }
