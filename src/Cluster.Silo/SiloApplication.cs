@@ -10,6 +10,7 @@ using Cluster.Silo.Hosting;
 using Cluster.Silo.Keys;
 using Cluster.Silo.Messaging;
 using Cluster.Silo.Observability;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.Provisioning;
 using Cluster.Silo.Push;
@@ -58,6 +59,7 @@ public static class SiloApplication
             .AddPush()
             .AddAppState(database)
             .AddGroups();
+        builder.AddClusterOpenApi();
 
         var app = builder.Build();
         app.UseClientFaultAnswers();
@@ -70,6 +72,7 @@ public static class SiloApplication
         app.UseAuthorization();
         app.MapClusterHealth();
         app.MapClusterMetrics();
+        app.MapClusterOpenApi(options);
         app.MapGroup("/v1").WithApiErrors()
             .MapVerification()
             .MapAccounts()

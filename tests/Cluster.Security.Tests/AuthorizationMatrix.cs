@@ -88,6 +88,7 @@ internal static class AuthorizationMatrix
         new("* /health/live", "liveness", All(200), _ => Http(HttpMethod.Get, "/health/live")),
         new("* /health/ready", "readiness", All(200), _ => Http(HttpMethod.Get, "/health/ready")),
         new("* /metrics", "Prometheus scrape", All(200), _ => Http(HttpMethod.Get, "/metrics")),
+        new("GET /openapi/{documentName}.json", "the OpenAPI document", All(200), _ => Http(HttpMethod.Get, "/openapi/v1.json")),
         new("POST /v1/accounts/verification", "a code for any number", All(202), _ => Http(HttpMethod.Post, "/v1/accounts/verification", new JsonObject { ["accountId"] = TestAccounts.NewAccountId() })),
         new("POST /v1/accounts", "a fresh number", All(201), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(oneTimeKeys: 2).Body))),
         new("POST /v1/accounts", "a number that is registered (a new phone)", All(201), async c => await Http(HttpMethod.Post, "/v1/accounts", await VerifiedAsync(c, TestAccounts.NewRegistration(accountId: c.World.AccountId).Body))),

@@ -571,7 +571,7 @@ internal sealed partial class CallGrain(
 
     private IDeviceGrain Device(DeviceAddress address) => GrainFactory.GetGrain<IDeviceGrain>(address.GrainKey);
 
-    private static string ReasonName(CallEndReason reason) => reason switch
+    internal static string ReasonName(CallEndReason reason) => reason switch
     {
         CallEndReason.Rejected => "rejected",
         CallEndReason.Timeout => "timeout",

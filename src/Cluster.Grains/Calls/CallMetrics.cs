@@ -24,4 +24,17 @@ internal static class CallMetrics
 
     /// <summary>Calls ringing now, counted by the silo that holds each call's activation.</summary>
     public static readonly UpDownCounter<long> Ringing = Meter.CreateUpDownCounter<long>("cluster_calls_ringing", unit: "{call}", description: "Calls ringing now on this silo");
+
+    /// <summary>Exports the calls' counters and gauge at zero, with every label set they take (see <see cref="ClusterMetrics.StartAtZero"/>).</summary>
+    internal static void StartAtZero()
+    {
+        Offers.Add(0);
+        Answers.Add(0);
+        Ringing.Add(0);
+        foreach (var reason in Enum.GetValues<CallEndReason>().Where(r => r != CallEndReason.None).Select(CallGrain.ReasonName).Distinct())
+        {
+            Ended.Add(0, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("answered", "true"));
+            Ended.Add(0, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("answered", "false"));
+        }
+    }
 }

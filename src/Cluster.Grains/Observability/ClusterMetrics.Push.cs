@@ -14,6 +14,12 @@ public static partial class ClusterMetrics
     /// <summary>Wake-ups dropped unsent (labels <c>kind</c>; <c>reason</c>: queue_full, gone (the provider says the target is gone; the subscription is removed), blocked_address, kind_unavailable).</summary>
     public static readonly Counter<long> PushDropped = Meter.CreateCounter<long>("cluster_push_dropped_total", description: "Wake-ups dropped unsent, by kind and reason");
 
+    /// <summary>The <c>reason</c> values of <see cref="PushFailed"/> and <see cref="PushDropped"/> (each series is exported at zero from the start).</summary>
+    public static readonly string[] PushFailReasons = ["transient", "rejected"];
+
+    /// <inheritdoc cref="PushFailReasons"/>
+    public static readonly string[] PushDropReasons = ["queue_full", "kind_unavailable", "gone", "blocked_address"];
+
     /// <summary>Wake-ups not sent because the device was woken within the coalescing interval (label <c>kind</c>).</summary>
     public static readonly Counter<long> PushCoalesced = Meter.CreateCounter<long>("cluster_push_coalesced_total", description: "Wake-ups coalesced into an earlier one");
 

@@ -38,6 +38,10 @@ internal sealed class InboxMetrics
             "cluster_inbox_commits_total", description: "Inbox transactions committed");
         failures = meter.CreateCounter<long>(
             "cluster_inbox_commit_failures_total", description: "Inbox transactions that failed and were rolled back");
+
+        // At zero from the start (the store is made once the metrics exporter listens): rate() counts the first commit.
+        commits.Add(0, this.store);
+        failures.Add(0, this.store);
     }
 
     public void Committed(int rows, long startTimestamp)

@@ -2,6 +2,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Grains.Observability;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 using Cluster.Silo.Verification;
@@ -20,9 +21,9 @@ internal static class AccountEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/accounts", RegisterAsync).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
-        v1.MapGet("/devices", GetDevicesAsync).RequireAuthorization();
-        v1.MapDelete("/account", DeleteAsync).RequireAuthorization();
+        v1.MapPost("/accounts", RegisterAsync).Operation("registerAccount", "Accounts", "Register an account and its primary device").Accepts<RegisterAccountRequest>().Returns<RegisterAccountResponse>(201).Errors(403, 409, 422).RequireRateLimiting(AnonymousLimits.RegistrationPolicy);
+        v1.MapGet("/devices", GetDevicesAsync).Operation("listOwnDevices", "Accounts", "The account's own devices").Returns<DeviceListResponse>().Errors().RequireAuthorization();
+        v1.MapDelete("/account", DeleteAsync).Operation("deleteAccount", "Accounts", "Delete the account for good (primary only; confirm is the account's own number)").ReturnsNothing().Errors(400, 403, 404).RequireAuthorization();
     }
 
     /// <summary><c>DELETE /v1/account?confirm=&lt;own number&gt;</c>: the confirmation keeps a stray request from deleting.</summary>

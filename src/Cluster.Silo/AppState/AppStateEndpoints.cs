@@ -3,6 +3,7 @@ using Cluster.Abstractions.AppState;
 using Cluster.Grains.Observability;
 using Cluster.Persistence.AppState;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.AppState;
@@ -19,10 +20,10 @@ internal static class AppStateEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapGet("/appstate", ListAsync).RequireAuthorization();
-        v1.MapGet("/appstate/{collection}", FetchAsync).RequireAuthorization();
-        v1.MapPost("/appstate/{collection}/patches", UploadPatchAsync).RequireAuthorization();
-        v1.MapPut("/appstate/{collection}/snapshot", UploadSnapshotAsync).RequireAuthorization();
+        v1.MapGet("/appstate", ListAsync).Operation("listAppStateCollections", "AppState", "The account's app state collections and their versions").Returns<AppStateListResponse>().Errors().RequireAuthorization();
+        v1.MapGet("/appstate/{collection}", FetchAsync).Operation("fetchAppStateCollection", "AppState", "A collection's snapshot and patches after a version").QueryInteger("since", "The version the device has (default 0: everything)").QueryInteger("limit", "Patches per page, at most AppState:PageSize (the default)").Returns<AppStateFetchResponse>().Errors(400, 404).RequireAuthorization();
+        v1.MapPost("/appstate/{collection}/patches", UploadPatchAsync).Operation("uploadAppStatePatch", "AppState", "Append a patch at the next version").Accepts<AppStatePatchRequest>().Returns<AppStateCollectionResponse>().Error<AppStateConflictError>(409).Errors(400, 413).RequireAuthorization();
+        v1.MapPut("/appstate/{collection}/snapshot", UploadSnapshotAsync).Operation("uploadAppStateSnapshot", "AppState", "Replace the collection's snapshot").Accepts<AppStateSnapshotRequest>().Returns<AppStateCollectionResponse>().Error<AppStateConflictError>(409).Errors(400, 413).RequireAuthorization();
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, IAppStateStore store)

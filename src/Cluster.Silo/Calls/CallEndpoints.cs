@@ -3,6 +3,7 @@ using Cluster.Abstractions.Calls;
 using Cluster.Grains.Calls;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -19,12 +20,12 @@ internal static class CallEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/calls", StartAsync).RequireAuthorization();
-        v1.MapGet("/calls/{callId}", GetOfferAsync).RequireAuthorization();
-        v1.MapPost("/calls/{callId}/answer", AnswerAsync).RequireAuthorization();
-        v1.MapPost("/calls/{callId}/reject", RejectAsync).RequireAuthorization();
-        v1.MapPost("/calls/{callId}/hangup", HangupAsync).RequireAuthorization();
-        v1.MapPost("/calls/{callId}/ice", IceAsync).RequireAuthorization();
+        v1.MapPost("/calls", StartAsync).Operation("startCall", "Calls", "Ring the callee's devices").Accepts<StartCallRequest>().Returns<CallIdResponse>(201).Error<MismatchedDevicesError>(409).Error<StaleDevicesError>(410).Errors(400, 404, 413, 429).RequireAuthorization();
+        v1.MapGet("/calls/{callId}", GetOfferAsync).Operation("getCallOffer", "Calls", "This callee device's own sealed offer while the call rings").Returns<CallOfferResponse>().Errors(400, 403, 404, 409).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/answer", AnswerAsync).Operation("answerCall", "Calls", "Answer a ringing call from this device").Accepts<CallPayloadRequest>().Returns<CallIdResponse>().Errors(400, 403, 404, 409, 413).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/reject", RejectAsync).Operation("rejectCall", "Calls", "Reject a ringing call").ReturnsNothing().Errors(400, 403, 404, 409).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/hangup", HangupAsync).Operation("hangupCall", "Calls", "End a call").ReturnsNothing().Errors(400, 403, 404, 409).RequireAuthorization();
+        v1.MapPost("/calls/{callId}/ice", IceAsync).Operation("relayIce", "Calls", "Relay ICE candidates to the other party").Accepts<CallPayloadRequest>().ReturnsNothing().Errors(400, 403, 404, 409, 413, 429).RequireAuthorization();
     }
 
     private static async Task<IResult> StartAsync(HttpContext context, IGrainFactory grains, IOptions<CallOptions> options, SenderLimits senderLimits)

@@ -3,6 +3,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Silo.Accounts;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Keys;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 using Cluster.Signal;
@@ -14,11 +15,11 @@ internal static class DeviceEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/devices/link-token", CreateLinkTokenAsync).RequireAuthorization();
-        v1.MapPut("/devices/link", LinkAsync).RequireRateLimiting(AnonymousLimits.LinkPolicy);
-        v1.MapPut("/devices/list", PublishListAsync).RequireAuthorization();
-        v1.MapDelete("/devices/{deviceId}", RemoveAsync).RequireAuthorization();
-        v1.MapGet("/accounts/{accountId}/devices", GetDevicesAsync).RequireAuthorization();
+        v1.MapPost("/devices/link-token", CreateLinkTokenAsync).Operation("createLinkToken", "Devices", "A one-time token for linking a companion device (primary only)").Returns<LinkTokenResponse>(201).Error<ApiError>(429).Errors(403).RequireAuthorization();
+        v1.MapPut("/devices/link", LinkAsync).Operation("linkDevice", "Devices", "Link a companion device with a link token").Accepts<LinkDeviceRequest>().Returns<LinkDeviceResponse>(201).Errors(403, 409, 411, 422).RequireRateLimiting(AnonymousLimits.LinkPolicy);
+        v1.MapPut("/devices/list", PublishListAsync).Operation("publishDeviceList", "Devices", "Publish the signed device list (primary only)").Accepts<DeviceListRequest>().ReturnsNothing().Errors(400, 403, 409, 422).RequireAuthorization();
+        v1.MapDelete("/devices/{deviceId}", RemoveAsync).Operation("removeDevice", "Devices", "Unlink a companion device").ReturnsNothing().Errors(400, 403, 404).RequireAuthorization();
+        v1.MapGet("/accounts/{accountId}/devices", GetDevicesAsync).Operation("getAccountDevices", "Devices", "Another account's devices, identity keys and signed device list").Returns<AccountDevicesResponse>().Errors(400, 404, 429).RequireAuthorization();
     }
 
     private static async Task<IResult> CreateLinkTokenAsync(

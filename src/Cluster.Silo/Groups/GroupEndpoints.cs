@@ -2,6 +2,7 @@ using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Groups;
 using Cluster.Grains.Groups;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Groups;
@@ -14,15 +15,15 @@ internal static class GroupEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/groups", CreateAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapGet("/groups", ListAsync).RequireAuthorization();
-        v1.MapGet("/groups/{groupId}", GetAsync).RequireAuthorization();
-        v1.MapPost("/groups/{groupId}/members", AddMembersAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapDelete("/groups/{groupId}/members/{accountId}", RemoveMemberAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapPost("/groups/{groupId}/leave", LeaveAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapPut("/groups/{groupId}/admins/{accountId}", PromoteAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapDelete("/groups/{groupId}/admins/{accountId}", DemoteAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
-        v1.MapPut("/groups/{groupId}/info", SetInfoAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPost("/groups", CreateAsync).Operation("createGroup", "Groups", "Create a group with this account as its admin").Accepts<CreateGroupRequest>().Returns<GroupResponse>(201).Errors(404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapGet("/groups", ListAsync).Operation("listGroups", "Groups", "The ids of the groups this account is a member of").Returns<GroupListResponse>().Errors().RequireAuthorization();
+        v1.MapGet("/groups/{groupId}", GetAsync).Operation("getGroup", "Groups", "A group's members, admins and encrypted info (members only)").Returns<GroupResponse>().Errors(400, 403, 404).RequireAuthorization();
+        v1.MapPost("/groups/{groupId}/members", AddMembersAsync).Operation("addGroupMembers", "Groups", "Add members (admins only)").Accepts<AddGroupMembersRequest>().Returns<GroupResponse>().Errors(403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapDelete("/groups/{groupId}/members/{accountId}", RemoveMemberAsync).Operation("removeGroupMember", "Groups", "Remove a member (admins only); 204 when the group ends with it").Returns<GroupResponse>().ReturnsNothing().Errors(400, 403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPost("/groups/{groupId}/leave", LeaveAsync).Operation("leaveGroup", "Groups", "Leave a group; 204 when the group ends with it").Returns<GroupResponse>().ReturnsNothing().Errors(400, 403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPut("/groups/{groupId}/admins/{accountId}", PromoteAsync).Operation("promoteGroupAdmin", "Groups", "Make a member an admin (admins only)").Returns<GroupResponse>().Errors(400, 403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapDelete("/groups/{groupId}/admins/{accountId}", DemoteAsync).Operation("demoteGroupAdmin", "Groups", "Take a member's admin right (admins only)").Returns<GroupResponse>().Errors(400, 403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
+        v1.MapPut("/groups/{groupId}/info", SetInfoAsync).Operation("setGroupInfo", "Groups", "Replace the encrypted group info at an expected version (admins only)").Accepts<SetGroupInfoRequest>().Returns<GroupResponse>().Errors(403, 404, 409, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Changes);
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GroupOptions> options)

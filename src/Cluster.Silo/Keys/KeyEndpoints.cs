@@ -3,6 +3,7 @@ using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Devices;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Keys;
@@ -16,9 +17,9 @@ internal static class KeyEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPut("/keys", UploadAsync).RequireAuthorization();
-        v1.MapGet("/keys", GetCountsAsync).RequireAuthorization();
-        v1.MapGet("/keys/{accountId}/{deviceId}", GetBundlesAsync).RequireAuthorization();
+        v1.MapPut("/keys", UploadAsync).Operation("uploadKeys", "Keys", "Upload pre-keys of this device").Accepts<KeysUploadRequest>().ReturnsNothing().Errors(400, 413, 422).RequireAuthorization();
+        v1.MapGet("/keys", GetCountsAsync).Operation("getKeyCounts", "Keys", "How many one-time pre-keys this device has left").Returns<KeyCountsResponse>().Errors().RequireAuthorization();
+        v1.MapGet("/keys/{accountId}/{deviceId}", GetBundlesAsync).Operation("getPreKeyBundles", "Keys", "Pre-key bundles of a device (or * for all devices)").Returns<BundleResponse>().Error<ApiError>(429).Errors(400, 404).RequireAuthorization();
     }
 
     private static async Task<IResult> UploadAsync(HttpContext context, IGrainFactory grains)

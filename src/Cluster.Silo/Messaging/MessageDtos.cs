@@ -38,3 +38,13 @@ public sealed class SocketClientFrame
 
     public List<Guid>? Ids { get; set; }
 }
+
+/// <summary>
+/// One envelope as <c>GET /v1/messages</c> and the socket deliver it. The silo writes these bytes once, when it takes
+/// the message (<c>Cluster.Grains.Messaging.EnvelopeJson</c>); this type describes them for the OpenAPI document.
+/// </summary>
+public sealed record EnvelopeDto(
+    Guid Id, int Type, string SourceAccount, int SourceDevice, int DestinationDevice, long Timestamp, long ServerTimestamp, byte[] Content, bool Urgent);
+
+/// <summary>The answer of <c>GET /v1/messages</c> (written by hand, envelope bytes as stored): a page of envelopes and whether more wait.</summary>
+public sealed record MessagePageResponse(IReadOnlyList<EnvelopeDto> Envelopes, bool More);

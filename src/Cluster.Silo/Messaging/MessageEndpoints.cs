@@ -5,6 +5,7 @@ using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -23,9 +24,9 @@ internal static class MessageEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPut("/messages/{accountId}", SendAsync).RequireAuthorization();
-        v1.MapGet("/messages", FetchAsync).RequireAuthorization();
-        v1.MapDelete("/messages/{id}", AckAsync).RequireAuthorization();
+        v1.MapPut("/messages/{accountId}", SendAsync).Operation("sendMessages", "Messages", "Send one message as a copy per device of the recipient (and the sender's other devices)").Accepts<SendMessagesRequest>().Returns<SendMessagesResponse>().Error<MismatchedDevicesError>(409).Error<StaleDevicesError>(410).Errors(400, 404, 413, 429).RequireAuthorization();
+        v1.MapGet("/messages", FetchAsync).Operation("fetchMessages", "Messages", "Fetch queued envelopes of this device").Returns<MessagePageResponse>().Errors().RequireAuthorization();
+        v1.MapDelete("/messages/{id}", AckAsync).Operation("ackMessage", "Messages", "Acknowledge (delete) one envelope").ReturnsNothing().Errors(400, 404).RequireAuthorization();
     }
 
     private static async Task<IResult> SendAsync(

@@ -41,7 +41,7 @@ internal static class MessagingExtensions
     public static IEndpointRouteBuilder MapMessaging(this IEndpointRouteBuilder v1)
     {
         MessageEndpoints.Map(v1);
-        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).RequireAuthorization();
+        v1.Map("/websocket", (HttpContext context, DeviceSockets sockets) => sockets.AcceptAsync(context)).ExcludeFromDescription().RequireAuthorization();
         return v1;
     }
 }

@@ -28,6 +28,7 @@ internal static class ObservabilityExtensions
             .AddRuntimeInstrumentation()
             .AddView(PrometheusConventions.View)
             .AddPrometheusExporter());
+        builder.Services.AddHostedService<MetricsAtZero>();
         return builder;
     }
 

@@ -32,6 +32,7 @@ namespace Cluster.Silo.Protocol;
 [JsonSerializable(typeof(BundleResponse))]
 [JsonSerializable(typeof(SendMessagesRequest))]
 [JsonSerializable(typeof(SendMessagesResponse))]
+[JsonSerializable(typeof(MessagePageResponse))]
 [JsonSerializable(typeof(MismatchedDevicesError))]
 [JsonSerializable(typeof(StaleDevicesError))]
 [JsonSerializable(typeof(SocketClientFrame))]

@@ -1,6 +1,7 @@
 using System.Text;
 using Cluster.Abstractions.Provisioning;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -18,8 +19,9 @@ internal static class ProvisioningEndpoints
     public static void Map(IEndpointRouteBuilder v1)
     {
         v1.Map("/provisioning", (HttpContext context, ProvisioningSockets sockets) => sockets.AcceptAsync(context))
+            .ExcludeFromDescription()
             .RequireRateLimiting(AnonymousLimits.ProvisioningPolicy);
-        v1.MapPut("/provisioning/{address}", ProvisionAsync).RequireAuthorization();
+        v1.MapPut("/provisioning/{address}", ProvisionAsync).Operation("provision", "Provisioning", "Send the encrypted provisioning message to a waiting new device (QR flow)").Accepts<ProvisionRequest>().ReturnsNothing().Errors(400, 403, 404, 413, 429).RequireAuthorization();
     }
 
     private static async Task<IResult> ProvisionAsync(HttpContext context, string address, IGrainFactory grains)

@@ -1,7 +1,8 @@
 using System.Globalization;
-using Cluster.Abstractions;
 using Cluster.Abstractions.Push;
+using Cluster.Abstractions;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Push;
@@ -24,9 +25,9 @@ internal static class PushEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPut("/push/subscription", SetAsync).RequireAuthorization();
-        v1.MapDelete("/push/subscription", RemoveAsync).RequireAuthorization();
-        v1.MapGet("/push/subscriptions/{deviceId}", GetAsync).RequireAuthorization();
+        v1.MapPut("/push/subscription", SetAsync).Operation("setPushSubscription", "Push", "Set this device's Web Push subscription").Accepts<PushSubscriptionRequest>().ReturnsNothing().Errors().RequireAuthorization();
+        v1.MapDelete("/push/subscription", RemoveAsync).Operation("removePushSubscription", "Push", "Remove this device's push subscription").ReturnsNothing().Errors().RequireAuthorization();
+        v1.MapGet("/push/subscriptions/{deviceId}", GetAsync).Operation("getPushSubscription", "Push", "Whether a device of the account has a push subscription (primary only)").Returns<PushSubscriptionStatusResponse>().Errors(400, 403, 404).RequireAuthorization();
     }
 
     private static async Task<IResult> SetAsync(HttpContext context, IGrainFactory grains, IOptions<WebPushOptions> webPush, IOptions<FcmOptions> fcm, IOptions<ApnsOptions> apns)

@@ -1,6 +1,7 @@
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Verification;
 using Cluster.Grains.Verification;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -14,7 +15,7 @@ namespace Cluster.Silo.Verification;
 internal static class VerificationEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1) =>
-        v1.MapPost("/accounts/verification", RequestAsync).RequireRateLimiting(AnonymousLimits.VerificationPolicy);
+        v1.MapPost("/accounts/verification", RequestAsync).Operation("requestVerificationCode", "Accounts", "Send a verification code to a number, for registering it").Accepts<VerificationCodeRequest>().Returns<VerificationCodeResponse>(202).Errors().RequireRateLimiting(AnonymousLimits.VerificationPolicy);
 
     private static async Task<IResult> RequestAsync(HttpContext context, IGrainFactory grains, IVerificationSender sender)
     {
