@@ -1,4 +1,5 @@
 using Cluster.Abstractions.Accounts;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Protocol;
 
@@ -16,8 +17,8 @@ internal static class RegistrationLockEndpoints
 
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPut(Route, SetAsync).RequireAuthorization();
-        v1.MapDelete(Route, RemoveAsync).RequireAuthorization();
+        v1.MapPut(Route, SetAsync).Operation("setRegistrationLock", "Accounts", "Set the registration-lock PIN a re-registration must present (primary only)").Accepts<RegistrationLockRequest>().ReturnsNothing().Errors(400, 403, 404, 503).RequireAuthorization();
+        v1.MapDelete(Route, RemoveAsync).Operation("removeRegistrationLock", "Accounts", "Remove the registration lock (primary only)").ReturnsNothing().Errors(403).RequireAuthorization();
     }
 
     private static async Task<IResult> SetAsync(HttpContext context, IGrainFactory grains, RegistrationLockHashing hashing)

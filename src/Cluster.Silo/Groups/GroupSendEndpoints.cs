@@ -3,6 +3,7 @@ using Cluster.Abstractions.Groups;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Groups;
 using Cluster.Grains.Messaging;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
 using Cluster.Silo.Protocol;
@@ -23,7 +24,7 @@ internal static class GroupSendEndpoints
     private const int BytesPerRecipient = 512;
 
     public static void Map(IEndpointRouteBuilder v1) =>
-        v1.MapPut("/groups/{groupId}/messages", SendAsync).RequireAuthorization().AddEndpointFilter(GroupLimits.Sends);
+        v1.MapPut("/groups/{groupId}/messages", SendAsync).Operation("sendGroupMessage", "Groups", "Send one sender-key message to every device of every member but this one").Accepts<SendGroupMessageRequest>().Returns<SendGroupMessageResponse>().Errors(400, 403, 404, 409, 410, 413, 429).RequireAuthorization().AddEndpointFilter(GroupLimits.Sends);
 
     private static async Task<IResult> SendAsync(
         HttpContext context, string groupId, IGrainFactory grains, IOptions<MessagingOptions> messaging, IOptions<GroupOptions> groups)
