@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 namespace Cluster.Observability.Tests;
 
 /// <summary>What the silo exports, and what Prometheus scraped of it, after a scripted exchange of messages, a link and a call.</summary>
+[Collection(OneSiloAtATime.Name)]
 public sealed class ExchangeTests(ObservedExchange fixture) : IClassFixture<ObservedExchange>
 {
     /// <summary>Series Prometheus makes itself for every target (they are never in <c>/metrics</c>).</summary>

@@ -9,6 +9,7 @@ namespace Cluster.Observability.Tests;
 /// first event of each kind. Histograms are the exception: OpenTelemetry exports one from its first observation, so their
 /// series (<c>_bucket</c>, <c>_count</c>, <c>_sum</c>) are not looked for here, and a panel of one shows no data until then.
 /// </summary>
+[Collection(OneSiloAtATime.Name)]
 public sealed class FreshSiloMetricsTests
 {
     /// <summary>Series Prometheus makes itself for every target (they are never in <c>/metrics</c>).</summary>
