@@ -38,6 +38,46 @@ public sealed class AuthorizationMatrixTests(SiloFixture fixture) : IClassFixtur
         Assert.True(wrong.Count == 0, $"{row.Name}:\n  {string.Join("\n  ", wrong)}");
     }
 
+    [Fact]
+    public async Task BodyRoutes_AnonymousWithWrongContentType_UnauthorizedBeforeUnsupportedMediaType()
+    {
+        // Who is calling is settled before what they sent: a caller without credentials learns nothing about a route's
+        // body from its answer, whatever content type it sends.
+        var cancel = TestContext.Current.CancellationToken;
+        var checkedRoutes = new List<string>();
+        var wrong = new List<string>();
+        foreach (var row in AuthorizationMatrix.Rows.Where(r => r.Expected.Anonymous == 401).DistinctBy(r => r.Route))
+        {
+            var probe = await row.Arrange(new Cell(await World.CreateAsync(Silo), Caller.Anonymous));
+            try
+            {
+                if (probe.Request is not { Content: { } content } request)
+                {
+                    continue;
+                }
+
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
+                using var http = Silo.CreateHttpClient();
+                using var response = await http.SendAsync(request, cancel);
+                checkedRoutes.Add(row.Route);
+                if ((int)response.StatusCode != 401)
+                {
+                    wrong.Add($"{row.Route}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancel)}");
+                }
+            }
+            finally
+            {
+                if (probe.Cleanup is { } cleanup)
+                {
+                    await cleanup();
+                }
+            }
+        }
+
+        Assert.True(checkedRoutes.Count >= 10, $"the matrix should have authenticated routes with bodies; found {string.Join(", ", checkedRoutes)}");
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
     private async Task<(Caller Caller, string? Problem)> RunAsync(Row row, Caller caller)
     {
         var cancel = TestContext.Current.CancellationToken;

@@ -16,7 +16,7 @@ internal static class BlobEndpoints
 {
     public static void Map(IEndpointRouteBuilder v1)
     {
-        v1.MapPost("/blobs", UploadAsync).Operation("uploadBlob", "Blobs", "Upload an encrypted attachment (raw bytes)").Accepts<byte[]>("application/octet-stream").Returns<BlobCreatedResponse>(201).Error<ApiError>(429).Errors(400, 408, 411, 413, 507).RequireAuthorization();
+        v1.MapPost("/blobs", UploadAsync).Operation("uploadBlob", "Blobs", "Upload an encrypted attachment (raw bytes)").AcceptsBytes().Returns<BlobCreatedResponse>(201).Error<ApiError>(429).Errors(400, 408, 411, 413, 507).RequireAuthorization();
         v1.MapGet("/blobs/{blobId}", DownloadAsync).Operation("downloadBlob", "Blobs", "Download an attachment (raw bytes, Range supported)").Produces<byte[]>(200, "application/octet-stream").Errors(400, 404, 416).RequireAuthorization();
     }
 

@@ -73,8 +73,34 @@ public static class OpenApiExtensions
                 };
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                // The JSON body, described here rather than with the framework's Accepts metadata: routing enforces that
+                // metadata (a bare 415 before authentication and before the handler), while the handlers read and check
+                // their bodies themselves (JsonBody: 401 first, then 415/400/413 with the error body).
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<RequestBody>().FirstOrDefault() is { } body)
+                {
+                    IOpenApiSchema schema;
+                    if (body.Type is { } type)
+                    {
+                        var document = context.Document!;
+                        document.Components ??= new OpenApiComponents();
+                        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+                        document.Components.Schemas.TryAdd(type.Name, await context.GetOrCreateSchemaAsync(type, null, cancellationToken));
+                        schema = new OpenApiSchemaReference(type.Name, document);
+                    }
+                    else
+                    {
+                        schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" };
+                    }
+
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = new Dictionary<string, OpenApiMediaType> { [body.ContentType] = new() { Schema = schema } },
+                    };
+                }
+
                 if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any())
                 {
                     operation.Security ??= [];
@@ -103,8 +129,6 @@ public static class OpenApiExtensions
                         concrete.Description = meaning;
                     }
                 }
-
-                return Task.CompletedTask;
             });
         });
         return builder;
@@ -132,7 +156,11 @@ public static class OpenApiExtensions
 
     /// <summary>The JSON request body the handler reads (through <see cref="JsonBody"/>): adds its 400, 413 and 415 refusals.</summary>
     public static RouteHandlerBuilder Accepts<TRequest>(this RouteHandlerBuilder builder) where TRequest : notnull =>
-        builder.Accepts<TRequest>(Json).WithMetadata(new ApiErrorStatuses([StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType]));
+        builder.WithMetadata(new RequestBody(typeof(TRequest), Json), new ApiErrorStatuses([StatusCodes.Status400BadRequest, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType]));
+
+    /// <summary>A raw byte body of any content type (the handler reads the bytes as they come; routing does not check the type).</summary>
+    public static RouteHandlerBuilder AcceptsBytes(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(new RequestBody(null, "application/octet-stream"));
 
     /// <summary>The JSON answer on success.</summary>
     public static RouteHandlerBuilder Returns<TResponse>(this RouteHandlerBuilder builder, int status = StatusCodes.Status200OK) =>
@@ -209,6 +237,13 @@ public static class OpenApiExtensions
         [StatusCodes.Status507InsufficientStorage] = "The silo has no room for the upload.",
     }.ToDictionary(pair => pair.Key.ToString(CultureInfo.InvariantCulture), pair => pair.Value);
 }
+
+/// <summary>
+/// The body a route reads itself, for the document only (<see cref="OpenApiExtensions.Accepts{TRequest}"/>,
+/// <see cref="OpenApiExtensions.AcceptsBytes"/>): a JSON type, or raw bytes when <paramref name="Type"/> is null.
+/// Routing does not enforce it, so authentication answers first and the handler answers for the body itself.
+/// </summary>
+public sealed record RequestBody(Type? Type, string ContentType);
 
 /// <summary>An optional integer query parameter of a route, for the document (<see cref="OpenApiExtensions.QueryInteger"/>).</summary>
 public sealed record QueryParameter(string Name, string Description);

@@ -93,8 +93,6 @@ internal static class ApiErrorHandling
                 StatusCodes.Status401Unauthorized => ("unauthorized", "missing or wrong credentials"),
                 StatusCodes.Status403Forbidden => ("forbidden", "this device may not do that"),
                 StatusCodes.Status413PayloadTooLarge => ("payload_too_large", "the request body is too large"),
-                // Routing refuses a body of another type where the endpoint declares what it accepts (its OpenAPI metadata).
-                StatusCodes.Status415UnsupportedMediaType => ("unsupported_media_type", "the body must be sent with Content-Type: application/json"),
                 _ => ("http_" + response.StatusCode, "the request was refused"),
             };
             await response.WriteAsJsonAsync(new ApiError(error, message), ProtocolJson.Default.ApiError);
