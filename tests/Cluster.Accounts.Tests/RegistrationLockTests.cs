@@ -261,4 +261,96 @@ public sealed class RegistrationLockTests
         Assert.Equal("registrationLock", (string?)error["field"]);
         Assert.Equal(HttpStatusCode.Created, right.StatusCode);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task ReRegister_LockedThenWrongPinThenPin_OneCodeServesEveryAttemptAndIsUsedUpByTheSuccess(StorageKind engine)
+    {
+        await using var running = await NewPhones.StartAsync(engine);
+        var silo = running.Silo;
+        var primary = await LockedAccountAsync(silo);
+        var (phone, body) = TestAccounts.NewRegistration(accountId: primary.AccountId);
+        body["verificationCode"] = await TestAccounts.VerificationCodeAsync(silo, primary.AccountId);
+        using var http = silo.CreateHttpClient();
+
+        // The user is asked for the PIN only after the code: the code is not spent on learning that.
+        using (var withoutPin = await http.PostAsJsonAsync("/v1/accounts", body, Cancel))
+        {
+            await NewPhones.AssertErrorAsync(withoutPin, (HttpStatusCode)423, "registration_locked");
+        }
+
+        body["registrationLock"] = "1357";
+        using (var wrongPin = await http.PostAsJsonAsync("/v1/accounts", body, Cancel))
+        {
+            await NewPhones.AssertErrorAsync(wrongPin, (HttpStatusCode)423, "registration_locked");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
+        body["registrationLock"] = Pin;
+        using (var right = await http.PostAsJsonAsync("/v1/accounts", body, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.Created, right.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, phone));
+
+        // Spent by the registration it made: the same code cannot make another.
+        var (_, again) = TestAccounts.NewRegistration(accountId: primary.AccountId);
+        again["verificationCode"] = body["verificationCode"]!.DeepClone();
+        using var reused = await http.PostAsJsonAsync("/v1/accounts", again, Cancel);
+        await NewPhones.AssertErrorAsync(reused, HttpStatusCode.Forbidden, "invalid_code");
+    }
+
+    [Fact]
+    public async Task ReRegister_LockedWithANewerCodeRequested_OnlyTheNewerCodeIsGood()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite, time);
+        var silo = running.Silo;
+        var primary = await LockedAccountAsync(silo);
+        var (_, body) = TestAccounts.NewRegistration(accountId: primary.AccountId);
+        var first = await TestAccounts.VerificationCodeAsync(silo, primary.AccountId);
+        body["verificationCode"] = first;
+        using var http = silo.CreateHttpClient();
+        using (var locked = await http.PostAsJsonAsync("/v1/accounts", body, Cancel))
+        {
+            await NewPhones.AssertErrorAsync(locked, (HttpStatusCode)423, "registration_locked");
+        }
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        var second = await TestAccounts.VerificationCodeAsync(silo, primary.AccountId);
+        body["registrationLock"] = Pin;
+        if (second != first)
+        {
+            using var stale = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
+            await NewPhones.AssertErrorAsync(stale, HttpStatusCode.Forbidden, "invalid_code");
+        }
+
+        body["verificationCode"] = second;
+        using var right = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
+        Assert.Equal(HttpStatusCode.Created, right.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReRegister_LockedUntilTheCodeExpires_CodeNoLongerGood()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var running = await NewPhones.StartAsync(StorageKind.Sqlite, time);
+        var silo = running.Silo;
+        var primary = await LockedAccountAsync(silo);
+        var (_, body) = TestAccounts.NewRegistration(accountId: primary.AccountId);
+        body["verificationCode"] = await TestAccounts.VerificationCodeAsync(silo, primary.AccountId);
+        using var http = silo.CreateHttpClient();
+        using (var locked = await http.PostAsJsonAsync("/v1/accounts", body, Cancel))
+        {
+            await NewPhones.AssertErrorAsync(locked, (HttpStatusCode)423, "registration_locked");
+        }
+
+        // Given back with its own expiry, not a new one.
+        time.Advance(TimeSpan.FromMinutes(11));
+        body["registrationLock"] = Pin;
+        using var expired = await http.PostAsJsonAsync("/v1/accounts", body, Cancel);
+        await NewPhones.AssertErrorAsync(expired, HttpStatusCode.Forbidden, "invalid_code");
+        Assert.Equal(HttpStatusCode.OK, await NewPhones.StatusOfDevicesAsync(silo, primary));
+    }
 }

@@ -16,6 +16,15 @@ public interface IVerificationGrain : IGrainWithStringKey
     [Alias("Consume")]
     Task<CodeCheck> ConsumeAsync(string code);
 
+    /// <summary>
+    /// Gives back <paramref name="code"/>, verified a moment ago by <see cref="ConsumeAsync"/>, when the registration it
+    /// was for did not happen for a reason that was not the code's (a registration lock asked for the PIN, the PIN was
+    /// wrong or throttled, the silo was too busy to hash): it stays valid until <paramref name="expiresAt"/>, as it was,
+    /// unless a newer code has been issued meanwhile. The PIN's own limits, not the code, bound the PIN attempts.
+    /// </summary>
+    [Alias("Reinstate")]
+    Task ReinstateAsync(string code, long expiresAt);
+
     /// <summary>Deletes the number's state if nothing in it still counts (no live code, nothing within the window); called by the grain's own expiry timer and reminder.</summary>
     [Alias("Expire")]
     Task ExpireAsync();
@@ -45,6 +54,6 @@ public enum CodeCheckStatus
     Throttled,
 }
 
-/// <summary>The outcome of a check and, when throttled, how long to wait (ms).</summary>
+/// <summary>The outcome of a check; when throttled, how long to wait (ms); when verified, when the code would have expired (Unix ms).</summary>
 [GenerateSerializer, Immutable, Alias("CodeCheck")]
-public sealed record CodeCheck([property: Id(0)] CodeCheckStatus Status, [property: Id(1)] long RetryAfterMs);
+public sealed record CodeCheck([property: Id(0)] CodeCheckStatus Status, [property: Id(1)] long RetryAfterMs, [property: Id(2)] long ExpiresAt = 0);

@@ -45,8 +45,8 @@ public static class AccountCommands
         }
         catch (RegistrationLockedException ex)
         {
-            output.WriteLine($"The number has a registration lock: {ex.ServerMessage}");
-            output.WriteLine("Ask for a new code (cluster verify NUMBER) and register again with --pin PIN,");
+            output.WriteLine($"Refused: {ex.ServerMessage}");
+            output.WriteLine("Register again with the same code and --pin PIN (the code stays good until it expires),");
             output.WriteLine($"or wait {ex.TimeRemaining.TotalDays.ToString("0.#", CultureInfo.InvariantCulture)} days for the lock to lapse.");
             return ExitCodes.Failure;
         }

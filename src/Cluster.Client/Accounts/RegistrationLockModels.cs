@@ -8,8 +8,8 @@ internal sealed record RegistrationLockBody(string Pin);
 
 /// <summary>
 /// 423 <c>registration_locked</c> on a re-registration: the number has a registration lock and the PIN
-/// (<see cref="RegistrationRequest.RegistrationLock"/>) was missing or wrong. The verification code is used up: request
-/// a new one and register again with the PIN, or wait <see cref="TimeRemaining"/> for the lock to lapse.
+/// (<see cref="RegistrationRequest.RegistrationLock"/>) was missing or wrong. The verification code stays good (until its
+/// own expiry): register again with the same code and the PIN, or wait <see cref="TimeRemaining"/> for the lock to lapse.
 /// </summary>
 public sealed class RegistrationLockedException(string message, TimeSpan timeRemaining, long lapsesAt)
     : ClusterApiException((HttpStatusCode)423, "registration_locked", message)

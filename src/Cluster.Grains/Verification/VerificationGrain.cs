@@ -95,10 +95,11 @@ internal sealed partial class VerificationGrain(
         if (CryptographicOperations.FixedTimeEquals(State.CodeHash, Hash(State.Salt, code)))
         {
             // Whoever holds the right code controls the number: its history of codes and guesses is of no more use.
+            var expiresAt = State.ExpiresAt;
             await ClearAsync();
             ClusterMetrics.VerificationStatesCleared.Add(1, new KeyValuePair<string, object?>("reason", "verified"));
             ClusterMetrics.VerificationChecks.Add(1, new KeyValuePair<string, object?>("outcome", "verified"));
-            return new CodeCheck(CodeCheckStatus.Verified, 0);
+            return new CodeCheck(CodeCheckStatus.Verified, 0, expiresAt);
         }
 
         State.WrongAt.Add(now);
@@ -111,6 +112,22 @@ internal sealed partial class VerificationGrain(
         await ArmExpiryAsync();
         ClusterMetrics.VerificationChecks.Add(1, new KeyValuePair<string, object?>("outcome", "wrong"));
         return new CodeCheck(CodeCheckStatus.Wrong, 0);
+    }
+
+    public async Task ReinstateAsync(string code, long expiresAt)
+    {
+        if (State.CodeHash is not null || expiresAt <= Now)
+        {
+            return;
+        }
+
+        State.Salt = RandomNumberGenerator.GetBytes(16);
+        State.CodeHash = Hash(State.Salt, code);
+        State.ExpiresAt = expiresAt;
+        State.Attempts = 0;
+        await state.WriteStateAsync();
+        await ArmExpiryAsync();
+        ClusterMetrics.VerificationChecks.Add(1, new KeyValuePair<string, object?>("outcome", "reinstated"));
     }
 
     public async Task ExpireAsync()

@@ -77,29 +77,51 @@ internal static class AccountEndpoints
         var registrationLock = RegistrationLockHashing.Validate(request.RegistrationLock, "registrationLock");
 
         // The code last, once the input is known good: a malformed request does not use up a code.
-        if (await VerificationEndpoints.CheckAsync(context, grains, verification.Value, accountId, request.VerificationCode) is { } refused)
+        var (refused, verified) = await VerificationEndpoints.CheckAsync(context, grains, verification.Value, accountId, request.VerificationCode);
+        if (refused is not null)
         {
             return refused;
         }
 
-        if (await passwords.HashAsync(password, context.RequestAborted) is not { } passwordHash)
-        {
-            return RateLimitRefusal.HashingBusy.ToResult(context);
-        }
-
         var registration = new RegisterAccount
         {
-            PasswordHash = passwordHash,
+            PasswordHash = "",
             RegistrationId = registrationId,
             Name = name,
             IdentityKey = identityKey,
             Keys = keys,
         };
+        IResult? result = null;
+        try
+        {
+            result = await RegisterVerifiedAsync(context, grains, passwords, verification.Value.Required, accountId, registration, password, registrationLock);
+            return result;
+        }
+        finally
+        {
+            if (verified is not null && result is not IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created })
+            {
+                // Refused (or failed) for a reason that was not the code's (a registration lock, a busy silo): the code stays good.
+                await VerificationEndpoints.ReinstateAsync(grains, verified);
+            }
+        }
+    }
+
+    /// <summary>The registration once its code is verified (or none is required): the password's hash, then a first registration or a move to a new phone.</summary>
+    private static async Task<IResult> RegisterVerifiedAsync(
+        HttpContext context, IGrainFactory grains, PasswordHashing passwords, bool verified, string accountId, RegisterAccount registration, string password, string? registrationLock)
+    {
+        if (await passwords.HashAsync(password, context.RequestAborted) is not { } passwordHash)
+        {
+            return RateLimitRefusal.HashingBusy.ToResult(context);
+        }
+
+        registration = registration with { PasswordHash = passwordHash };
         if (!await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(registration))
         {
             // A verified registration of a registered number moves it to this new primary (ReRegistration); without
             // verification (a closed test deployment) nothing proves the number is the caller's, so it stays refused.
-            return verification.Value.Required
+            return verified
                 ? await ReRegistration.ReplaceAsync(context, grains, accountId, registration, registrationLock)
                 : ApiErrorHandling.Error(StatusCodes.Status409Conflict, "account_exists", $"account {accountId} exists already");
         }

@@ -21,7 +21,7 @@ internal static partial class ReRegistration
         switch (challenge.Status)
         {
             case RegistrationLockStatus.PinRequired:
-                return Locked(context, challenge.LapsesAt, "this number has a registration lock: register again with a new code and registrationLock");
+                return Locked(context, challenge.LapsesAt, "this number has a registration lock: register again with the same code and registrationLock (the PIN)");
             case RegistrationLockStatus.Throttled:
                 return RateLimitRefusal.TooMany(Limits.RegistrationLockNumber, TimeSpan.FromMilliseconds(challenge.RetryAfterMs), "too many registration-lock PIN attempts for this number").ToResult(context);
             case RegistrationLockStatus.Attempt:
@@ -39,7 +39,7 @@ internal static partial class ReRegistration
         switch (result.Status)
         {
             case ReRegistrationStatus.Locked:
-                return Locked(context, result.LapsesAt, "the registration-lock PIN is wrong: register again with a new code and the right registrationLock");
+                return Locked(context, result.LapsesAt, "the registration-lock PIN is wrong: register again with the same code and the right registrationLock");
             case ReRegistrationStatus.NoAccount when await grains.GetGrain<IAccountGrain>(accountId).RegisterAsync(registration):
                 // The account went away between the two steps (deleted): this is a first registration after all.
                 Grains.Observability.ClusterMetrics.AccountsRegistered.Add(1);

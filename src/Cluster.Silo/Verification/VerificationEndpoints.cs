@@ -43,13 +43,14 @@ internal static class VerificationEndpoints
     /// <summary>
     /// Uses up <paramref name="code"/> for <paramref name="accountId"/>, or throws the refusal: 400 for a missing or
     /// malformed code, 403 <c>invalid_code</c> for a wrong, expired or used one, 429 when the number took too many
-    /// wrong guesses. Does nothing when <see cref="VerificationOptions.Required"/> is off.
+    /// wrong guesses. On success, <c>Verified</c> is the used code, for <see cref="ReinstateAsync"/> if the
+    /// registration then does not happen; null when <see cref="VerificationOptions.Required"/> is off (nothing checked).
     /// </summary>
-    public static async Task<IResult?> CheckAsync(HttpContext context, IGrainFactory grains, VerificationOptions options, string accountId, string? code)
+    public static async Task<(IResult? Refused, VerifiedCode? Verified)> CheckAsync(HttpContext context, IGrainFactory grains, VerificationOptions options, string accountId, string? code)
     {
         if (!options.Required)
         {
-            return null;
+            return (null, null);
         }
 
         if (code is null)
@@ -65,9 +66,20 @@ internal static class VerificationEndpoints
         var check = await grains.GetGrain<IVerificationGrain>(accountId).ConsumeAsync(code);
         return check.Status switch
         {
-            CodeCheckStatus.Verified => null,
-            CodeCheckStatus.Throttled => RateLimitRefusal.TooMany(Limits.VerificationGuessesNumber, TimeSpan.FromMilliseconds(check.RetryAfterMs), "too many wrong verification codes for this number").ToResult(context),
-            _ => ApiErrorHandling.Error(StatusCodes.Status403Forbidden, "invalid_code", "the verification code is wrong, expired or used; request a new one"),
+            CodeCheckStatus.Verified => (null, new VerifiedCode(accountId, code, check.ExpiresAt)),
+            CodeCheckStatus.Throttled => (RateLimitRefusal.TooMany(Limits.VerificationGuessesNumber, TimeSpan.FromMilliseconds(check.RetryAfterMs), "too many wrong verification codes for this number").ToResult(context), null),
+            _ => (ApiErrorHandling.Error(StatusCodes.Status403Forbidden, "invalid_code", "the verification code is wrong, expired or used; request a new one"), null),
         };
     }
+
+    /// <summary>
+    /// Gives a verified code back to its number (valid until its own expiry, unless a newer code was sent) when the
+    /// registration it was used for answered anything but 201: a registration lock's 423 or 429, a busy 503. The
+    /// caller proved control of the number once; asking for the PIN must not cost another code.
+    /// </summary>
+    public static Task ReinstateAsync(IGrainFactory grains, VerifiedCode verified) =>
+        grains.GetGrain<IVerificationGrain>(verified.AccountId).ReinstateAsync(verified.Code, verified.ExpiresAt);
 }
+
+/// <summary>A code <see cref="VerificationEndpoints.CheckAsync"/> used up for a registration, and when it would have expired (Unix ms).</summary>
+internal sealed record VerifiedCode(string AccountId, string Code, long ExpiresAt);
