@@ -62,15 +62,23 @@ public sealed class SendRetryPolicyTests
     [Fact]
     public async Task SendMessageAsync_UnavailableLongerThanBudget_ThrowsTheLastFailure()
     {
-        var server = new ScriptedServer(_ => Answer(HttpStatusCode.ServiceUnavailable, """{"error":"unavailable","message":"retry"}"""));
+        // Each attempt takes 100 ms of the policy's (fake) clock and the backoff is zero, so the budget of 300 ms allows
+        // exactly the attempts starting at 0, 100, 200 and 300 ms: three retries, then the fourth failure is thrown.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var server = new ScriptedServer(_ =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            return Answer(HttpStatusCode.ServiceUnavailable, """{"error":"unavailable","message":"retry"}""");
+        });
         var retries = 0;
         using var client = new ClusterClient(new Uri("http://cluster.test"), Sender, server)
         {
             SendRetries = new SendRetryPolicy
             {
                 Budget = TimeSpan.FromMilliseconds(300),
-                InitialBackoff = TimeSpan.FromMilliseconds(20),
-                MaxBackoff = TimeSpan.FromMilliseconds(40),
+                InitialBackoff = TimeSpan.Zero,
+                MaxBackoff = TimeSpan.Zero,
+                TimeProvider = time,
                 OnRetry = (_, _) => Interlocked.Increment(ref retries),
             },
         };
@@ -78,8 +86,8 @@ public sealed class SendRetryPolicyTests
         var failure = await Assert.ThrowsAsync<ClusterApiException>(() => client.SendMessageAsync("+15550000002", Message("m1"), Cancel));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failure.Status);
-        Assert.True(retries >= 1, "retried within the budget before giving up");
-        Assert.Equal(retries + 1, server.Requests.Count);
+        Assert.Equal(3, retries);
+        Assert.Equal(4, server.Requests.Count);
     }
 
     [Fact]
