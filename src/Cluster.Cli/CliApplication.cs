@@ -55,6 +55,12 @@ public static class CliApplication
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        if (args is ["--server", var url, .. var rest])
+        {
+            // The one option every command takes may come before the command too (cluster --server URL verify ...).
+            args = [.. rest, "--server", url];
+        }
+
         if (args is [] || args[0] is "-h" or "--help" or "help")
         {
             (args is [] ? error : output).WriteLine(Usage);

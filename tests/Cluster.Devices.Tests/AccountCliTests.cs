@@ -19,7 +19,8 @@ public sealed class AccountCliTests(SiloFixture fixture)
         using var registerOutput = new StringWriter();
         using var error = new StringWriter();
 
-        var verified = await CliApplication.RunAsync(["verify", number, "--server", silo.BaseAddress.ToString()], verifyOutput, error, Cancel);
+        // --server before the command (as the usage's Options section reads) and after it.
+        var verified = await CliApplication.RunAsync(["--server", silo.BaseAddress.ToString(), "verify", number], verifyOutput, error, Cancel);
         var registered = await CliApplication.RunAsync(["register", number, TestAccounts.SentCode(number), "--server", silo.BaseAddress.ToString()], registerOutput, error, Cancel);
 
         Assert.Equal(ExitCodes.Success, verified);
