@@ -62,6 +62,11 @@ internal sealed class ApnsService : LocalPushService<ReceivedApns>
 
     private async Task HandleAsync(HttpContext context, string token)
     {
+        if (await HoldIfHungAsync(context))
+        {
+            return;
+        }
+
         var headers = context.Request.Headers;
         var authorization = headers.Authorization.ToString();
         var jwt = authorization.StartsWith("bearer ", StringComparison.Ordinal) ? ProviderJwt.Parse(authorization["bearer ".Length..]) : null;

@@ -117,6 +117,11 @@ internal sealed class FcmService : LocalPushService<ReceivedFcm>
 
     private async Task SendAsync(HttpContext context, string project, string method)
     {
+        if (await HoldIfHungAsync(context))
+        {
+            return;
+        }
+
         var authorization = context.Request.Headers.Authorization.ToString();
         var accessToken = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : "";
         JsonNode? body = null;

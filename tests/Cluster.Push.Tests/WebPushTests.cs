@@ -92,6 +92,20 @@ public sealed class WebPushTests
     }
 
     [Fact]
+    public async Task Gone_ServiceAnswers404_SubscriptionRemoved()
+    {
+        await using var service = await WebPushService.StartAsync();
+        service.Status = StatusCodes.Status404NotFound;
+        await using var silo = await Push.SiloAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), Cancel);
+        using var pair = await Push.PairAsync(silo, service.Subscription(), Cancel);
+
+        await Messages.SendOkAsync(pair.Sender, pair.Bob.AccountId, Messages.Body([pair.Bob], "hello"), Cancel);
+        await service.NextAsync(Cancel);
+
+        await Push.SubscriptionGoneAsync(pair.Receiver, Cancel);
+    }
+
+    [Fact]
     public async Task Send_PushServiceHangs_MessagesStillAnswered()
     {
         await using var service = await WebPushService.StartAsync();

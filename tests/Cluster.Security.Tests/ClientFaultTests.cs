@@ -1,8 +1,10 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using Cluster.Silo.Protocol;
-using Microsoft.AspNetCore.Http;
 using Cluster.Testing;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
 
 namespace Cluster.Security.Tests;
 
@@ -84,6 +86,47 @@ public sealed class ClientFaultTests
         using var http = device.CreateClient(silo);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v1/keys", Cancel)).StatusCode);
         Assert.Empty(logs.Errors);
+    }
+
+    [Theory]
+    [InlineData("json", "reset")]
+    [InlineData("json", "close")]
+    [InlineData("blob", "reset")]
+    [InlineData("blob", "close")]
+    public async Task ClientGoneMidBody_MessageSendAndBlobUpload_EndsQuietly(string route, string leaving)
+    {
+        var ending = leaving == "reset" ? RawEnding.Reset : RawEnding.Close;
+        var logs = new LogCapture();
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Services = logs.AddTo }, Cancel);
+        var sender = await TestAccounts.RegisterAsync(silo);
+        var receiver = await TestAccounts.RegisterAsync(silo);
+        var credentials = TestDevice.BasicAuth(sender.Login, sender.Password).ToString();
+        var (target, contentType, body) = route == "json"
+            ? ($"PUT /v1/messages/{Uri.EscapeDataString(receiver.AccountId)}", "application/json", Encoding.UTF8.GetBytes(Messages.Body([receiver], new string('x', 4000)).ToJsonString()))
+            : ("POST /v1/blobs", "application/octet-stream", new byte[64 * 1024]);
+        var head = Encoding.ASCII.GetBytes($"{target} HTTP/1.1\r\nHost: x\r\nAuthorization: {credentials}\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n");
+
+        // Many at once, so some leave while the silo is busy: Kestrel tells the request it was aborted only later, from the thread pool.
+        await Task.WhenAll(Enumerable.Range(0, 24).Select(_ =>
+            RawHttp.SendAsync(silo.BaseAddress, [head, body[..(body.Length / 2)]], ending, TimeSpan.FromSeconds(15), Cancel)));
+
+        // Nothing was stored of the half bodies, the silo still serves, and nothing above Information was said about the clients that left.
+        using var http = receiver.CreateClient(silo);
+        var page = await http.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/v1/messages", Cancel);
+        Assert.Empty(page!["envelopes"]!.AsArray());
+        Assert.Empty(logs.Errors);
+        Assert.DoesNotContain(logs.Entries, e => e.Category.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) || e.Exception is IOException or BadHttpRequestException);
+    }
+
+    [Fact]
+    public void StatusOf_ConnectionResetBeforeRequestAbortedIsSignalled_ClientGone()
+    {
+        // Kestrel cancels RequestAborted from the thread pool: under load the body read's exception comes first.
+        var context = new DefaultHttpContext();
+
+        Assert.Equal(0, ClientFaults.StatusOf(new ConnectionResetException("reset by peer", new System.Net.Sockets.SocketException(104)), context));
+        Assert.Equal(0, ClientFaults.StatusOf(new ConnectionAbortedException("aborted"), context));
+        Assert.Equal(0, ClientFaults.StatusOf(new IOException("read failed", new ConnectionResetException("reset by peer")), context));
     }
 
     [Fact]

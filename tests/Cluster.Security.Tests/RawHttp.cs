@@ -17,6 +17,9 @@ internal enum RawEnding
 
     /// <summary>Reset the connection (RST) right after the bytes: no answer is read.</summary>
     Reset,
+
+    /// <summary>Close the connection (FIN, both directions) right after the bytes: no answer is read.</summary>
+    Close,
 }
 
 /// <summary>
@@ -50,6 +53,9 @@ internal static class RawHttp
             {
                 case RawEnding.Reset:
                     client.LingerState = new LingerOption(true, 0);
+                    client.Close();
+                    return null;
+                case RawEnding.Close:
                     client.Close();
                     return null;
                 case RawEnding.HalfClose:

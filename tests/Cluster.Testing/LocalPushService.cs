@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,10 @@ public abstract class LocalPushService<TPush> : IAsyncDisposable
 {
     private readonly Channel<TPush> received = Channel.CreateUnbounded<TPush>();
     private readonly Channel<string> failures = Channel.CreateUnbounded<string>();
+    private readonly TaskCompletionSource held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? app;
+    private int hangRequests;
 
     /// <summary>The service's origin, <c>http://127.0.0.1:port</c>.</summary>
     public string Origin { get; private set; } = "";
@@ -37,6 +41,41 @@ public abstract class LocalPushService<TPush> : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Origin = new Uri(address).GetLeftPart(UriPartial.Authority);
+    }
+
+    /// <summary>How many of the next requests are held unanswered until their client gives up (a hung push service). Default: 0.</summary>
+    public int HangRequests
+    {
+        get => Volatile.Read(ref hangRequests);
+        set => Volatile.Write(ref hangRequests, value);
+    }
+
+    /// <summary>Completes when the service first holds a request (<see cref="HangRequests"/>).</summary>
+    public Task Held => held.Task;
+
+    /// <summary>Completes when the client of a held request first gave up on it.</summary>
+    public Task Abandoned => abandoned.Task;
+
+    /// <summary>Holds the request until its client gives up, if <see cref="HangRequests"/> asks for it; true when it did (the request is then over).</summary>
+    protected async Task<bool> HoldIfHungAsync(HttpContext context)
+    {
+        if (Interlocked.Decrement(ref hangRequests) < 0)
+        {
+            Interlocked.Increment(ref hangRequests);
+            return false;
+        }
+
+        held.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            abandoned.TrySetResult();
+        }
+
+        return true;
     }
 
     /// <summary>Records an accepted push.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -43,6 +44,9 @@ public sealed class WebPushService : LocalPushService<ReceivedPush>
     /// <summary>The status the service answers a valid push with (201 by default; 410 to say the subscription is gone).</summary>
     public int Status { get; set; } = StatusCodes.Status201Created;
 
+    /// <summary>Statuses to answer valid pushes with, in order (503 for a transient failure); <see cref="Status"/> once empty.</summary>
+    public ConcurrentQueue<int> Statuses { get; } = new();
+
     /// <summary>While set and not completed, every request waits on it (a hung push service).</summary>
     public TaskCompletionSource? Hang { get; set; }
 
@@ -72,6 +76,11 @@ public sealed class WebPushService : LocalPushService<ReceivedPush>
             await hang.Task.WaitAsync(context.RequestAborted);
         }
 
+        if (await HoldIfHungAsync(context))
+        {
+            return;
+        }
+
         using var buffer = new MemoryStream();
         await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
         var body = buffer.ToArray();
@@ -98,7 +107,7 @@ public sealed class WebPushService : LocalPushService<ReceivedPush>
 
         Accept(new ReceivedPush(
             context.Request.Path, context.Request.Headers["TTL"], context.Request.Headers["Urgency"], context.Request.Headers["Topic"], context.Request.Headers.ContentEncoding, body, plaintext));
-        context.Response.StatusCode = Status;
+        context.Response.StatusCode = Statuses.TryDequeue(out var status) ? status : Status;
     }
 
     private string? CheckVapid(string authorization)

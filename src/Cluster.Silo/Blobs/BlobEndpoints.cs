@@ -64,7 +64,7 @@ internal static class BlobEndpoints
             // The body ended before its Content-Length, or was malformed chunking; nothing of it was kept.
             throw new ApiException(ex.StatusCode, "bad_request", "the request body was cut short or malformed");
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ClientFaults.StatusOf(ex, context) == 0)
         {
             // The client went away mid-upload; nothing of it was kept, and there is no one to answer.
             return Results.Empty;

@@ -39,7 +39,15 @@ internal static partial class ClientFaults
                 }
 
                 var (error, message) = Describe(status);
-                await ApiErrorHandling.WriteErrorAsync(response, status, error, message, cancellationToken: context.RequestAborted);
+                try
+                {
+                    await ApiErrorHandling.WriteErrorAsync(response, status, error, message, cancellationToken: context.RequestAborted);
+                }
+                catch (Exception writeFault) when (StatusOf(writeFault, context) == 0 || writeFault is IOException or OperationCanceledException)
+                {
+                    // The client left while its 4xx was being written (it sent half a body and closed): no one to answer.
+                    context.Abort();
+                }
             }
         });
         return app;
@@ -53,12 +61,29 @@ internal static partial class ClientFaults
     {
         BadHttpRequestException bad => bad.StatusCode,
         IOException { InnerException: BadHttpRequestException bad } => bad.StatusCode,
+        // The transport's own word that the client reset or the connection was aborted: it comes out of the body read
+        // before Kestrel has signalled RequestAborted (it does that from the thread pool), so it is judged by its type.
+        _ when IsConnectionGone(ex) => 0,
         // Kestrel's body parser reports some malformed bodies (a chunk size too large for an int) as a bare IOException.
         IOException when IsFromKestrelBodyParser(ex) => StatusCodes.Status400BadRequest,
         _ when context.RequestAborted.IsCancellationRequested
             && ex is OperationCanceledException or IOException or ConnectionAbortedException or System.Net.WebSockets.WebSocketException => 0,
         _ => null,
     };
+
+    /// <summary>Whether <paramref name="ex"/>, or an exception it wraps, is Kestrel's report of a connection reset by the client or aborted.</summary>
+    private static bool IsConnectionGone(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is ConnectionResetException or ConnectionAbortedException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsFromKestrelBodyParser(Exception ex) =>
         ex.TargetSite?.DeclaringType is { Namespace: "Microsoft.AspNetCore.Server.Kestrel.Core.Internal.Http" } type

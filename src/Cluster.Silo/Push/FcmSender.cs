@@ -40,7 +40,12 @@ internal sealed partial class FcmSender : IPushSender, IDisposable
         this.logger = logger;
         if (this.options.Enabled)
         {
-            FcmServiceAccount.TryLoad(this.options, out account);
+            // FcmOptions validated the key at start; a file changed since then stops the sender here, naming the setting.
+            if (FcmServiceAccount.TryLoad(this.options, out account) is { } problem)
+            {
+                throw new InvalidOperationException(problem);
+            }
+
             sendUri = new Uri(this.options.Endpoint, $"/v1/projects/{Uri.EscapeDataString(account!.ProjectId)}/messages:send");
         }
 

@@ -48,7 +48,7 @@ public sealed class WebPushOptions : IValidatableObject
     [Range(1, 256)]
     public int Concurrency { get; set; } = 4;
 
-    /// <summary>How long one request to a push service may take. Default: 10 seconds.</summary>
+    /// <summary>How long one request to a Web Push service may take (FCM and APNs have their own); past it the attempt counts as transient. Default: 10 seconds.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
