@@ -213,7 +213,4 @@ public sealed class GroupSendTests(SiloFixture fixture) : IClassFixture<SiloFixt
 
         Assert.Equal((HttpStatusCode.BadRequest, "recipients[2].accountId"), (status, (string?)body["field"]));
     }
-
-    private static string Flat((string Account, int[] Missing, int[] Extra) mismatch) =>
-        $"{mismatch.Account} missing [{string.Join(',', mismatch.Missing)}] extra [{string.Join(',', mismatch.Extra)}]";
 }

@@ -109,6 +109,10 @@ internal static class GroupSends
     public static (string, int[], int[])[] Mismatches(JsonObject body) =>
         [.. body["accounts"]!.AsArray().Select(a => ((string)a!["accountId"]!, Ints(a["missingDevices"]), Ints(a["extraDevices"])))];
 
+    /// <summary>One account's entry of a 409 as one comparable line.</summary>
+    public static string Flat((string Account, int[] Missing, int[] Extra) mismatch) =>
+        $"{mismatch.Account} missing [{string.Join(',', mismatch.Missing)}] extra [{string.Join(',', mismatch.Extra)}]";
+
     public static int[] Ints(JsonNode? array) => [.. array!.AsArray().Select(n => (int)n!)];
 
     /// <summary>A group of fresh accounts with the given device counts; the first account's primary created it. Devices in account order.</summary>

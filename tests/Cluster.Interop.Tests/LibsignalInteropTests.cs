@@ -45,6 +45,28 @@ public sealed class LibsignalInteropTests
     }
 
     /// <summary>
+    /// <c>group.mjs</c>: three accounts of three devices each (primary and two linked companions) in one group; every
+    /// device distributes its libsignal sender key to the other eight over pairwise sessions (direct envelopes) and sends
+    /// one <c>groupEncrypt</c> ciphertext through the group send, which each of the eight decrypts with <c>groupDecrypt</c>;
+    /// after a member's removal the old view is refused with 409 naming it, and messages under rotated keys reach only the
+    /// remaining devices.
+    /// </summary>
+    [Fact]
+    public async Task Group_RealLibsignalSenderKeys_EveryDeviceDecryptsAndRemovedMemberGetsNothing()
+    {
+        var node = NodeScripts.Require("ws");
+        await using var silo = await TestSilo.StartAsync(cancellationToken: Cancel);
+
+        var result = await node.RunAsync("group.mjs", [silo.BaseAddress.ToString()], TimeSpan.FromMinutes(3), Cancel);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == 0, $"group.mjs exited with {result.ExitCode}.\n{result}");
+        Assert.True(result.Stdout.Contains("group: OK:", StringComparison.Ordinal), $"no success summary.\n{result}");
+        Assert.Contains("72 group messages decrypted with groupDecrypt", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("10 messages under rotated keys", result.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// <c>demo.mjs</c>, the README's one-command demo: two accounts register with codes, a laptop links by the QR flow
     /// (a sealed provisioning message the server relays), messages go both ways to every device, a call rings both of
     /// the callee's devices and the laptop's answer wins, and every inbox ends empty. Each chapter of the story must be

@@ -72,6 +72,20 @@ export class MemorySessionStore extends Signal.SessionStore {
   }
 }
 
+/** Sender keys (groups) by (sender address, distribution id), as libsignal's SenderKeyStore asks for them. */
+export class MemorySenderKeyStore extends Signal.SenderKeyStore {
+  #keys = new Map();
+
+  async saveSenderKey(sender, distributionId, record) {
+    this.#keys.set(`${addressKey(sender)}/${distributionId}`, record.serialize());
+  }
+
+  async getSenderKey(sender, distributionId) {
+    const bytes = this.#keys.get(`${addressKey(sender)}/${distributionId}`);
+    return bytes ? Signal.SenderKeyRecord.deserialize(bytes) : null;
+  }
+}
+
 /** Trusts an identity on first use and then only that identity, as a client that never asks its user would. */
 export class MemoryIdentityKeyStore extends Signal.IdentityKeyStore {
   #identity;
@@ -196,6 +210,7 @@ export class Device {
     this.preKeys = new MemoryPreKeyStore();
     this.signedPreKeys = new MemorySignedPreKeyStore();
     this.kyberPreKeys = new MemoryKyberPreKeyStore();
+    this.senderKeys = new MemorySenderKeyStore();
   }
 
   /** This device's libsignal address; a companion's changes once linking assigns its device id. */
@@ -438,6 +453,21 @@ export class Server {
   /** PUT /v1/messages/{accountId}: `body` is {messages, timestamp, online?, urgent?, clientMessageId?}; {status, body}. */
   sendMessages(sender, accountId, body) {
     return this.request('PUT', `/v1/messages/${encodeURIComponent(accountId)}`, { device: sender, json: body });
+  }
+
+  /** POST /v1/groups (the creator becomes the only admin): the group {groupId, members, admins, membershipVersion, ...}. */
+  createGroup(creator, members) {
+    return this.#expect(201, 'POST', '/v1/groups', { device: creator, json: { members } });
+  }
+
+  /** DELETE /v1/groups/{groupId}/members/{accountId} (an admin): the group after the removal. */
+  removeGroupMember(admin, groupId, accountId) {
+    return this.#expect(200, 'DELETE', `/v1/groups/${groupId}/members/${encodeURIComponent(accountId)}`, { device: admin });
+  }
+
+  /** PUT /v1/groups/{groupId}/messages: `body` is {recipients, content, timestamp, urgent?, clientMessageId?}; {status, body}. */
+  sendGroupMessage(sender, groupId, body) {
+    return this.request('PUT', `/v1/groups/${groupId}/messages`, { device: sender, json: body });
   }
 
   /** GET /v1/messages (the device): {envelopes, more}. */
@@ -917,6 +947,18 @@ export function baseUrlArgument(name) {
 
 /** A check of the scenario failed: the server broke its contract (as opposed to a libsignal or transport error). */
 export class CheckFailed extends Error {}
+
+/** Runs a libsignal call, naming it in the failure when libsignal throws (a CheckFailed or ProtocolError passes as it is). */
+export async function libsignalCall(what, action) {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof CheckFailed || error instanceof ProtocolError) {
+      throw error;
+    }
+    throw new CheckFailed(`${what}: ${error?.name ?? 'Error'}: ${error?.message ?? error}`, { cause: error });
+  }
+}
 
 export function check(condition, message) {
   if (!condition) {

@@ -28,7 +28,7 @@ internal sealed partial class GroupGrain
         if (!Group.Exists)
         {
             ClusterMetrics.GroupSends.Add(1, OutcomeNotFound);
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return GroupSendResult.Of(GroupSendStatus.NotFound);
         }
 

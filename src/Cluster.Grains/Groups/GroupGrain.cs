@@ -16,6 +16,7 @@ namespace Cluster.Grains.Groups;
 /// the member devices <c>groupChanged</c> (live events only, best effort: a device offline then fetches the group when
 /// it next sends or reconnects). Bounded by <see cref="GroupOptions.MaxMembers"/>. Calls the account grains (does a new
 /// member exist, which devices to tell) and the device grains (events; the copies of a group send, GroupGrain.Send.cs).
+/// An activation of an id no group has stays <see cref="AbsentLinger"/> after a call found it absent, then goes.
 /// </summary>
 internal sealed partial class GroupGrain(
     [PersistentState("group", GrainStorage.Name)] IPersistentState<GroupState> state,
@@ -23,6 +24,13 @@ internal sealed partial class GroupGrain(
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
+    // How long an activation of an id no group has (never made, refused at creation, or ended) stays after a call found
+    // it absent. Not 0: calls queued behind that call would each be forwarded to a new activation that went away as
+    // well, until Orleans rejected them (the gateway answers that 503). Short, so random ids do not pile up in memory.
+    private static readonly TimeSpan AbsentLinger = TimeSpan.FromSeconds(2);
+
+    private IGrainTimer? absentTimer;
+
     private GroupState Group => state.State;
 
     private string GroupId => this.GetPrimaryKeyString();
@@ -46,19 +54,19 @@ internal sealed partial class GroupGrain(
         if (all.Count > options.Value.MaxMembers)
         {
             ClusterMetrics.GroupLimitHits.Add(1, new KeyValuePair<string, object?>("limit", "members"));
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return GroupResult.Of(GroupStatus.Full);
         }
 
         if (await FirstUnknownAsync(all.Skip(1)) is { } unknown)
         {
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return new GroupResult { Status = GroupStatus.UnknownAccount, Account = unknown };
         }
 
         if (await FirstAtGroupCapAsync(all) is { } full)
         {
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return new GroupResult { Status = GroupStatus.TooManyGroups, Account = full };
         }
 
@@ -215,7 +223,7 @@ internal sealed partial class GroupGrain(
         await GrainFactory.GetGrain<IAccountGroupsGrain>(member).LeftAsync(GroupId);
         if (ended)
         {
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return new GroupResult { Status = GroupStatus.Done };
         }
 
@@ -229,7 +237,7 @@ internal sealed partial class GroupGrain(
     {
         if (!Group.Exists)
         {
-            DeactivateOnIdle();
+            DeactivateSoonIfAbsent();
             return GroupStatus.NotFound;
         }
 
@@ -239,6 +247,22 @@ internal sealed partial class GroupGrain(
         }
 
         return adminOnly && !Group.Admins.Contains(actor, StringComparer.Ordinal) ? GroupStatus.NotAdmin : null;
+    }
+
+    /// <summary>Deactivates this activation <see cref="AbsentLinger"/> from now unless a group was made under its id meanwhile.</summary>
+    private void DeactivateSoonIfAbsent() => absentTimer ??= this.RegisterGrainTimer(
+        static (grain, _) => grain.DeactivateIfAbsentAsync(), this, new GrainTimerCreationOptions(AbsentLinger, Timeout.InfiniteTimeSpan));
+
+    private Task DeactivateIfAbsentAsync()
+    {
+        absentTimer?.Dispose();
+        absentTimer = null;
+        if (!Group.Exists)
+        {
+            DeactivateOnIdle();
+        }
+
+        return Task.CompletedTask;
     }
 
     private bool IsMember(string account) => Group.Members.Contains(account, StringComparer.Ordinal);
