@@ -43,6 +43,7 @@ public static class SiloApplication
         builder.AddClusterSilo(options, database)
             .AddClusterHealth()
             .AddClusterObservability()
+            .AddClusterTracing()
             .AddDeviceAuthentication()
             .AddRateLimits()
             .AddVerification()
