@@ -27,6 +27,9 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public InboxOperation Operation { get; }
 
+    /// <summary>The trace of the caller that made the request (none when nothing traces), for its commit's span (<see cref="InboxTracing"/>).</summary>
+    public System.Diagnostics.ActivityContext Caller { get; } = System.Diagnostics.Activity.Current?.Context ?? default;
+
     /// <summary>How many rows this request adds to a batch: envelopes appended, ids deleted, or 1.</summary>
     public int Weight { get; }
 

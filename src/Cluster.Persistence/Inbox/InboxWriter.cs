@@ -197,6 +197,7 @@ internal abstract class InboxWriter : IAsyncDisposable
         try
         {
             var started = Stopwatch.GetTimestamp();
+            var startedAt = InboxTracing.Enabled ? DateTimeOffset.UtcNow : default;
             Exception? failure = null;
             try
             {
@@ -207,6 +208,11 @@ internal abstract class InboxWriter : IAsyncDisposable
             {
                 metrics.Failed();
                 failure = ex;
+            }
+
+            if (InboxTracing.Enabled)
+            {
+                InboxTracing.Transaction(batch, metrics.Store, weight, startedAt, failure);
             }
 
             if (failure is null)
