@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Cluster.Persistence.Inbox;
 
 internal enum InboxOperation
@@ -27,8 +29,8 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public InboxOperation Operation { get; }
 
-    /// <summary>The trace of the caller that made the request (none when nothing traces), for its commit's span (<see cref="InboxTracing"/>).</summary>
-    public System.Diagnostics.ActivityContext Caller { get; } = System.Diagnostics.Activity.Current?.Context ?? default;
+    /// <summary>The trace of the caller that made the request (none while nothing traces), for its commit's span (<see cref="InboxTracing"/>).</summary>
+    public ActivityContext Caller { get; } = InboxTracing.Enabled ? Activity.Current?.Context ?? default : default;
 
     /// <summary>How many rows this request adds to a batch: envelopes appended, ids deleted, or 1.</summary>
     public int Weight { get; }
