@@ -5,6 +5,7 @@ using Cluster.Persistence.Inbox;
 using Cluster.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
+using OpenTelemetry.Trace;
 using Orleans;
 using Orleans.Runtime;
 
@@ -52,6 +53,17 @@ public sealed class TracingTests
         Assert.Contains(chain, s => s.Source.Name == "Microsoft.Orleans.Application" && s.Kind == ActivityKind.Server);
         Assert.All(spans, s => Assert.True(s == server || spans.Any(p => p.SpanId == s.ParentSpanId), $"{s.DisplayName} has no parent in the trace"));
         AssertNoSecrets(spans, alice.AccountId, alice.Password, bob.AccountId, bob.Login, "traced hello", (string)body["messages"]![0]!["content"]!);
+        var resource = silo.Services.GetRequiredService<TracerProvider>().GetResource().Attributes.ToDictionary();
+        Assert.Equal("cluster-silo", resource["service.name"]);
+        Assert.Equal($"{Environment.MachineName}:{Environment.ProcessId}", resource["service.instance.id"]);
+    }
+
+    [Fact]
+    public async Task Start_NoOtlpEndpoint_NoTracerAtAll()
+    {
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings(), Cancel);
+
+        Assert.Null(silo.Services.GetService<TracerProvider>());
     }
 
     [Fact]

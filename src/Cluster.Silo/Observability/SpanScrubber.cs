@@ -62,37 +62,3 @@ internal sealed class SpanScrubber : BaseProcessor<Activity>
         }
     }
 }
-
-/// <summary>
-/// The exporters registered as services, each behind a simple export processor, after <see cref="SpanScrubber"/>: an
-/// in-process exporter sees what OTLP sends, nothing more. With none registered it does nothing.
-/// </summary>
-internal sealed class ServiceExporters(IEnumerable<BaseExporter<Activity>> exporters) : BaseProcessor<Activity>
-{
-    private readonly SimpleActivityExportProcessor[] processors = [.. exporters.Select(e => new SimpleActivityExportProcessor(e))];
-
-    public override void OnEnd(Activity data)
-    {
-        foreach (var processor in processors)
-        {
-            processor.OnEnd(data);
-        }
-    }
-
-    protected override bool OnForceFlush(int timeoutMilliseconds) => processors.All(p => p.ForceFlush(timeoutMilliseconds));
-
-    protected override bool OnShutdown(int timeoutMilliseconds) => processors.All(p => p.Shutdown(timeoutMilliseconds));
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            foreach (var processor in processors)
-            {
-                processor.Dispose();
-            }
-        }
-
-        base.Dispose(disposing);
-    }
-}

@@ -44,9 +44,10 @@ internal static class TracingExtensions
             .AddSource(ActivitySources.ApplicationGrainActivitySourceName, ActivitySources.StorageActivitySourceName, InboxTracing.SourceName)
             .AddAspNetCoreInstrumentation(o => o.Filter = IsTraced)
             .AddNpgsql()
-            .AddProcessor(new SpanScrubber())
-            .AddOtlpExporter()
-            .AddProcessor(services => new ServiceExporters(services.GetServices<BaseExporter<Activity>>())));
+            // The scrubber first; then the exporters registered as services and OTLP, all seeing scrubbed spans.
+            .AddProcessor(services => new CompositeProcessor<Activity>(
+                [new SpanScrubber(), .. services.GetServices<BaseExporter<Activity>>().Select(e => new SimpleActivityExportProcessor(e))]))
+            .AddOtlpExporter());
         return builder;
     }
 
