@@ -47,6 +47,7 @@ public static class SiloApplication
         builder.AddClusterSilo(options, database)
             .AddClusterHealth()
             .AddClusterObservability()
+            .AddClusterTracing()
             .AddDeviceAuthentication()
             .AddRateLimits()
             .AddVerification()

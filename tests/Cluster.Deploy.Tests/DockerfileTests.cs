@@ -35,10 +35,12 @@ public sealed partial class DockerfileTests
         Assert.True(restore > 0, "no `RUN dotnet restore src/Cluster.Silo/Cluster.Silo.csproj`");
 
         var copiedBefore = build.Take(restore).Where(i => i.Keyword == "COPY").SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..^1]).ToList();
-        Assert.All(copiedBefore, source => Assert.Matches(@"(\.csproj|\.props|^global\.json|^NuGet\.config|^\.editorconfig)$", source));
+        Assert.All(copiedBefore, source => Assert.Matches(@"(\.csproj|\.props|/packages\.lock\.json|^global\.json|^NuGet\.config|^\.editorconfig)$", source));
         Assert.Subset(copiedBefore.ToHashSet(), SiloProjectClosure());
         Assert.Contains("Directory.Packages.props", copiedBefore);
         Assert.Contains("Directory.Build.props", copiedBefore);
+        // The restore takes the locked package graph, not whatever the feed serves that day.
+        Assert.All(SiloProjectClosure(), project => Assert.Contains(Path.GetDirectoryName(project) + "/packages.lock.json", copiedBefore));
 
         var publish = build.Skip(restore + 1).Single(i => i.Keyword == "RUN" && i.Arguments.StartsWith("dotnet publish", StringComparison.Ordinal));
         Assert.Contains("--no-restore", publish.Arguments, StringComparison.Ordinal);

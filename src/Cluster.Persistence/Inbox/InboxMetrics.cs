@@ -52,4 +52,7 @@ internal sealed class InboxMetrics
     }
 
     public void Failed() => failures.Add(1, store);
+
+    /// <summary>The engine's name (sqlite or postgresql), the label of every instrument here.</summary>
+    public string Store => (string)store.Value!;
 }

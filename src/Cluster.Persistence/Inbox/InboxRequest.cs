@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Cluster.Persistence.Inbox;
 
 internal enum InboxOperation
@@ -26,6 +28,9 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
     }
 
     public InboxOperation Operation { get; }
+
+    /// <summary>The trace of the caller that made the request (none while nothing traces), for its commit's span (<see cref="InboxTracing"/>).</summary>
+    public ActivityContext Caller { get; } = InboxTracing.Enabled ? Activity.Current?.Context ?? default : default;
 
     /// <summary>How many rows this request adds to a batch: envelopes appended, ids deleted, or 1.</summary>
     public int Weight { get; }

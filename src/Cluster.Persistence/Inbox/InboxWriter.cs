@@ -154,6 +154,8 @@ internal abstract class InboxWriter : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // The loop serves every caller: it must not go on in the trace of the one whose call happened to start it.
+        Activity.Current = null;
         var reader = queue.Reader;
         while (await reader.WaitToReadAsync())
         {
@@ -164,6 +166,7 @@ internal abstract class InboxWriter : IAsyncDisposable
 
     private void RunSynchronously()
     {
+        Activity.Current = null;
         var reader = queue.Reader;
         while (true)
         {
@@ -197,6 +200,7 @@ internal abstract class InboxWriter : IAsyncDisposable
         try
         {
             var started = Stopwatch.GetTimestamp();
+            var startedAt = InboxTracing.Enabled ? DateTimeOffset.UtcNow : default;
             Exception? failure = null;
             try
             {
@@ -207,6 +211,11 @@ internal abstract class InboxWriter : IAsyncDisposable
             {
                 metrics.Failed();
                 failure = ex;
+            }
+
+            if (InboxTracing.Enabled)
+            {
+                InboxTracing.Transaction(batch, metrics.Store, weight, startedAt, failure);
             }
 
             if (failure is null)
