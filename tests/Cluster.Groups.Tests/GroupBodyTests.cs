@@ -201,6 +201,31 @@ public sealed class GroupBodyTests
         Assert.Equal(0, await database.CountAsync("inbox"));
     }
 
+    [Theory]
+    [InlineData(StorageKind.Sqlite)]
+    [InlineData(StorageKind.PostgreSql)]
+    public async Task Quota_GroupCopiesOverQueueLength_OldestDroppedAndItsBodyWithIt(StorageKind kind)
+    {
+        await using var database = await TestDatabase.CreateMigratedAsync(kind, Cancel);
+        await using var silo = await TestSilo.StartAsync(SettingsFor(database) with
+        {
+            Settings = new Dictionary<string, string> { ["Messages:MaxQueueLength"] = "2" },
+        }, Cancel);
+        var (groupId, devices) = await GroupSends.GroupAsync(silo, 1, 1);
+        using (var http = devices[0].CreateClient(silo))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await SendOkAsync(http, groupId, Body(View(devices[0], devices), $"m{i}"));
+            }
+        }
+
+        var queued = await QueuedAsync(silo, devices[1]);
+
+        Assert.Equal(["m1", "m2"], queued.Select(Messages.ContentOf));
+        Assert.Equal(2, await database.CountAsync("group_bodies"));
+    }
+
     private static TestSiloSettings SettingsFor(TestDatabase database) => database.Kind == StorageKind.Sqlite
         ? new TestSiloSettings { DataPath = database.SqlitePath }
         : new TestSiloSettings { PostgresConnectionString = database.ConnectionString, ClusterId = $"group-bodies-{Guid.NewGuid():N}" };
