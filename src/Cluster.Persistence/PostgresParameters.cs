@@ -12,6 +12,10 @@ internal static class PostgresParameters
 
     public static NpgsqlParameter<int> Integer(int value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Integer };
 
+    public static NpgsqlParameter<Guid> Uuid(Guid value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Uuid };
+
+    public static NpgsqlParameter<byte[]> Bytea(byte[] value) => new() { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
+
     /// <summary>One column of a batch as an array parameter (<c>unnest($1, $2, ...)</c>): <paramref name="pick"/> of each item, in order.</summary>
     public static NpgsqlParameter<T[]> Column<TItem, T>(IReadOnlyList<TItem> items, Func<TItem, T> pick, NpgsqlDbType elementType)
     {

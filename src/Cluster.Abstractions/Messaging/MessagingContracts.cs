@@ -97,10 +97,24 @@ public sealed record SendResult
 /// <summary>A stored envelope on its way into a device's inbox: its id and the JSON the device will receive.</summary>
 /// <param name="Id">The envelope id.</param>
 /// <param name="ServerTimestamp">When the server took it (Unix ms); the expiry counts from here.</param>
-/// <param name="Json">The envelope as UTF-8 JSON, serialized once; never mutated.</param>
+/// <param name="Json">
+/// The envelope as UTF-8 JSON, serialized once; never mutated. With <paramref name="Body"/>, the envelope with an empty
+/// content, which the body fills in.
+/// </param>
 /// <param name="WakeNow">An offline device is woken at once, past the push coalescing (the send said <c>urgent: true</c>).</param>
+/// <param name="Body">A group copy's body, stored once for every device of the send; null for an envelope stored whole.</param>
 [GenerateSerializer, Immutable, Alias("InboxEnvelope")]
-public sealed record InboxEnvelope([property: Id(0)] Guid Id, [property: Id(1)] long ServerTimestamp, [property: Id(2)] byte[] Json, [property: Id(3)] bool WakeNow = false);
+public sealed record InboxEnvelope(
+    [property: Id(0)] Guid Id, [property: Id(1)] long ServerTimestamp, [property: Id(2)] byte[] Json, [property: Id(3)] bool WakeNow = false,
+    [property: Id(4)] SharedBody? Body = null);
+
+/// <summary>The body of a group send, stored once (already durable when a device is asked to store its copy) and referred to by every copy.</summary>
+/// <param name="Id">The stored body's id.</param>
+/// <param name="Offset">Where in the copy's envelope JSON the base64 content goes (between the quotes of <c>"content":""</c>).</param>
+/// <param name="Content">The ciphertext, raw: what a device connected now receives without a read.</param>
+/// <param name="ExpiresAt">When the stored body expires (Unix ms); a copy never outlives it.</param>
+[GenerateSerializer, Immutable, Alias("SharedBody")]
+public sealed record SharedBody([property: Id(0)] Guid Id, [property: Id(1)] int Offset, [property: Id(2)] byte[] Content, [property: Id(3)] long ExpiresAt);
 
 /// <summary>What goes down a device's socket.</summary>
 public enum FrameKind

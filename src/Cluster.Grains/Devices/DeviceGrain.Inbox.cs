@@ -10,7 +10,9 @@ namespace Cluster.Grains.Devices;
 /// The inbox: rows in the inbox table (group-committed by <see cref="IInboxStore"/>) under a per-device sequence kept
 /// here; enqueue, ack, fetch, the queue quota (<see cref="MessagingOptions.MaxQueueLength"/>, oldest dropped first) and
 /// expiry (each row expires <see cref="MessagingOptions.InboxTimeToLive"/> after its server timestamp; the store skips
-/// and sweeps expired rows). Delivery of what is stored to the socket is DeviceGrain.Delivery.cs.
+/// and sweeps expired rows). A group copy (<see cref="InboxEnvelope.Body"/>) is a row like any other, counted once in the
+/// quota, that refers to its shared body instead of holding the content. Delivery of what is stored to the socket is
+/// DeviceGrain.Delivery.cs.
 /// </summary>
 internal sealed partial class DeviceGrain
 {
@@ -44,7 +46,9 @@ internal sealed partial class DeviceGrain
             var envelope = envelopes[i];
             var sequence = ++lastSequence;
             uncommitted.Add(sequence);
-            rows[i] = new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
+            rows[i] = envelope.Body is { } body
+                ? new InboxRow(Address, sequence, envelope.Id, Math.Min(envelope.ServerTimestamp + ttl, body.ExpiresAt), envelope.Json, new InboxBodyRef(body.Id, body.Offset))
+                : new InboxRow(Address, sequence, envelope.Id, envelope.ServerTimestamp + ttl, envelope.Json);
         }
 
         int stored;
@@ -65,9 +69,13 @@ internal sealed partial class DeviceGrain
         ClusterMetrics.EnvelopesStored.Add(stored);
         if (connection is not null && ready.Count + rows.Length <= MaxReadyInMemory)
         {
-            foreach (var row in rows)
+            for (var i = 0; i < rows.Length; i++)
             {
-                ready[row.Sequence] = row;
+                // A group copy's row holds no content: the socket gets the envelope whole, as a read would give it.
+                var row = rows[i];
+                ready[row.Sequence] = envelopes[i].Body is { } body
+                    ? row with { Envelope = GroupBodies.Splice(row.Envelope, body.Offset, body.Content) }
+                    : row;
             }
         }
 

@@ -5,13 +5,15 @@ using Cluster.Abstractions.Groups;
 using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
+using Cluster.Persistence.Inbox;
 
 namespace Cluster.Grains.Groups;
 
 /// <summary>
 /// Group send: checks the sender's view against the members and each member's devices as their account grains hold them
-/// now (no copy of the device lists is kept here, so a link or unlink is seen by the very next send), then stores one
-/// copy per device of every member but the sending device and answers once all are durable. Runs in turn with the
+/// now (no copy of the device lists is kept here, so a link or unlink is seen by the very next send), then stores the
+/// content once (<see cref="IGroupBodyStore"/>) and one inbox row per device of every member but the sending device,
+/// each referring to it, and answers once all are durable. Runs in turn with the
 /// membership calls (the grain is not reentrant), which is what keeps a removed member out of every send answered after
 /// the removal. Owns no fields.
 /// </summary>
@@ -99,33 +101,62 @@ internal sealed partial class GroupGrain
         return stale.Count > 0 ? new GroupSendResult { Status = GroupSendStatus.StaleDevices, Accounts = stale } : null;
     }
 
-    /// <summary>One enqueue per device of every member but the sending device, in parallel; the number of copies once all are durable.</summary>
+    /// <summary>
+    /// Stores the body once, then one enqueue per device of every member but the sending device, in parallel, each row
+    /// referring to the body; seals the body once every copy is durable, and answers the number of copies.
+    /// </summary>
+    /// <remarks>
+    /// The body is stored (unsealed) before any copy, so no copy ever refers to a missing body, and it stays unsealed
+    /// until the last copy is durable, so a device that acks early cannot take it away from a copy still being stored.
+    /// Its id derives from the send's idempotency key like the copies' ids, so a retry after a crash stores it once.
+    /// A send that fails half way leaves it unsealed: kept until it expires, or sealed by the retry.
+    /// </remarks>
     private async Task<int> FanOutAsync(GroupSendRequest request, string[] members, DeviceSet[] sets)
     {
         var sender = request.Sender;
         var now = time.GetUtcNow();
         var serverTimestamp = now.ToUnixTimeMilliseconds();
-        var deliveries = new List<Task>();
+        var targets = new List<(string AccountId, int DeviceId)>();
         for (var i = 0; i < members.Length; i++)
         {
             foreach (var deviceId in sets[i].DeviceIds)
             {
-                if (members[i] == sender.AccountId && deviceId == sender.DeviceId)
+                if (members[i] != sender.AccountId || deviceId != sender.DeviceId)
                 {
-                    continue;
+                    targets.Add((members[i], deviceId));
                 }
-
-                var id = request.ClientMessageId is { } clientMessageId
-                    ? MessageSender.IdempotentEnvelopeId(request.IdempotencyScope, $"{request.ReceiptDestination}/{members[i]}", clientMessageId, deviceId)
-                    : Guid.CreateVersion7(now);
-                var json = EnvelopeJson.Write(
-                    id, EnvelopeJson.SenderKeyType, sender.AccountId, sender.DeviceId, deviceId, request.Timestamp, serverTimestamp, request.Content, request.Urgent, GroupId);
-                var device = GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(members[i], deviceId).GrainKey);
-                deliveries.Add(device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, json, request.WakeNow)]));
             }
         }
 
+        if (targets.Count == 0)
+        {
+            return 0;
+        }
+
+        var bodyId = request.ClientMessageId is { } key
+            ? MessageSender.IdempotentEnvelopeId(request.IdempotencyScope, $"{request.ReceiptDestination}/body", key, 0)
+            : Guid.CreateVersion7(now);
+        var expiresAt = serverTimestamp + (long)messaging.Value.InboxTimeToLive.TotalMilliseconds;
+        await bodies.StoreBodyAsync(new GroupBody(bodyId, expiresAt, request.Content));
+        ClusterMetrics.GroupBodiesStored.Add(1);
+        ClusterMetrics.GroupBodyBytesStored.Add(request.Content.Length);
+        var body = new SharedBody(bodyId, 0, request.Content, expiresAt);
+
+        var deliveries = new Task[targets.Count];
+        for (var i = 0; i < deliveries.Length; i++)
+        {
+            var (accountId, deviceId) = targets[i];
+            var id = request.ClientMessageId is { } clientMessageId
+                ? MessageSender.IdempotentEnvelopeId(request.IdempotencyScope, $"{request.ReceiptDestination}/{accountId}", clientMessageId, deviceId)
+                : Guid.CreateVersion7(now);
+            var head = EnvelopeJson.Write(
+                id, EnvelopeJson.SenderKeyType, sender.AccountId, sender.DeviceId, deviceId, request.Timestamp, serverTimestamp, [], request.Urgent, GroupId);
+            var device = GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(accountId, deviceId).GrainKey);
+            deliveries[i] = device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, head, request.WakeNow, body with { Offset = EnvelopeJson.ContentOffset(head) })]);
+        }
+
         await Task.WhenAll(deliveries);
-        return deliveries.Count;
+        await bodies.SealBodyAsync(bodyId);
+        return deliveries.Length;
     }
 }

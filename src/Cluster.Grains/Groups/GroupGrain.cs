@@ -4,6 +4,7 @@ using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Groups;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
+using Cluster.Persistence.Inbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,8 @@ namespace Cluster.Grains.Groups;
 internal sealed partial class GroupGrain(
     [PersistentState("group", GrainStorage.Name)] IPersistentState<GroupState> state,
     IOptions<GroupOptions> options,
+    IOptions<MessagingOptions> messaging,
+    IGroupBodyStore bodies,
     [FromKeyedServices(ClusterClock.Key)] TimeProvider time,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {

@@ -47,6 +47,21 @@ public static class EnvelopeJson
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// Where the content goes in an envelope written with an empty content: the offset just inside the quotes of
+    /// <c>"content":""</c>. Only the last property of that name can be it: every string before it is escaped JSON.
+    /// </summary>
+    public static int ContentOffset(ReadOnlySpan<byte> envelopeWithoutContent)
+    {
+        var at = envelopeWithoutContent.LastIndexOf("\"content\":\"\""u8);
+        if (at < 0)
+        {
+            throw new ArgumentException("The envelope has no empty content.", nameof(envelopeWithoutContent));
+        }
+
+        return at + "\"content\":\""u8.Length;
+    }
+
     /// <summary>The content of a missed-call server notice: UTF-8 JSON <c>{"notice":"missedCall","callId","at"}</c>.</summary>
     public static byte[] MissedCallNotice(string callId, long at)
     {

@@ -5,8 +5,13 @@ namespace Cluster.Persistence.Inbox;
 /// <param name="Sequence">The per-device sequence number (assigned by the device's grain, strictly increasing).</param>
 /// <param name="Id">The envelope id (also unique per device: storing an id twice stores it once).</param>
 /// <param name="ExpiresAt">Unix ms after which the envelope is dropped undelivered.</param>
-/// <param name="Envelope">The envelope, serialized once as the UTF-8 JSON a device receives; opaque to the store.</param>
-public sealed record InboxRow(string Device, long Sequence, Guid Id, long ExpiresAt, byte[] Envelope);
+/// <param name="Envelope">
+/// The envelope, serialized once as the UTF-8 JSON a device receives; opaque to the store. With <paramref name="Body"/>,
+/// an append stores it as given, without its content (the store never copies the content into the row), and a read
+/// returns it whole, the body's content spliced back in.
+/// </param>
+/// <param name="Body">A group copy's shared body (<see cref="IGroupBodyStore"/>), or null for an envelope stored whole.</param>
+public sealed record InboxRow(string Device, long Sequence, Guid Id, long ExpiresAt, byte[] Envelope, InboxBodyRef? Body = null);
 
 /// <summary>
 /// The per-device inbox table: one row per envelope, keyed by (device, sequence). Writes from every grain of the silo
@@ -18,7 +23,8 @@ public sealed record InboxRow(string Device, long Sequence, Guid Id, long Expire
 /// task faults when its transaction fails; the write is then not stored. Cancelling a write's token stops the wait
 /// only: a write already queued may still be committed, which is harmless because every write is idempotent
 /// (an id is stored once per device; deleting a missing id is a no-op and counts 0). Rows and id lists must not be changed until
-/// the task completes.
+/// the task completes. A delete of any kind (ack, DeleteOldest, Purge, DeleteExpired) that takes away the last row
+/// referring to a sealed <see cref="GroupBody"/> deletes the body too, before the delete's task completes.
 /// </remarks>
 public interface IInboxStore
 {

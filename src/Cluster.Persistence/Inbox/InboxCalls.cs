@@ -13,6 +13,11 @@ internal static class InboxCalls
             {
                 throw new ArgumentException($"Row {i} is null, or has no device or no envelope.", nameof(rows));
             }
+
+            if (row.Body is { Offset: var offset } && (offset < 0 || offset > row.Envelope.Length))
+            {
+                throw new ArgumentException($"Row {i}'s body offset is outside its envelope.", nameof(rows));
+            }
         }
     }
 

@@ -11,6 +11,9 @@ internal enum InboxOperation
     DeleteExpired,
     SaveReceipt,
     DeleteExpiredReceipts,
+    StoreBody,
+    SealBody,
+    DeleteExpiredBodies,
 }
 
 /// <summary>One caller's write, waiting in a writer's queue; its task completes once the write is committed.</summary>
@@ -43,10 +46,16 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public SendReceipt? Receipt { get; private init; }
 
-    /// <summary>DeleteOldest: how many; DeleteExpired and DeleteExpiredReceipts: the limit.</summary>
+    /// <summary>StoreBody: the body.</summary>
+    public GroupBody? Body { get; private init; }
+
+    /// <summary>SealBody: the body's id.</summary>
+    public Guid BodyId { get; private init; }
+
+    /// <summary>DeleteOldest: how many; DeleteExpired, DeleteExpiredReceipts and DeleteExpiredBodies: the limit.</summary>
     public int Count { get; private init; }
 
-    /// <summary>DeleteExpired and DeleteExpiredReceipts: Unix ms.</summary>
+    /// <summary>DeleteExpired, DeleteExpiredReceipts and DeleteExpiredBodies: Unix ms.</summary>
     public long Now { get; private init; }
 
     /// <summary>The number of rows a barrier operation deleted, set by the writer before the commit.</summary>
@@ -72,6 +81,15 @@ internal sealed class InboxRequest : TaskCompletionSource<int>
 
     public static InboxRequest DeleteExpiredReceipts(long now, int limit) =>
         new(InboxOperation.DeleteExpiredReceipts, 1) { Now = now, Count = limit };
+
+    public static InboxRequest StoreBody(GroupBody body) =>
+        new(InboxOperation.StoreBody, 1) { Body = body };
+
+    public static InboxRequest SealBody(Guid id) =>
+        new(InboxOperation.SealBody, 1) { BodyId = id };
+
+    public static InboxRequest DeleteExpiredBodies(long now, int limit) =>
+        new(InboxOperation.DeleteExpiredBodies, 1) { Now = now, Count = limit };
 }
 
 /// <summary>The unique key of a receipt: (sender, destination, client message id).</summary>

@@ -8,7 +8,7 @@ namespace Cluster.Persistence.Inbox;
 public static class InboxServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IInboxStore"/> and <see cref="ISendReceiptStore"/> as one singleton: a
+    /// Registers <see cref="IInboxStore"/>, <see cref="ISendReceiptStore"/> and <see cref="IGroupBodyStore"/> as one singleton: a
     /// <see cref="SqliteInboxStore"/> or a <see cref="PostgresInboxStore"/>. The container disposes it asynchronously (the host does), which commits
     /// what is queued and stops its writers. It takes the <c>Cluster</c> meter from the container's
     /// <see cref="IMeterFactory"/> when there is one. The database must be migrated before the first write.
@@ -38,12 +38,14 @@ public static class InboxServiceCollectionExtensions
                 services.AddSingleton(provider => new SqliteInboxStore(dataSource, options, provider.GetService<IMeterFactory>()));
                 services.AddSingleton<IInboxStore>(provider => provider.GetRequiredService<SqliteInboxStore>());
                 services.AddSingleton<ISendReceiptStore>(provider => provider.GetRequiredService<SqliteInboxStore>());
+                services.AddSingleton<IGroupBodyStore>(provider => provider.GetRequiredService<SqliteInboxStore>());
                 break;
             case StorageKind.PostgreSql:
                 ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
                 services.AddSingleton(provider => new PostgresInboxStore(connectionString, options, provider.GetService<IMeterFactory>()));
                 services.AddSingleton<IInboxStore>(provider => provider.GetRequiredService<PostgresInboxStore>());
                 services.AddSingleton<ISendReceiptStore>(provider => provider.GetRequiredService<PostgresInboxStore>());
+                services.AddSingleton<IGroupBodyStore>(provider => provider.GetRequiredService<PostgresInboxStore>());
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown storage kind.");

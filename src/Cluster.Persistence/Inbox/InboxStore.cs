@@ -5,7 +5,7 @@ namespace Cluster.Persistence.Inbox;
 /// count of 0) are made here once, and every write is queued to the writer of its device (or sender) here; the
 /// SQLite and PostgreSQL classes supply only their writers, their SQL and their connections.
 /// </summary>
-public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposable
+public abstract class InboxStore : IInboxStore, ISendReceiptStore, IGroupBodyStore, IAsyncDisposable
 {
     /// <inheritdoc />
     public Task<int> AppendAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken = default)
@@ -96,6 +96,25 @@ public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposa
         return DeleteAccountReceiptsCoreAsync(accountId, accountId + ".", cancellationToken);
     }
 
+    /// <inheritdoc />
+    public Task StoreBodyAsync(GroupBody body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(body.Content);
+        return Enqueue(BodyWriterKey(body.Id), InboxRequest.StoreBody(body), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task SealBodyAsync(Guid id, CancellationToken cancellationToken = default) =>
+        Enqueue(BodyWriterKey(id), InboxRequest.SealBody(id), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int> DeleteExpiredBodiesAsync(long now, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        return limit == 0 ? Task.FromResult(0) : DeleteExpiredBodiesCoreAsync(now, limit, cancellationToken);
+    }
+
     /// <summary>Commits what is queued, then stops the writers and closes every connection.</summary>
     public abstract ValueTask DisposeAsync();
 
@@ -105,6 +124,9 @@ public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposa
     /// <summary>Queues a write to the writer of <paramref name="device"/> (see <see cref="InboxCalls.Enqueue"/>).</summary>
     private protected Task<int> Enqueue(string device, InboxRequest request, CancellationToken cancellationToken) =>
         InboxCalls.Enqueue(WriterOf(device), request, this, cancellationToken);
+
+    /// <summary>A body's writes always go to the same writer (any writer would do: a body's rule holds across writers).</summary>
+    private static string BodyWriterKey(Guid id) => id.ToString("N");
 
     /// <summary>Queues checked, non-empty rows; an engine whose rows may belong to several writers splits them.</summary>
     private protected virtual Task<int> AppendCoreAsync(IReadOnlyList<InboxRow> rows, CancellationToken cancellationToken) =>
@@ -119,6 +141,9 @@ public abstract class InboxStore : IInboxStore, ISendReceiptStore, IAsyncDisposa
 
     /// <summary>Deletes expired envelopes (limit above 0); see <see cref="DeleteExpiredAsync"/>.</summary>
     private protected abstract Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes expired or unreferenced sealed bodies (limit above 0); see <see cref="DeleteExpiredBodiesAsync"/>.</summary>
+    private protected abstract Task<int> DeleteExpiredBodiesCoreAsync(long now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Finds a receipt (key checked); see <see cref="FindReceiptAsync"/>.</summary>
     private protected abstract Task<SendReceipt?> FindReceiptCoreAsync(

@@ -9,13 +9,17 @@ namespace Cluster.Persistence.Inbox;
 /// <see cref="InboxStoreOptions.PostgresWriters"/> writer loops, each committing its own batches in parallel; a
 /// device always maps to the same loop, so its writes commit in the order they were made. Reads and
 /// <see cref="InboxStore.DeleteExpiredAsync"/> use pooled connections. The idempotency receipts (table <c>send_receipts</c>) commit
-/// in the same writers' batches, a sender always on the same writer.
+/// in the same writers' batches, a sender always on the same writer; so do the group bodies (table <c>group_bodies</c>,
+/// migration <c>0007_group_bodies</c>), a body always on the same writer.
 /// </summary>
 public sealed class PostgresInboxStore : InboxStore
 {
+    // A group copy whose body is gone is left out: only an expiry takes a body while a row refers to it.
     private const string ReadSql =
-        "SELECT seq, id, expires_at, envelope FROM inbox "
-        + "WHERE device = $1 AND seq > $2 AND expires_at >= $3 ORDER BY seq LIMIT $4";
+        "SELECT i.seq, i.id, i.expires_at, i.envelope, i.body_id, i.body_at, b.content FROM inbox AS i "
+        + "LEFT JOIN group_bodies AS b ON b.id = i.body_id "
+        + "WHERE i.device = $1 AND i.seq > $2 AND i.expires_at >= $3 AND (i.body_id IS NULL OR b.id IS NOT NULL) "
+        + "ORDER BY i.seq LIMIT $4";
 
     private const string MaxSequenceSql = "SELECT coalesce(max(seq), 0) FROM inbox WHERE device = $1";
 
@@ -25,6 +29,12 @@ public sealed class PostgresInboxStore : InboxStore
     private const string DeleteExpiredSql =
         "DELETE FROM inbox WHERE (device, seq) IN "
         + "(SELECT device, seq FROM inbox WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+    // Sealed with no row: the silo stopped between the last row's delete and the body's collection. SKIP LOCKED: a
+    // body being stored again (a retry, which unseals it) is left to its writer.
+    private const string DeleteExpiredBodiesSql =
+        "DELETE FROM group_bodies WHERE id IN (SELECT b.id FROM group_bodies AS b WHERE b.expires_at < $1 "
+        + "OR (b.sealed AND NOT EXISTS (SELECT 1 FROM inbox AS i WHERE i.body_id = b.id)) ORDER BY b.id LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
     private const string FindReceiptSql =
         "SELECT needs_sync, expires_at FROM send_receipts "
@@ -105,7 +115,7 @@ public sealed class PostgresInboxStore : InboxStore
         var rows = new List<InboxRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new InboxRow(device, reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3)));
+            rows.Add(GroupBodies.Read(device, reader));
         }
 
         return rows;
@@ -120,6 +130,9 @@ public sealed class PostgresInboxStore : InboxStore
 
     private protected override Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
         ExecuteAsync(DeleteExpiredSql, now, limit, cancellationToken);
+
+    private protected override Task<int> DeleteExpiredBodiesCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        ExecuteAsync(DeleteExpiredBodiesSql, now, limit, cancellationToken);
 
     private protected override async Task<SendReceipt?> FindReceiptCoreAsync(
         string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken)

@@ -9,17 +9,26 @@ namespace Cluster.Persistence.Inbox;
 /// statements go to the server in one round trip (an <see cref="NpgsqlBatch"/>), with a row set passed as arrays
 /// and expanded by <c>unnest</c>, so one statement inserts or deletes any number of rows.
 /// </summary>
+/// <remarks>
+/// Group bodies: the writers commit in parallel, so a transaction cannot see what another one is deleting. The bodies
+/// whose rows a batch deleted, or that it sealed, are collected after its commit, in a statement of their own: whichever
+/// transaction deletes a sealed body's last row (or seals it last) commits before its collecting statement starts, and
+/// that statement sees every earlier commit, so the last one always finds the body unreferenced and deletes it. The
+/// collecting statements lock the bodies they delete in id order, so two writers' never deadlock.
+/// </remarks>
 internal sealed class PostgresInboxWriter : InboxWriter
 {
+    // Every statement of a batch returns (device, id, group, body): group is the statement group a row counts for
+    // (-1: none), body the body a deleted row referred to.
     private const string InsertSql =
-        "INSERT INTO inbox (device, seq, id, expires_at, envelope) "
-        + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[]) "
-        + "ON CONFLICT (device, id) DO NOTHING RETURNING device, id, $6::integer";
+        "INSERT INTO inbox (device, seq, id, expires_at, envelope, body_id, body_at) "
+        + "SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::bigint[], $5::bytea[], $6::uuid[], $7::integer[]) "
+        + "ON CONFLICT (device, id) DO NOTHING RETURNING device, id, $8::integer, NULL::uuid";
 
     // The rows that really went, tagged with their statement group, so that each caller's ack counts only what it deleted.
     private const string DeleteSql =
         "DELETE FROM inbox AS i USING unnest($1::text[], $2::uuid[]) AS k (device, id) "
-        + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer";
+        + "WHERE i.device = k.device AND i.id = k.id RETURNING i.device, i.id, $3::integer, i.body_id";
 
     private const string InsertReceiptsSql =
         "INSERT INTO send_receipts (sender, destination, client_message_id, needs_sync, expires_at) "
@@ -28,14 +37,28 @@ internal sealed class PostgresInboxWriter : InboxWriter
         + "expires_at = excluded.expires_at WHERE excluded.expires_at > send_receipts.expires_at";
 
     private const string DeleteOldestSql =
-        "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2)";
+        "DELETE FROM inbox WHERE device = $1 AND seq IN (SELECT seq FROM inbox WHERE device = $1 ORDER BY seq LIMIT $2) "
+        + "RETURNING NULL::text, NULL::uuid, -1, body_id";
 
-    private const string PurgeSql = "DELETE FROM inbox WHERE device = $1";
+    private const string PurgeSql = "DELETE FROM inbox WHERE device = $1 RETURNING NULL::text, NULL::uuid, -1, body_id";
+
+    private const string StoreBodySql =
+        "INSERT INTO group_bodies (id, expires_at, sealed, content) VALUES ($1, $2, false, $3) "
+        + "ON CONFLICT (id) DO UPDATE SET sealed = false, expires_at = greatest(group_bodies.expires_at, excluded.expires_at)";
+
+    private const string SealBodySql = "UPDATE group_bodies SET sealed = true WHERE id = $1";
+
+    private const string CollectBodiesSql =
+        "DELETE FROM group_bodies WHERE id IN (SELECT id FROM group_bodies WHERE id = ANY($1) AND sealed ORDER BY id FOR UPDATE) "
+        + "AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.body_id = group_bodies.id)";
 
     private readonly NpgsqlDataSource dataSource;
     private readonly List<(InboxRequest Request, NpgsqlBatchCommand Command)> barriers = [];
     private readonly List<IReadOnlyList<InboxRequest>> groups = [];
     private readonly List<HashSet<InboxKey>> affectedByGroup = [];
+
+    // The bodies the open batch deleted rows of, or sealed: filled while it runs, collected after its commit by CommitAsync.
+    private readonly HashSet<Guid> released = [];
     private NpgsqlConnection? connection;
     private NpgsqlTransaction? transaction;
     private NpgsqlBatch? batch;
@@ -62,6 +85,8 @@ internal sealed class PostgresInboxWriter : InboxWriter
         command.Parameters.Add(Column(rows, static row => row.Id, NpgsqlDbType.Uuid));
         command.Parameters.Add(Column(rows, static row => row.ExpiresAt, NpgsqlDbType.Bigint));
         command.Parameters.Add(Column(rows, static row => row.Envelope, NpgsqlDbType.Bytea));
+        command.Parameters.Add(Column(rows, static row => row.Body?.Id, NpgsqlDbType.Uuid));
+        command.Parameters.Add(Column(rows, static row => row.Body?.Offset, NpgsqlDbType.Integer));
         AddCounted(command, requests);
         return ValueTask.CompletedTask;
     }
@@ -101,6 +126,17 @@ internal sealed class PostgresInboxWriter : InboxWriter
                 command = new NpgsqlBatchCommand(PurgeSql);
                 command.Parameters.Add(Text(request.Device));
                 break;
+            case InboxOperation.StoreBody:
+                command = new NpgsqlBatchCommand(StoreBodySql);
+                command.Parameters.Add(Uuid(request.Body!.Id));
+                command.Parameters.Add(Bigint(request.Body.ExpiresAt));
+                command.Parameters.Add(Bytea(request.Body.Content));
+                break;
+            case InboxOperation.SealBody:
+                command = new NpgsqlBatchCommand(SealBodySql);
+                command.Parameters.Add(Uuid(request.BodyId));
+                released.Add(request.BodyId);
+                break;
             default:
                 throw new InvalidOperationException($"{request.Operation} is not a writer operation on PostgreSQL.");
         }
@@ -128,6 +164,10 @@ internal sealed class PostgresInboxWriter : InboxWriter
 
         await transaction!.CommitAsync();
         await EndTransactionAsync();
+        if (released.Count > 0)
+        {
+            await CollectBodiesAsync();
+        }
     }
 
     protected override async ValueTask AbortAsync()
@@ -144,6 +184,7 @@ internal sealed class PostgresInboxWriter : InboxWriter
             // The connection is dropped below either way.
         }
 
+        released.Clear();
         await DisposeConnectionAsync();
     }
 
@@ -157,6 +198,28 @@ internal sealed class PostgresInboxWriter : InboxWriter
         {
             await connection.DisposeAsync();
             connection = null;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the released bodies no row refers to any more, after the commit that released them (see the remarks).
+    /// The rows' deletes are durable already, so a failure here faults no caller: the body sweep deletes what it left.
+    /// </summary>
+    private async Task CollectBodiesAsync()
+    {
+        try
+        {
+            await using var command = new NpgsqlCommand(CollectBodiesSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. released], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            await DisposeConnectionAsync();
+        }
+        finally
+        {
+            released.Clear();
         }
     }
 
@@ -176,7 +239,17 @@ internal sealed class PostgresInboxWriter : InboxWriter
         {
             while (await reader.ReadAsync())
             {
+                if (!reader.IsDBNull(3))
+                {
+                    released.Add(reader.GetGuid(3));
+                }
+
                 var group = reader.GetInt32(2);
+                if (group < 0)
+                {
+                    continue;
+                }
+
                 while (affectedByGroup.Count <= group)
                 {
                     affectedByGroup.Add([]);

@@ -6,13 +6,17 @@ namespace Cluster.Persistence.Inbox;
 /// The inbox in the embedded SQLite file (table <c>inbox</c>, created by migration <c>0002_inbox</c>). Every write
 /// goes through one writer thread with one connection (SQLite admits one writer at a time, and Microsoft.Data.Sqlite
 /// blocks in its async methods); reads use pooled connections of their own, which WAL lets run beside the writer.
-/// The idempotency receipts (table <c>send_receipts</c>) go through the same writer, in the same group commits.
+/// The idempotency receipts (table <c>send_receipts</c>) and the group bodies (table <c>group_bodies</c>, migration
+/// <c>0007_group_bodies</c>) go through the same writer, in the same group commits.
 /// </summary>
 public sealed class SqliteInboxStore : InboxStore
 {
+    // A group copy whose body is gone is left out: only an expiry takes a body while a row refers to it.
     private const string ReadSql =
-        "SELECT seq, id, expires_at, envelope FROM inbox "
-        + "WHERE device = @device AND seq > @after AND expires_at >= @now ORDER BY seq LIMIT @limit;";
+        "SELECT i.seq, i.id, i.expires_at, i.envelope, i.body_id, i.body_at, b.content FROM inbox AS i "
+        + "LEFT JOIN group_bodies AS b ON b.id = i.body_id "
+        + "WHERE i.device = @device AND i.seq > @after AND i.expires_at >= @now AND (i.body_id IS NULL OR b.id IS NOT NULL) "
+        + "ORDER BY i.seq LIMIT @limit;";
 
     private const string MaxSequenceSql = "SELECT coalesce(max(seq), 0) FROM inbox WHERE device = @device;";
 
@@ -57,7 +61,7 @@ public sealed class SqliteInboxStore : InboxStore
         var rows = new List<InboxRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new InboxRow(device, reader.GetInt64(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3)));
+            rows.Add(GroupBodies.Read(device, reader));
         }
 
         return rows;
@@ -74,6 +78,9 @@ public sealed class SqliteInboxStore : InboxStore
 
     private protected override Task<int> DeleteExpiredCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
         Enqueue(string.Empty, InboxRequest.DeleteExpired(now, limit), cancellationToken);
+
+    private protected override Task<int> DeleteExpiredBodiesCoreAsync(long now, int limit, CancellationToken cancellationToken) =>
+        Enqueue(string.Empty, InboxRequest.DeleteExpiredBodies(now, limit), cancellationToken);
 
     private protected override async Task<SendReceipt?> FindReceiptCoreAsync(
         string sender, string destination, string clientMessageId, long now, CancellationToken cancellationToken)

@@ -7,7 +7,9 @@ namespace Cluster.Persistence.Inbox;
 
 /// <summary>
 /// The single writer of a SQLite inbox: one connection, kept open, with its statements prepared once and reused
-/// for every batch.
+/// for every batch. Every write of the file's inbox and group bodies goes through it, so a transaction sees every
+/// earlier one: the bodies whose rows a batch deleted (or that it sealed) are deleted in the same transaction when no
+/// row refers to them any more.
 /// </summary>
 internal sealed class SqliteInboxWriter : InboxWriter
 {
@@ -22,7 +24,14 @@ internal sealed class SqliteInboxWriter : InboxWriter
     private SqliteCommand? deleteOldest;
     private SqliteCommand? purge;
     private SqliteCommand? deleteExpired;
+    private SqliteCommand? storeBody;
+    private SqliteCommand? sealBody;
+    private SqliteCommand? collectBody;
+    private SqliteCommand? deleteExpiredBodies;
     private readonly HashSet<InboxKey> affected = [];
+
+    // The bodies the open transaction deleted rows of, or sealed: filled by its deletes and seals, collected and cleared by CommitAsync.
+    private readonly HashSet<Guid> released = [];
     private SqliteConnection? connection;
     private SqliteTransaction? transaction;
 
@@ -51,6 +60,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
             this.connection = connection;
         }
 
+        released.Clear();
+
         // IMMEDIATE: takes the write lock now (waiting up to the busy timeout for Orleans' own writers).
         transaction = connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
         return ValueTask.CompletedTask;
@@ -68,11 +79,13 @@ internal sealed class SqliteInboxWriter : InboxWriter
             for (var i = 0; i < count; i++)
             {
                 var row = rows[offset + i];
-                parameters[(i * 5) + 0].Value = row.Device;
-                parameters[(i * 5) + 1].Value = row.Sequence;
-                parameters[(i * 5) + 2].Value = row.Id;
-                parameters[(i * 5) + 3].Value = row.ExpiresAt;
-                parameters[(i * 5) + 4].Value = row.Envelope;
+                parameters[(i * 7) + 0].Value = row.Device;
+                parameters[(i * 7) + 1].Value = row.Sequence;
+                parameters[(i * 7) + 2].Value = row.Id;
+                parameters[(i * 7) + 3].Value = row.ExpiresAt;
+                parameters[(i * 7) + 4].Value = row.Envelope;
+                parameters[(i * 7) + 5].Value = row.Body is { } body ? body.Id : DBNull.Value;
+                parameters[(i * 7) + 6].Value = row.Body is { } at ? at.Offset : DBNull.Value;
             }
 
             ReadAffected(command);
@@ -142,19 +155,45 @@ internal sealed class SqliteInboxWriter : InboxWriter
             case InboxOperation.DeleteOldest:
                 command = deleteOldest ??= CreateCommand(
                     "DELETE FROM inbox WHERE device = @device AND seq IN "
-                    + "(SELECT seq FROM inbox WHERE device = @device ORDER BY seq LIMIT @count);",
+                    + "(SELECT seq FROM inbox WHERE device = @device ORDER BY seq LIMIT @count) RETURNING body_id;",
                     ("@device", SqliteType.Text), ("@count", SqliteType.Integer));
                 command.Parameters[0].Value = request.Device;
                 command.Parameters[1].Value = request.Count;
-                break;
+                request.Result = DeleteReleasing(command);
+                return ValueTask.CompletedTask;
             case InboxOperation.Purge:
-                command = purge ??= CreateCommand("DELETE FROM inbox WHERE device = @device;", ("@device", SqliteType.Text));
+                command = purge ??= CreateCommand("DELETE FROM inbox WHERE device = @device RETURNING body_id;", ("@device", SqliteType.Text));
                 command.Parameters[0].Value = request.Device;
-                break;
+                request.Result = DeleteReleasing(command);
+                return ValueTask.CompletedTask;
             case InboxOperation.DeleteExpired:
                 command = deleteExpired ??= CreateCommand(
                     "DELETE FROM inbox WHERE (device, seq) IN "
-                    + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit);",
+                    + "(SELECT device, seq FROM inbox WHERE expires_at < @now ORDER BY expires_at LIMIT @limit) RETURNING body_id;",
+                    ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
+                command.Parameters[0].Value = request.Now;
+                command.Parameters[1].Value = request.Count;
+                request.Result = DeleteReleasing(command);
+                return ValueTask.CompletedTask;
+            case InboxOperation.StoreBody:
+                command = storeBody ??= CreateCommand(
+                    "INSERT INTO group_bodies (id, expires_at, sealed, content) VALUES (@id, @expires, 0, @content) "
+                    + "ON CONFLICT (id) DO UPDATE SET sealed = 0, expires_at = max(expires_at, excluded.expires_at);",
+                    ("@id", SqliteType.Blob), ("@expires", SqliteType.Integer), ("@content", SqliteType.Blob));
+                command.Parameters[0].Value = request.Body!.Id;
+                command.Parameters[1].Value = request.Body.ExpiresAt;
+                command.Parameters[2].Value = request.Body.Content;
+                break;
+            case InboxOperation.SealBody:
+                command = sealBody ??= CreateCommand("UPDATE group_bodies SET sealed = 1 WHERE id = @id;", ("@id", SqliteType.Blob));
+                command.Parameters[0].Value = request.BodyId;
+                released.Add(request.BodyId);
+                break;
+            case InboxOperation.DeleteExpiredBodies:
+                // Sealed with no row: the silo stopped between the last row's delete and the body's.
+                command = deleteExpiredBodies ??= CreateCommand(
+                    "DELETE FROM group_bodies WHERE id IN (SELECT b.id FROM group_bodies AS b WHERE b.expires_at < @now "
+                    + "OR (b.sealed = 1 AND NOT EXISTS (SELECT 1 FROM inbox AS i WHERE i.body_id = b.id)) LIMIT @limit);",
                     ("@now", SqliteType.Integer), ("@limit", SqliteType.Integer));
                 command.Parameters[0].Value = request.Now;
                 command.Parameters[1].Value = request.Count;
@@ -177,6 +216,20 @@ internal sealed class SqliteInboxWriter : InboxWriter
 
     protected override ValueTask CommitAsync()
     {
+        if (released.Count > 0)
+        {
+            var command = collectBody ??= CreateCommand(
+                "DELETE FROM group_bodies WHERE id = @id AND sealed = 1 AND NOT EXISTS (SELECT 1 FROM inbox WHERE body_id = @id);",
+                ("@id", SqliteType.Blob));
+            foreach (var id in released)
+            {
+                command.Parameters[0].Value = id;
+                Execute(command);
+            }
+
+            released.Clear();
+        }
+
         transaction!.Commit();
         transaction.Dispose();
         transaction = null;
@@ -211,15 +264,41 @@ internal sealed class SqliteInboxWriter : InboxWriter
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Runs an insert or delete that returns the (device, id) of each row it really inserted or deleted.</summary>
+    /// <summary>
+    /// Runs an insert or delete that returns the (device, id) of each row it really inserted or deleted, and (a delete)
+    /// the body each deleted row referred to.
+    /// </summary>
     private void ReadAffected(SqliteCommand command)
     {
         command.Transaction = transaction;
         using var reader = command.ExecuteReader();
+        var bodies = reader.FieldCount > 2;
         while (reader.Read())
         {
             affected.Add(new InboxKey(reader.GetString(0), reader.GetGuid(1)));
+            if (bodies && !reader.IsDBNull(2))
+            {
+                released.Add(reader.GetGuid(2));
+            }
         }
+    }
+
+    /// <summary>Runs a delete that returns the body id of each row it deleted; how many rows went.</summary>
+    private int DeleteReleasing(SqliteCommand command)
+    {
+        command.Transaction = transaction;
+        using var reader = command.ExecuteReader();
+        var deleted = 0;
+        while (reader.Read())
+        {
+            deleted++;
+            if (!reader.IsDBNull(0))
+            {
+                released.Add(reader.GetGuid(0));
+            }
+        }
+
+        return deleted;
     }
 
     private int Execute(SqliteCommand command)
@@ -240,7 +319,12 @@ internal sealed class SqliteInboxWriter : InboxWriter
         deleteOldest?.Dispose();
         purge?.Dispose();
         deleteExpired?.Dispose();
-        deleteOldest = purge = deleteExpired = null;
+        storeBody?.Dispose();
+        sealBody?.Dispose();
+        collectBody?.Dispose();
+        deleteExpiredBodies?.Dispose();
+        deleteOldest = purge = deleteExpired = storeBody = sealBody = collectBody = deleteExpiredBodies = null;
+        released.Clear();
         connection?.Dispose();
         connection = null;
 
@@ -256,16 +340,18 @@ internal sealed class SqliteInboxWriter : InboxWriter
 
     private SqliteCommand CreateInsert(int rows)
     {
-        var sql = new StringBuilder("INSERT INTO inbox (device, seq, id, expires_at, envelope) VALUES ");
-        var parameters = new (string, SqliteType)[rows * 5];
+        var sql = new StringBuilder("INSERT INTO inbox (device, seq, id, expires_at, envelope, body_id, body_at) VALUES ");
+        var parameters = new (string, SqliteType)[rows * 7];
         for (var i = 0; i < rows; i++)
         {
-            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}(@d{i},@s{i},@i{i},@e{i},@v{i})");
-            parameters[(i * 5) + 0] = ($"@d{i}", SqliteType.Text);
-            parameters[(i * 5) + 1] = ($"@s{i}", SqliteType.Integer);
-            parameters[(i * 5) + 2] = ($"@i{i}", SqliteType.Blob);
-            parameters[(i * 5) + 3] = ($"@e{i}", SqliteType.Integer);
-            parameters[(i * 5) + 4] = ($"@v{i}", SqliteType.Blob);
+            sql.Append(CultureInfo.InvariantCulture, $"{(i == 0 ? "" : ",")}(@d{i},@s{i},@i{i},@e{i},@v{i},@b{i},@o{i})");
+            parameters[(i * 7) + 0] = ($"@d{i}", SqliteType.Text);
+            parameters[(i * 7) + 1] = ($"@s{i}", SqliteType.Integer);
+            parameters[(i * 7) + 2] = ($"@i{i}", SqliteType.Blob);
+            parameters[(i * 7) + 3] = ($"@e{i}", SqliteType.Integer);
+            parameters[(i * 7) + 4] = ($"@v{i}", SqliteType.Blob);
+            parameters[(i * 7) + 5] = ($"@b{i}", SqliteType.Blob);
+            parameters[(i * 7) + 6] = ($"@o{i}", SqliteType.Integer);
         }
 
         // A sequence stored twice is an error (it would lose an envelope); an id stored twice is a retry, and is not
@@ -307,8 +393,8 @@ internal sealed class SqliteInboxWriter : InboxWriter
             parameters[(i * 2) + 1] = ($"@i{i}", SqliteType.Blob);
         }
 
-        // The rows that really went, so that each caller's ack counts only what it deleted.
-        sql.Append(" RETURNING device, id;");
+        // The rows that really went, so that each caller's ack counts only what it deleted, and the bodies they referred to.
+        sql.Append(" RETURNING device, id, body_id;");
         return CreateCommand(sql.ToString(), parameters);
     }
 
