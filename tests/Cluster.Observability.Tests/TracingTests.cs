@@ -1,8 +1,12 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Cluster.Abstractions.Devices;
+using Cluster.Grains.Observability;
 using Cluster.Persistence;
 using Cluster.Persistence.Inbox;
 using Cluster.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -13,8 +17,10 @@ namespace Cluster.Observability.Tests;
 
 /// <summary>
 /// Tracing with <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set (to a port where nothing listens: an in-process exporter,
-/// <see cref="SpanSink"/>, is what the tests read, and it sees only what OTLP would send). Each traced request carries a
-/// W3C <c>traceparent</c> with a fresh trace id, so the spans of silos of other tests in this process never mix in.
+/// <see cref="SpanSink"/>, is what the tests read, and it sees only what OTLP would send). Most silos here trust the
+/// incoming trace context (<c>Tracing:TrustIncomingTraceContext</c>, as behind a gateway that traces), and each traced
+/// request carries a W3C <c>traceparent</c> with a fresh trace id, so the spans of silos of other tests in this process
+/// never mix in. The silos that do not trust it (the default) are told apart by their port.
 /// </summary>
 [Collection(OneSiloAtATime.Name)]
 public sealed class TracingTests
@@ -124,23 +130,96 @@ public sealed class TracingTests
         Assert.Contains(chain, s => s.Kind == ActivityKind.Server && s.DisplayName.Contains(nameof(IDeviceGrain), StringComparison.Ordinal));
     }
 
-    private static TestSiloSettings Traced(SpanSink sink, string? postgres) => new()
+    [Theory]
+    [InlineData("01")]
+    [InlineData("00")]
+    public async Task Send_ClientTraceContextNotTrusted_ServerStartsItsOwnSampledTraceWithoutBaggage(string flags)
+    {
+        var sink = new SpanSink();
+        await using var silo = await TestSilo.StartAsync(Traced(sink, null, trustIncoming: false), Cancel);
+        var alice = await TestAccounts.RegisterAsync(silo);
+        var bob = await TestAccounts.RegisterAsync(silo);
+        using var http = alice.CreateClient(silo);
+        // A hostile client: picks the trace id, says "not sampled" (flags 00) to hide, adds state and baggage.
+        var (chosen, _) = StartTrace(http, flags);
+        http.DefaultRequestHeaders.Add("tracestate", "hostile=1");
+        http.DefaultRequestHeaders.Add("baggage", "injected=by-client");
+
+        await Messages.SendOkAsync(http, bob.AccountId, Messages.Body([bob], "untrusted hello"), Cancel);
+
+        var server = await sink.WaitAsync(
+            s => s.Kind == ActivityKind.Server && s.DisplayName == "PUT /v1/messages/{accountId}" && Equals(s.GetTagItem("server.port"), silo.BaseAddress.Port),
+            "the send's HTTP server span from this test's silo");
+        var commit = await sink.WaitAsync(s => s.TraceId == server.TraceId && s.Source.Name == InboxTracing.SourceName, "the inbox commit of the send, in the silo's trace");
+        var spans = sink.Trace(server.TraceId);
+        Assert.NotEqual(chosen, server.TraceId);
+        Assert.Equal(default, server.ParentSpanId);
+        Assert.Null(server.TraceStateString);
+        Assert.Same(server, Ancestors(commit, spans)[^1]);
+        Assert.Contains(spans, s => s.Source.Name == "Microsoft.Orleans.Application" && s.Kind == ActivityKind.Server);
+        Assert.Empty(sink.Trace(chosen));
+        Assert.All(spans, s => Assert.Empty(s.Baggage));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CreateContext_SocketUpgradeWithTraceHeaders_HeadersKeptOnlyWhenTrusted(bool trust)
+    {
+        var settings = new Dictionary<string, string> { ["Tracing:TrustIncomingTraceContext"] = trust ? "true" : "false" };
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings { Settings = settings }, Cancel);
+        var traceContext = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["traceparent"] = $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-00",
+            ["tracestate"] = "hostile=1",
+            ["baggage"] = "injected=by-client",
+            ["Request-Id"] = "|hostile.1.",
+            ["Correlation-Context"] = "injected=by-client",
+        };
+        var request = new HttpRequestFeature { Method = "GET", Path = "/v1/socket" };
+        request.Headers.Upgrade = "websocket";
+        request.Headers.Connection = "Upgrade";
+        foreach (var (name, value) in traceContext)
+        {
+            request.Headers[name] = value;
+        }
+
+        var features = new FeatureCollection();
+        features.Set<IHttpRequestFeature>(request);
+        var factory = silo.Services.GetRequiredService<IHttpContextFactory>();
+        using var ignored = new CounterWatch("cluster_trace_context_ignored_total");
+
+        var context = factory.Create(features);
+
+        var kept = context.Request.Headers.Where(h => traceContext.ContainsKey(h.Key)).ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(trust ? traceContext : new Dictionary<string, string>(), kept);
+        Assert.Equal("websocket", context.Request.Headers.Upgrade);
+        if (!trust)
+        {
+            Assert.True(ignored.Total >= 1, "the ignored trace context should be counted");
+        }
+
+        factory.Dispose(context);
+    }
+
+    private static TestSiloSettings Traced(SpanSink sink, string? postgres, bool trustIncoming = true) => new()
     {
         PostgresConnectionString = postgres,
         Settings = new Dictionary<string, string>
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Nowhere,
             ["Cluster:DevicePlacement"] = "Default",
+            ["Tracing:TrustIncomingTraceContext"] = trustIncoming ? "true" : "false",
         },
         Services = services => services.AddSingleton<BaseExporter<Activity>>(sink),
     };
 
     /// <summary>Makes every request of <paramref name="http"/> continue a fresh trace, as a client or gateway that traces does.</summary>
-    private static (ActivityTraceId Trace, ActivitySpanId Client) StartTrace(HttpClient http)
+    private static (ActivityTraceId Trace, ActivitySpanId Client) StartTrace(HttpClient http, string flags = "01")
     {
         var trace = ActivityTraceId.CreateRandom();
         var client = ActivitySpanId.CreateRandom();
-        http.DefaultRequestHeaders.Add("traceparent", $"00-{trace.ToHexString()}-{client.ToHexString()}-01");
+        http.DefaultRequestHeaders.Add("traceparent", $"00-{trace.ToHexString()}-{client.ToHexString()}-{flags}");
         return (trace, client);
     }
 
@@ -168,6 +247,30 @@ public sealed class TracingTests
             .ToList();
         Assert.True(spans.Count > 1, "the trace should have several spans");
         Assert.True(leaks.Count == 0, "span data naming an account or carrying a secret:\n" + string.Join('\n', leaks));
+    }
+
+    /// <summary>Sums what the product's counter <paramref name="name"/> counts, in this process, while it lives.</summary>
+    private sealed class CounterWatch : IDisposable
+    {
+        private readonly MeterListener listener = new();
+        private long total;
+
+        public CounterWatch(string name)
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == ClusterMetrics.MeterName && instrument.Name == name)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref total, value));
+            listener.Start();
+        }
+
+        public long Total => Interlocked.Read(ref total);
+
+        public void Dispose() => listener.Dispose();
     }
 
     /// <summary>An in-process exporter: keeps every span exported to it, and lets a test await one.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cluster.Persistence.Inbox;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Resources;
@@ -16,6 +17,8 @@ namespace Cluster.Silo.Observability;
 /// propagation), grain state reads and writes, the inbox commit that stores a send (<see cref="InboxTracing"/>) and
 /// PostgreSQL commands made inside a traced call (Npgsql). Exported over OTLP with <c>service.name</c>
 /// (<c>OTEL_SERVICE_NAME</c>, default <c>cluster-silo</c>) and <c>service.instance.id</c> (host name and process id).
+/// A request's own trace context headers are ignored unless <see cref="TracingOptions.TrustIncomingTraceContext"/>
+/// (<see cref="UntrustedTraceContext"/>): each request is the root of a trace the silo starts and samples.
 /// No span carries content, keys, codes or passwords: <see cref="SpanScrubber"/> keeps only the tags it knows to be
 /// safe. Exporters registered as <see cref="BaseExporter{T}"/> services get the same scrubbed spans (the tests' sink).
 /// </summary>
@@ -30,6 +33,11 @@ internal static class TracingExtensions
 
     public static WebApplicationBuilder AddClusterTracing(this WebApplicationBuilder builder)
     {
+        // Whether tracing is on or not: hosting starts an activity per request for its logs too, and a client's ids
+        // and baggage would flow from it into whatever reads Activity.Current.
+        builder.Services.AddOptions<TracingOptions>().BindConfiguration(TracingOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IHttpContextFactory>(UntrustedTraceContext.Create));
         if (string.IsNullOrWhiteSpace(builder.Configuration[EndpointSetting]))
         {
             return builder;
