@@ -29,8 +29,10 @@ internal sealed class AccountGroupsGrain(
         if (state.State.Groups.Count == 0)
         {
             // No row for an account in no group: an account that leaves its last group (or is deleted) leaves none behind.
+            // The activation stays (empty and cheap) for idle collection: deactivating here would forward the calls queued
+            // behind this one to a new activation, and a burst of those could be rejected (a 503 at the gateway).
             await state.ClearStateAsync();
-            DeactivateOnIdle();
+            state.State = new AccountGroupsState();
         }
         else
         {

@@ -178,20 +178,23 @@ internal sealed partial class VerificationGrain(
         return at;
     }
 
-    /// <summary>Deletes the state row and the reminder, and lets the activation go.</summary>
+    /// <summary>
+    /// Deletes the state row and the reminder. The activation, now empty, is left to idle collection rather than
+    /// deactivated: that would forward the requests queued behind this one (a burst of registrations with the used code)
+    /// to a new activation, and a burst of those could be rejected (a 503 at the gateway).
+    /// </summary>
     private async Task ClearAsync()
     {
         expiryTimer?.Dispose();
         expiryTimer = null;
         await state.ClearStateAsync();
+        state.State = new VerificationState();
         if (await this.GetReminder(ExpiryReminder) is { } reminder)
         {
             await this.UnregisterReminder(reminder);
         }
 
         reminderRegistered = false;
-
-        DeactivateOnIdle();
     }
 
     /// <summary>Arms the product-clock timer for <see cref="ClearableAt"/>, and once per activation the durable reminder behind it.</summary>
