@@ -127,6 +127,13 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Queues the answer to a request the device made over this socket (a whole frame). Never dropped, like a stored
+    /// envelope: one that finds no room closes the socket with 4408, so that a device that sends requests without reading
+    /// the answers cannot make the silo hold them.
+    /// </summary>
+    public void Answer(byte[] frame) => _ = SendAsync([new DeviceFrame(FrameKind.Answer, frame)]);
+
     public Task CloseAsync(int status, string reason)
     {
         lock (gate)
@@ -406,6 +413,7 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
     private static int SizeOf(DeviceFrame frame) => frame.Kind switch
     {
         FrameKind.QueueEmpty => QueueEmpty.Length,
+        FrameKind.Answer => frame.Payload!.Length,
         FrameKind.Envelope => EnvelopeStart.Length + (frame.Payload?.Length ?? 0) + End.Length,
         _ => EventStart.Length + (frame.Payload?.Length ?? 0) + End.Length,
     };
@@ -416,6 +424,9 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
         {
             case FrameKind.QueueEmpty:
                 await socket.SendAsync(QueueEmpty, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                break;
+            case FrameKind.Answer:
+                await socket.SendAsync(frame.Payload!, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                 break;
             default:
                 // The payload is JSON already: the frame is written around it, without copying it.
