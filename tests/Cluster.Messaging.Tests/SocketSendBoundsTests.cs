@@ -18,7 +18,7 @@ public sealed class SocketSendBoundsTests
     [Fact]
     public async Task RequestsPastTheInFlightBound_Answered429AtOnce_OthersAnsweredOnlyOnceDurable()
     {
-        var gate = new SocketSends.EnqueueGate();
+        var gate = new EnqueueGate();
         await using var silo = await TestSilo.StartAsync(new TestSiloSettings
         {
             Settings = new Dictionary<string, string> { ["Sockets:MaxInFlightRequests"] = "2" },

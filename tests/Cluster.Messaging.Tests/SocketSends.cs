@@ -1,8 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Cluster.Abstractions.Devices;
 using Cluster.Testing;
-using Orleans;
 
 namespace Cluster.Messaging.Tests;
 
@@ -67,28 +65,5 @@ internal static class SocketSends
         using var client = device.CreateClient(silo);
         var page = await client.GetFromJsonAsync<JsonObject>("/v1/messages", cancellationToken);
         return [.. page!["envelopes"]!.AsArray().Select(e => e!.AsObject())];
-    }
-
-    /// <summary>Holds every enqueue into a device inbox until <see cref="Release"/>: the sends it holds are under way, unanswered.</summary>
-    public sealed class EnqueueGate : IIncomingGrainCallFilter
-    {
-        private readonly TaskCompletionSource open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int held;
-
-        /// <summary>Enqueues that reached the gate so far.</summary>
-        public int Held => Volatile.Read(ref held);
-
-        public void Release() => open.TrySetResult();
-
-        public async Task Invoke(IIncomingGrainCallContext context)
-        {
-            if (context.InterfaceMethod?.Name == nameof(IDeviceGrain.EnqueueAsync))
-            {
-                Interlocked.Increment(ref held);
-                await open.Task;
-            }
-
-            await context.Invoke();
-        }
     }
 }
