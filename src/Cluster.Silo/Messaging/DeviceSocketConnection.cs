@@ -12,6 +12,7 @@ namespace Cluster.Silo.Messaging;
 /// <see cref="DeviceSocketOptions.MaxOutboundFrames"/>): past the bound, best-effort frames are dropped and make room for
 /// stored envelopes, a stored envelope that still finds no room closes the socket with 4408 (it stays in the inbox and
 /// comes again on the next connection), and so does a buffer that stays full for <see cref="DeviceSocketOptions.SlowCloseAfter"/>.
+/// The answers to the device's own requests (<see cref="Answer"/>) queue here too and are never dropped, like stored envelopes.
 /// Once a close is asked for, nothing more is sent but the close frame, and nothing is kept of what was queued.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The CancellationTokenSource has no timer; it is never disposed so that a late close from the grain can still cancel it")]
