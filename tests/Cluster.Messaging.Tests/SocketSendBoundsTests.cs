@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Cluster.Persistence;
 using Cluster.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Orleans;
 
 namespace Cluster.Messaging.Tests;
@@ -48,6 +49,38 @@ public sealed class SocketSendBoundsTests
         Assert.All(answers, a => Assert.Equal(200, (int)a["status"]!));
         var queued = await SocketSends.QueuedAsync(silo, bob, Cancel);
         Assert.Equal([Messages.Content("first", bob), Messages.Content("second", bob)], queued.Select(Messages.ContentOf).Order());
+    }
+
+    [Fact]
+    public async Task SendsOverSocketAndHttp_OneSenderLimit_SameRefusalOnBoth()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings
+        {
+            Time = time,
+            Settings = new Dictionary<string, string>
+            {
+                ["SenderLimits:MessagesPerDeviceBurst"] = "1",
+                ["SenderLimits:MessagesPerDeviceRefillSeconds"] = "3600",
+            },
+        }, Cancel);
+        var alice = await TestAccounts.RegisterAsync(silo);
+        var bob = await TestAccounts.RegisterAsync(silo);
+        using var http = alice.CreateClient(silo);
+        await using var socket = await TestSocket.ConnectAsync(silo, alice, Cancel);
+        await socket.ReadBacklogAsync();
+
+        var first = await SocketSends.AnswerAsync(socket, bob.AccountId, Messages.Body([bob], "first"));
+        using var refusedOverHttp = await Messages.SendAsync(http, bob.AccountId, Messages.Body([bob], "second"), Cancel);
+        var overHttp = ((int)refusedOverHttp.StatusCode, JsonNode.Parse(await refusedOverHttp.Content.ReadAsStringAsync(Cancel)));
+        var overSocket = await SocketSends.AnswerAsync(socket, bob.AccountId, Messages.Body([bob], "third"));
+
+        Assert.Equal(200, (int)first["status"]!);
+        Assert.Equal(429, overHttp.Item1);
+        Assert.Equal("messages_device", (string?)overHttp.Item2!["limit"]);
+        SocketSends.SameAnswer(overHttp, overSocket, "the sender's limit, spent over the socket");
+        Assert.Equal(refusedOverHttp.Headers.RetryAfter!.Delta!.Value.TotalSeconds, (int)overSocket["retryAfter"]!);
+        Assert.Equal([Messages.Content("first", bob)], (await SocketSends.QueuedAsync(silo, bob, Cancel)).Select(Messages.ContentOf));
     }
 
     [Fact]
