@@ -43,6 +43,7 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(UploadedBlob))]
 [JsonSerializable(typeof(ProvisioningBody))]
 [JsonSerializable(typeof(AckFrame))]
+[JsonSerializable(typeof(SendMessagesFrame))]
 [JsonSerializable(typeof(AppStateHead))]
 [JsonSerializable(typeof(AppStateHeadList))]
 [JsonSerializable(typeof(AppStatePage))]
@@ -73,3 +74,6 @@ internal sealed record PayloadBody(byte[] Payload);
 internal sealed record ProvisioningBody(string Body);
 
 internal sealed record AckFrame(string Kind, IReadOnlyList<Guid> Ids);
+
+/// <summary>A <c>sendMessages</c> request over the device socket: <c>PUT /v1/messages/{accountId}</c> as a frame.</summary>
+internal sealed record SendMessagesFrame(string Kind, string Id, string Type, string AccountId, OutgoingMessage Body);

@@ -60,8 +60,18 @@ public sealed class ClusterClient : IDisposable
     /// <summary>How <see cref="SendMessageAsync"/> retries through a failover. Default <see cref="SendRetryPolicy.Default"/> (up to 30 s).</summary>
     public SendRetryPolicy SendRetries { get; init; } = SendRetryPolicy.Default;
 
-    /// <summary>A client for another device on the same connection pool (and the same retry policy).</summary>
-    public ClusterClient As(DeviceCredentials credentials) => new(http, credentials) { SendRetries = SendRetries };
+    /// <summary>
+    /// This device's socket, when it has one open: <see cref="SendMessageAsync"/> goes over it while it is connected
+    /// (unless <see cref="SendOver"/> is <see cref="SendTransport.Http"/>), so that a send costs no HTTP request. It must
+    /// be the socket of <see cref="Credentials"/>' device. Default none: every send is HTTP.
+    /// </summary>
+    public DeviceConnection? Connection { get; init; }
+
+    /// <summary>How <see cref="SendMessageAsync"/> reaches the server. Default <see cref="SendTransport.Socket"/>: over <see cref="Connection"/> while it is connected, else HTTP.</summary>
+    public SendTransport SendOver { get; init; } = SendTransport.Socket;
+
+    /// <summary>A client for another device on the same connection pool (and the same retry policy and transport; no socket).</summary>
+    public ClusterClient As(DeviceCredentials credentials) => new(http, credentials) { SendRetries = SendRetries, SendOver = SendOver };
 
     /// <summary>
     /// <c>POST /v1/accounts/verification</c>: has the server send a one-time code to <paramref name="accountId"/>
@@ -154,7 +164,9 @@ public sealed class ClusterClient : IDisposable
     /// <see cref="MismatchedDevicesException"/>/<see cref="StaleDevicesException"/>: fix the device set and send again
     /// (with the same <see cref="OutgoingMessage.ClientMessageId"/>: a refused send stored nothing). A 5xx or no answer
     /// is retried with the same id as <see cref="SendRetries"/> says (a message without an id gets a random one first),
-    /// so a failover shows as a delay; only a send that cannot succeed within its budget throws.
+    /// so a failover shows as a delay; only a send that cannot succeed within its budget throws. Goes over
+    /// <see cref="Connection"/> while it is connected (see <see cref="SendOver"/>), each attempt choosing again: an
+    /// attempt cut off by a closed socket is retried, over the next socket or HTTP, with the same id.
     /// </summary>
     public Task<SendResult> SendMessageAsync(string accountId, OutgoingMessage message, CancellationToken cancellationToken = default)
     {
@@ -162,7 +174,9 @@ public sealed class ClusterClient : IDisposable
         var idempotent = message.ClientMessageId is null ? message with { ClientMessageId = Guid.NewGuid().ToString("N") } : message;
         var path = $"/v1/messages/{Uri.EscapeDataString(accountId)}";
         return SendRetries.RunAsync(
-            attempt => SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, attempt),
+            attempt => SendOver == SendTransport.Socket && Connection is { IsConnected: true } socket
+                ? socket.SendMessageAsync(accountId, idempotent, attempt)
+                : SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, attempt),
             cancellationToken);
     }
 
@@ -381,6 +395,12 @@ public sealed class ClusterClient : IDisposable
         }
 
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        throw RefusalOf(response.StatusCode, text, response.ReasonPhrase, response.Headers.RetryAfter?.Delta);
+    }
+
+    /// <summary>The exception for a refusal, from its status and body: the same over HTTP and over the device socket.</summary>
+    internal static ClusterApiException RefusalOf(HttpStatusCode status, string text, string? reasonPhrase, TimeSpan? retryAfter)
+    {
         ErrorBody? error = null;
         try
         {
@@ -390,18 +410,18 @@ public sealed class ClusterClient : IDisposable
         {
         }
 
-        var code = error?.Error ?? response.StatusCode.ToString();
-        var message = error?.Message ?? (text.Length == 0 ? response.ReasonPhrase ?? "" : text);
-        throw response.StatusCode switch
+        var code = error?.Error ?? status.ToString();
+        var message = error?.Message ?? (text.Length == 0 ? reasonPhrase ?? "" : text);
+        return status switch
         {
             HttpStatusCode.Conflict or HttpStatusCode.Gone when error?.Accounts is { } accounts =>
-                new Groups.GroupViewMismatchException(response.StatusCode, code, message, error.MissingMembers ?? [], error.UnknownMembers ?? [], accounts),
+                new Groups.GroupViewMismatchException(status, code, message, error.MissingMembers ?? [], error.UnknownMembers ?? [], accounts),
             HttpStatusCode.Conflict when error?.MissingDevices is not null || error?.ExtraDevices is not null =>
                 new MismatchedDevicesException(message, error.MissingDevices ?? [], error.ExtraDevices ?? []),
             HttpStatusCode.Gone when error?.StaleDevices is not null => new StaleDevicesException(message, error.StaleDevices),
             (HttpStatusCode)423 when error?.TimeRemaining is { } remaining => new RegistrationLockedException(message, TimeSpan.FromMilliseconds(remaining), error.LapsesAt ?? 0),
             HttpStatusCode.Conflict when error?.Version is { } version => new AppStateConflictException(code, message, version, error.SnapshotVersion ?? 0),
-            _ => new ClusterApiException(response.StatusCode, code, message, error?.Field, response.Headers.RetryAfter?.Delta),
+            _ => new ClusterApiException(status, code, message, error?.Field, retryAfter),
         };
     }
 }

@@ -14,6 +14,7 @@ internal static class Failures
         ClusterApiException api when (int)api.Status >= 500 => $"{operation} {(int)api.Status}",
         ClusterApiException api => $"{operation} {(int)api.Status} {api.Error}",
         HttpRequestException http => $"{operation} connection {http.HttpRequestError}",
+        Cluster.Client.Messaging.DeviceSocketUnavailableException => $"{operation} socket closed",
         OperationCanceledException or TimeoutException => $"{operation} timeout",
         _ => $"{operation} {exception.GetType().Name}",
     };
@@ -22,14 +23,15 @@ internal static class Failures
     public static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
     {
         ClusterApiException api => api.IsTransient,
-        HttpRequestException => true,
+        HttpRequestException or Cluster.Client.Messaging.DeviceSocketUnavailableException => true,
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
         _ => false,
     };
 
     /// <summary>Whether a call failed the way a request can fail at all (and not through a bug in this tool).</summary>
     public static bool IsRequestFailure(Exception exception, CancellationToken cancellationToken) =>
-        exception is ClusterApiException or HttpRequestException || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested;
+        exception is ClusterApiException or HttpRequestException or Cluster.Client.Messaging.DeviceSocketUnavailableException
+        || exception is OperationCanceledException && !cancellationToken.IsCancellationRequested;
 
     /// <summary>Runs <paramref name="action"/> (given the attempt number), again on a transient failure, at most <paramref name="attempts"/> times; counts each failure.</summary>
     public static async Task<T> RetryAsync<T>(

@@ -30,7 +30,7 @@ internal static class LoadTestRun
         var startedAt = DateTimeOffset.UtcNow;
         var loadAverage = RunEnvironment.LoadAverage();
         var (sha, dirty) = RunEnvironment.Git();
-        using var context = new RunContext(options, new Gateways(options.Targets, options.RequestTimeout));
+        using var context = new RunContext(options, new Gateways(options.Targets, options.RequestTimeout, options.SendOver));
         using var timeline = new LatencyTimeline(context.Latencies, context.Status, TimeProvider.System);
         using var stopProgress = new CancellationTokenSource();
         var showing = progress?.Invoke(context.Status, stopProgress.Token) ?? Task.CompletedTask;

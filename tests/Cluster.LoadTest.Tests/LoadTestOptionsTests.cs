@@ -40,7 +40,14 @@ public sealed class LoadTestOptionsTests
         Assert.Equal(100, options.EffectiveRate);
         Assert.Equal(0.01, options.MaxErrorRate);
         Assert.Equal([new Uri("http://127.0.0.1:8080")], options.Targets);
+        Assert.Equal(Cluster.Client.Messaging.SendTransport.Socket, options.SendOver);
     }
+
+    [Theory]
+    [InlineData("http", Cluster.Client.Messaging.SendTransport.Http)]
+    [InlineData("socket", Cluster.Client.Messaging.SendTransport.Socket)]
+    public void Parse_SendOver_ReadsTheTransport(string value, Cluster.Client.Messaging.SendTransport transport) =>
+        Assert.Equal(transport, LoadTestOptions.Parse(["fanout", "--send-over", value]).SendOver);
 
     [Theory]
     [InlineData("bogus")]
@@ -54,6 +61,7 @@ public sealed class LoadTestOptionsTests
     [InlineData("fanout", "--message-bytes", "8")]
     [InlineData("fanout", "--unknown", "1")]
     [InlineData("fanout", "--accounts")]
+    [InlineData("fanout", "--send-over", "carrier-pigeon")]
     public void Parse_WrongCommandLine_ThrowsWithTheProblem(params string[] args)
     {
         var problem = Assert.Throws<UsageException>(() => LoadTestOptions.Parse(args)).Problem;

@@ -154,6 +154,8 @@ internal static class AuthorizationMatrix
         new("* /v1/websocket", "credentials in the Authorization header", Authenticated(101, 101, 101), c => Task.FromResult(new Probe { Socket = ct => DeviceSocketAsync(c, inQuery: false, ackId: null, ct) })),
         new("* /v1/websocket", "credentials in the query string", Authenticated(101, 101, 101), c => Task.FromResult(new Probe { Socket = ct => DeviceSocketAsync(c, inQuery: true, ackId: null, ct) })),
         new("* /v1/websocket", "socket message ack of an envelope queued for A's primary", Authenticated(101, 101, 101), AckPrimaryEnvelopeOverSocketAsync),
+        new("* /v1/websocket", "socket message request sendMessages: the copies the caller must send to A", Authenticated(101, 101, 101), c => SendOverSocketAsync(c, c.World.CopiesFor(c.Device), 200)),
+        new("* /v1/websocket", "socket message request sendMessages: a copy for A's removed device too", Authenticated(101, 101, 101), c => SendOverSocketAsync(c, [.. c.World.CopiesFor(c.Device), c.World.Removed], 409)),
 
         // Calls. Placing one: the offers must name the callee's live devices.
         new("POST /v1/calls", "the offers the caller must make to A", Authenticated(201, 201, 201), c => Http(HttpMethod.Post, "/v1/calls", World.CallBody(c.World.AccountId, c.World.CopiesFor(c.Device)))),
@@ -313,6 +315,33 @@ internal static class AuthorizationMatrix
         };
     }
 
+    /// <summary>A <c>sendMessages</c> request over the caller's socket to A: each device that gets a socket gets <paramref name="expected"/> in the response.</summary>
+    private static Task<Probe> SendOverSocketAsync(Cell c, IReadOnlyList<TestDevice> copies, int expected)
+    {
+        var request = new JsonObject
+        {
+            ["kind"] = "request",
+            ["id"] = "matrix",
+            ["type"] = "sendMessages",
+            ["accountId"] = c.World.AccountId,
+            ["body"] = Messages.Body(copies, "over the socket"),
+        };
+        return Task.FromResult(new Probe
+        {
+            Socket = ct => DeviceSocketAsync(c, inQuery: false, ackId: null, ct, request),
+            Then = a =>
+            {
+                if (a.Status == 101)
+                {
+                    var response = JsonNode.Parse(a.Body)!;
+                    Assert.True((int?)response["status"] == expected && (string?)response["id"] == "matrix", $"{c.Caller}: {a.Body}");
+                }
+
+                return Task.CompletedTask;
+            },
+        });
+    }
+
     private static async Task StillQueuedUnlessPrimaryAsync(Cell c, string id)
     {
         var queued = await c.World.QueuedAsync(c.World.Primary);
@@ -349,7 +378,8 @@ internal static class AuthorizationMatrix
     };
 
     /// <summary>Opens a device socket as the caller; with <paramref name="ackId"/>, reads the backlog, acks that id and closes.</summary>
-    private static async Task<Answer> DeviceSocketAsync(Cell c, bool inQuery, string? ackId, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="request"/>, reads the backlog, sends it and answers the response frame as the body.</remarks>
+    private static async Task<Answer> DeviceSocketAsync(Cell c, bool inQuery, string? ackId, CancellationToken cancellationToken, JsonObject? request = null)
     {
         var device = c.Device;
         var password = c.Caller == Caller.WrongPassword ? World.WrongPassword : device?.Password;
@@ -372,6 +402,20 @@ internal static class AuthorizationMatrix
 
                 var ack = new JsonObject { ["kind"] = "ack", ["ids"] = new JsonArray(ackId) };
                 await socket.SendAsync(Encoding.UTF8.GetBytes(ack.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken);
+            }
+
+            if (request is not null)
+            {
+                await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken);
+                JsonObject frame;
+                do
+                {
+                    frame = await ReceiveJsonAsync(socket, cancellationToken);
+                }
+                while ((string?)frame["kind"] != "response");
+
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken);
+                return new Answer(status, frame.ToJsonString());
             }
 
             // The server reads frames in order: once it has answered the close, the ack before it was applied.

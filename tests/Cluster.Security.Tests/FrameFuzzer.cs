@@ -15,7 +15,7 @@ internal sealed record SocketSession(int? UpgradeStatus, string Description, int
 
 /// <summary>
 /// Socket sessions that misbehave on purpose, on the device socket and the provisioning socket: broken upgrades, then
-/// binary frames, invalid UTF-8, JSON of every wrong shape, frames over the limit or lying about their length, fragments
+/// binary frames, invalid UTF-8, JSON of every wrong shape (unusable send requests among them), frames over the limit or lying about their length, fragments
 /// out of order, control frames the protocol forbids, unmasked frames, bad close frames; and an ending that is a close
 /// handshake, a FIN or a reset. Session <c>i</c> of seed <c>s</c> is always the same.
 /// </summary>
@@ -126,6 +126,11 @@ internal static class FrameFuzzer
                     "{\"kind\":\"ack\",\"ids\":[\"00000000-0000-0000-0000-000000000000\"]}", "{\"kind\":\"ack\"}", "{\"kind\":null,\"ids\":null}",
                     "{\"kind\":\"ack\",\"ids\":[\"" + Guid.Empty + "\"],\"ids\":7}", "{\"kind\":\"ack\",\"ids\":[1e400]}", "{}", "{\"kind\":\"ping\"}",
                     "{\"kind\":\"ack\",\"ids\":[" + string.Join(',', Enumerable.Repeat("\"" + Guid.Empty + "\"", 1500)) + "]}",
+                    "{\"kind\":\"request\"}", "{\"kind\":\"request\",\"id\":7}", "{\"kind\":\"request\",\"id\":\"\\ud800\"}", "{\"kind\":\"request\",\"id\":\"r\"}",
+                    "{\"kind\":\"request\",\"id\":\"r\",\"type\":\"dropTables\"}", "{\"kind\":\"request\",\"id\":\"r\",\"type\":\"sendMessages\",\"accountId\":[]}",
+                    "{\"kind\":\"request\",\"id\":\"r\",\"type\":\"sendMessages\",\"accountId\":\"+15550000000\",\"body\":{\"messages\":[null],\"timestamp\":-1}}",
+                    "{\"kind\":\"request\",\"id\":\"r\",\"type\":\"sendMessages\",\"accountId\":\"+15550000000\",\"body\":\"x\"}",
+                    "{\"kind\":\"request\",\"id\":\"" + new string('x', 60_000) + "\",\"type\":\"sendMessages\"}",
                 ]);
                 return ($"JSON {(json.Length > 50 ? json[..50] + "…" : json)}", (s, ct) => s.SendTextAsync(json, ct));
             case 4:
@@ -134,7 +139,7 @@ internal static class FrameFuzzer
             case 5:
                 return ("text that is not JSON", (s, ct) => s.SendTextAsync(Pick(random, ["hello", "{", "}{", "{\"kind\":", "\0\0", " "]), ct));
             case 6:
-                var size = Pick(random, [65 * 1024, 70 * 1024, 200 * 1024]);
+                var size = Pick(random, [65 * 1024, 70 * 1024, 200 * 1024, 1200 * 1024]);
                 return ($"a frame of {size} bytes", (s, ct) => s.SendFrameAsync(RawWebSocket.Text, Encoding.ASCII.GetBytes(new string(' ', size - 2) + "{}"), cancellationToken: ct));
             case 7:
                 var declared = Pick<ulong>(random, [1UL << 20, 1UL << 40, long.MaxValue, ulong.MaxValue]);

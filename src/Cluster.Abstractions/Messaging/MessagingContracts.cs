@@ -127,6 +127,9 @@ public enum FrameKind
 
     /// <summary><c>{"kind":"queueEmpty"}</c>: the backlog stored before the connection has been sent.</summary>
     QueueEmpty,
+
+    /// <summary>A whole frame as its payload, written as is: the silo's answer to a request the device made over its socket. Never sent by a grain.</summary>
+    Answer,
 }
 
 /// <summary>One frame for a device's socket.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -11,7 +12,10 @@ namespace Cluster.Client.Messaging;
 /// jitter, rotating through the gateways it was given, until it is disposed or the server ends it for good (4409, 4401,
 /// 401). Across reconnects it never loses an envelope the application has not acked (the server re-sends unacked
 /// envelopes; this class reports each envelope id once) and never loses an ack (acks made while disconnected, or whose
-/// frame was lost, are sent again). Read <see cref="Updates"/> and ack what you processed.
+/// frame was lost, are sent again). Read <see cref="Updates"/> and ack what you processed. Sends can go over the socket
+/// too (<see cref="SendMessageAsync"/>, or <see cref="ClusterClient.Connection"/>), at most
+/// <see cref="DeviceConnectionOptions.MaxInFlightRequests"/> at once; one under way when the socket closes fails with
+/// <see cref="DeviceSocketUnavailableException"/>.
 /// </summary>
 public sealed class DeviceConnection : IAsyncDisposable
 {
@@ -38,6 +42,14 @@ public sealed class DeviceConnection : IAsyncDisposable
     // Acks made while no socket was open, or whose frame failed: sent first on the next connection.
     private readonly List<Guid> pendingAcks = [];
 
+    // Requests sent and not answered yet, by request id, with the socket each went out on; under the gate.
+    private readonly Dictionary<string, PendingRequest> pendingRequests = new(StringComparer.Ordinal);
+
+    // Places for requests under way (DeviceConnectionOptions.MaxInFlightRequests), so that the server's bound is not met.
+    private readonly SemaphoreSlim requestSlots;
+
+    private long lastRequestId;
+
     private ClientWebSocket? current;
     private Task? loop;
     private int connections;
@@ -56,6 +68,7 @@ public sealed class DeviceConnection : IAsyncDisposable
         this.gateways = gateways;
         this.credentials = credentials;
         this.options = options ?? new DeviceConnectionOptions();
+        requestSlots = new SemaphoreSlim(this.options.MaxInFlightRequests, this.options.MaxInFlightRequests);
     }
 
     /// <summary>Everything the connection reports, in order. Completes once the connection has stopped.</summary>
@@ -162,6 +175,25 @@ public sealed class DeviceConnection : IAsyncDisposable
     public Task AckAsync(Guid envelopeId, CancellationToken cancellationToken = default) => AckAsync([envelopeId], cancellationToken);
 
     /// <summary>
+    /// <c>PUT /v1/messages/{accountId}</c> over the socket (a <c>sendMessages</c> request): the same answer as HTTP, once
+    /// every copy is durably stored, and the same exceptions as <see cref="ClusterClient.SendMessageAsync"/> for a refusal.
+    /// Not retried here: throws <see cref="DeviceSocketUnavailableException"/> when no socket is open or it closes before
+    /// the answer (the send may or may not have been stored; send it again with the same <c>clientMessageId</c>).
+    /// <see cref="ClusterClient.SendMessageAsync"/> with <see cref="ClusterClient.Connection"/> set does that.
+    /// </summary>
+    public async Task<SendResult> SendMessageAsync(string accountId, OutgoingMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accountId);
+        ArgumentNullException.ThrowIfNull(message);
+        var response = await RequestAsync(
+            id => JsonSerializer.SerializeToUtf8Bytes(new SendMessagesFrame("request", id, "sendMessages", accountId, message), ClientJson.Default.SendMessagesFrame),
+            cancellationToken);
+        return response.Status == (int)HttpStatusCode.OK
+            ? response.Body.Deserialize(ClientJson.Default.SendResult) ?? throw new ClusterApiException(HttpStatusCode.OK, "empty_answer", "sendMessages: the server answered null")
+            : throw ClusterClient.RefusalOf((HttpStatusCode)response.Status, response.Body.GetRawText(), null, response.RetryAfter);
+    }
+
+    /// <summary>
     /// Closes the socket with a normal closure and stops reconnecting. Acks already sent are applied before the server
     /// answers the close; acks not yet sent (made while disconnected) are lost, and their envelopes come again next time.
     /// </summary>
@@ -200,6 +232,11 @@ public sealed class DeviceConnection : IAsyncDisposable
         }
 
         Stop(DeviceConnectionStopReason.Disposed);
+        lock (gate)
+        {
+            FailRequests(socket: null);
+        }
+
         stopping.Dispose();
         sendLock.Dispose();
     }
@@ -283,6 +320,7 @@ public sealed class DeviceConnection : IAsyncDisposable
             lock (gate)
             {
                 current = null;
+                FailRequests(socket);
             }
 
             socket.Dispose();
@@ -393,9 +431,98 @@ public sealed class DeviceConnection : IAsyncDisposable
             case "queueEmpty":
                 updates.Writer.TryWrite(new QueueEmpty());
                 return null;
+            case "response":
+                var id = root.GetProperty("id").GetString() ?? "";
+                var answer = new SocketResponse(
+                    root.GetProperty("status").GetInt32(),
+                    root.TryGetProperty("retryAfter", out var retryAfter) ? TimeSpan.FromSeconds(retryAfter.GetInt32()) : null,
+                    root.GetProperty("body").Clone());
+                lock (gate)
+                {
+                    if (pendingRequests.TryGetValue(id, out var request))
+                    {
+                        request.Answer.TrySetResult(answer);
+                    }
+                }
+
+                return null;
             default:
                 // A frame kind added after this SDK version: ignore it, as the protocol ignores unknown members.
                 return null;
+        }
+    }
+
+    /// <summary>Sends one request frame (built for its id) on the current socket and waits for its response.</summary>
+    private async Task<SocketResponse> RequestAsync(Func<string, byte[]> frame, CancellationToken cancellationToken)
+    {
+        await requestSlots.WaitAsync(cancellationToken);
+        var id = Interlocked.Increment(ref lastRequestId).ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            var answer = new TaskCompletionSource<SocketResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ClientWebSocket socket;
+            lock (gate)
+            {
+                ObjectDisposedException.ThrowIf(stopping.IsCancellationRequested, this);
+                socket = current ?? throw new DeviceSocketUnavailableException($"{credentials.Login} has no socket open");
+                pendingRequests[id] = new PendingRequest(socket, answer);
+            }
+
+            if (!await TrySendFrameAsync(socket, frame(id), cancellationToken))
+            {
+                throw new DeviceSocketUnavailableException($"the request could not be written to the socket of {credentials.Login}");
+            }
+
+            return await answer.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            lock (gate)
+            {
+                pendingRequests.Remove(id);
+            }
+
+            requestSlots.Release();
+        }
+    }
+
+    /// <summary>Fails the requests under way on <paramref name="socket"/> (every one when null); under the gate.</summary>
+    private void FailRequests(ClientWebSocket? socket)
+    {
+        foreach (var request in pendingRequests.Values)
+        {
+            if (socket is null || request.Socket == socket)
+            {
+                request.Answer.TrySetException(new DeviceSocketUnavailableException(
+                    "the socket closed before the answer: the request may or may not have been done (send again with the same clientMessageId)"));
+            }
+        }
+    }
+
+    private async Task<bool> TrySendFrameAsync(ClientWebSocket socket, byte[] frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sendLock.WaitAsync(cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        try
+        {
+            // Not cancelled mid-write: a cancelled write aborts the whole socket.
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            sendLock.Release();
         }
     }
 
@@ -474,4 +601,14 @@ public sealed class DeviceConnection : IAsyncDisposable
 
     private static Uri SocketUri(Uri gateway) =>
         new UriBuilder(gateway) { Scheme = gateway.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Path = "/v1/websocket" }.Uri;
+
+    private sealed record PendingRequest(ClientWebSocket Socket, TaskCompletionSource<SocketResponse> Answer);
+
+    private sealed record SocketResponse(int Status, TimeSpan? RetryAfter, JsonElement Body);
 }
+
+/// <summary>
+/// A request over the device socket found no socket open, or the socket closed before the answer (the request may or may
+/// not have been done). An <see cref="IOException"/>, so that <see cref="SendRetryPolicy"/> sends it again.
+/// </summary>
+public sealed class DeviceSocketUnavailableException(string message) : IOException(message);

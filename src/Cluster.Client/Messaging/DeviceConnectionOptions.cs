@@ -21,6 +21,12 @@ public sealed class DeviceConnectionOptions
     /// <summary>How many acked envelope ids to remember, to recognise re-deliveries of envelopes whose ack was lost. Default 4096 (16 windows of 256).</summary>
     public int RememberedAcks { get; init; } = 4096;
 
+    /// <summary>
+    /// The most requests (sends over the socket) under way at once; more wait for a place. Keep it at or below the
+    /// server's <c>Sockets:MaxInFlightRequests</c> (16 by default), past which the server answers 429. Default 16.
+    /// </summary>
+    public int MaxInFlightRequests { get; init; } = 16;
+
     /// <summary>The clock for reconnect delays. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -49,3 +49,13 @@ public sealed record Envelope(
 /// <param name="Envelopes">Up to 100 envelopes, oldest first.</param>
 /// <param name="More">Whether more are waiting.</param>
 public sealed record MessagePage(IReadOnlyList<Envelope> Envelopes, bool More);
+
+/// <summary>How <see cref="ClusterClient.SendMessageAsync"/> reaches the server.</summary>
+public enum SendTransport
+{
+    /// <summary>Over the device's socket (<see cref="ClusterClient.Connection"/>) while it is connected, else HTTP.</summary>
+    Socket,
+
+    /// <summary>Always HTTP (<c>PUT /v1/messages/{accountId}</c>), even with a socket connected.</summary>
+    Http,
+}

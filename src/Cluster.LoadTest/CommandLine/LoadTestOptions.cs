@@ -60,6 +60,9 @@ internal sealed record LoadTestOptions
           --group-size N           group-fanout: accounts per group, 2..1024, before the removal (default 8)
           --idle T                 connect-storm: how long to hold the sockets idle before measuring (default 10s)
           --request-timeout T      one HTTP request (default 30s)
+          --send-over http|socket  how a device sends messages: over its connected socket (request frames,
+                                   no HTTP request per send; HTTP while it is disconnected) or always
+                                   PUT /v1/messages (default socket)
           --interval T             the report's timeline resolution (default 1s, at least 50ms)
           --max-in-flight N        open loop: operations in flight at most (default 10000)
           --seed N                 seed for the random picks (default: random)
@@ -118,6 +121,9 @@ internal sealed record LoadTestOptions
     public int GroupSize { get; init; } = 8;
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How devices send messages (<c>--send-over</c>): over their sockets unless told <c>http</c>.</summary>
+    public Cluster.Client.Messaging.SendTransport SendOver { get; init; } = Cluster.Client.Messaging.SendTransport.Socket;
 
     /// <summary>The timeline's resolution: each operation's interval histogram and the error count are taken this often.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
@@ -216,6 +222,15 @@ internal sealed record LoadTestOptions
                 "--group-size" => options with { GroupSize = Integer(name, value, 2, 1024) },
                 "--idle" => options with { Idle = ParseDuration(name, value, TimeSpan.Zero) },
                 "--request-timeout" => options with { RequestTimeout = ParseDuration(name, value, TimeSpan.FromMilliseconds(100)) },
+                "--send-over" => options with
+                {
+                    SendOver = value switch
+                    {
+                        "http" => Cluster.Client.Messaging.SendTransport.Http,
+                        "socket" => Cluster.Client.Messaging.SendTransport.Socket,
+                        _ => throw new UsageException($"--send-over must be http or socket, got '{value}'"),
+                    },
+                },
                 "--interval" => options with { Interval = ParseDuration(name, value, TimeSpan.FromMilliseconds(50)) },
                 "--max-in-flight" => options with { MaxInFlight = Integer(name, value, 1, 10_000_000) },
                 "--seed" => options with { Seed = Integer(name, value, int.MinValue, int.MaxValue) },

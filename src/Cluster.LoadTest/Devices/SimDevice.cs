@@ -42,8 +42,8 @@ internal sealed class SimDevice(SimAccount account, int slot, DeviceKeys keys, D
 
     public DeviceConnection? Connection { get; private set; }
 
-    /// <summary>A client as this device on its own target, or on the next ones for a retry.</summary>
-    public ClusterClient Client(Gateways gateways, int attempt = 0) => gateways.Client(Slot + attempt, Credentials);
+    /// <summary>A client as this device on its own target, or on the next ones for a retry; its sends use the device's socket when the run says so.</summary>
+    public ClusterClient Client(Gateways gateways, int attempt = 0) => gateways.Client(Slot + attempt, Credentials, Connection);
 
     /// <summary>Opens the device's socket (through its targets in turn) and starts receiving.</summary>
     public async Task ConnectAsync(Gateways gateways, IDeviceListener listener, RunStatus status, CancellationToken cancellationToken)

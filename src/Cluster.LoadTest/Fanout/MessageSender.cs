@@ -17,7 +17,8 @@ internal enum SendOutcome
 }
 
 /// <summary>
-/// One <c>PUT /v1/messages</c> as a real client makes it: one copy per device of the destination, retried with the same
+/// One send as a real client makes it (over the device's socket, or <c>PUT /v1/messages</c> with <c>--send-over http</c>):
+/// one copy per device of the destination, retried with the same
 /// <c>clientMessageId</c> on a 5xx or no answer (on the next target), and sent again to the current device set after a
 /// 409/410. Every attempt is bounded.
 /// </summary>

@@ -81,6 +81,9 @@ internal sealed record ReportParameters
 
     public int MaxInFlight { get; init; }
 
+    /// <summary>How devices sent messages (<c>--send-over</c>): <c>socket</c> or <c>http</c>.</summary>
+    public string SendOver { get; init; } = "socket";
+
     public int Seed { get; init; }
 
     /// <summary>The timeline's interval (<c>--interval</c>).</summary>
@@ -107,6 +110,7 @@ internal sealed record ReportParameters
         AnswerDelayMs = options.Scenario == ScenarioKind.Calls ? options.AnswerDelay.TotalMilliseconds : null,
         IdleSeconds = options.Scenario == ScenarioKind.ConnectStorm ? options.Idle.TotalSeconds : null,
         MaxInFlight = options.MaxInFlight,
+        SendOver = options.SendOver == Cluster.Client.Messaging.SendTransport.Http ? "http" : "socket",
         Seed = options.Seed,
         IntervalSeconds = options.Interval.TotalSeconds,
     };

@@ -31,15 +31,17 @@ internal static class DeviceMismatch
     /// <param name="message">What did not cover whose devices, e.g. "the messages do not cover exactly the destination's current devices".</param>
     /// <param name="missing">Current devices the fan-out left out, ascending.</param>
     /// <param name="extra">Devices named that the destination does not have, ascending.</param>
-    public static IResult Mismatched(string message, IReadOnlyList<int> missing, IReadOnlyList<int> extra) => Results.Json(
-        new MismatchedDevicesError("mismatched_devices", message, missing, extra),
-        ProtocolJson.Default.MismatchedDevicesError,
-        statusCode: StatusCodes.Status409Conflict);
+    public static IResult Mismatched(string message, IReadOnlyList<int> missing, IReadOnlyList<int> extra) => MismatchedAnswer(message, missing, extra).ToResult();
 
-    public static IResult Stale(IReadOnlyList<int> stale) => Results.Json(
-        new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", stale),
-        ProtocolJson.Default.StaleDevicesError,
-        statusCode: StatusCodes.Status410Gone);
+    public static IResult Stale(IReadOnlyList<int> stale) => StaleAnswer(stale).ToResult();
+
+    /// <summary>The 409 of <see cref="Mismatched"/>, for any transport.</summary>
+    public static Answer MismatchedAnswer(string message, IReadOnlyList<int> missing, IReadOnlyList<int> extra) => Answer.Json(
+        StatusCodes.Status409Conflict, new MismatchedDevicesError("mismatched_devices", message, missing, extra), ProtocolJson.Default.MismatchedDevicesError);
+
+    /// <summary>The 410 of <see cref="Stale"/>, for any transport.</summary>
+    public static Answer StaleAnswer(IReadOnlyList<int> stale) => Answer.Json(
+        StatusCodes.Status410Gone, new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", stale), ProtocolJson.Default.StaleDevicesError);
 
     /// <summary>A group send's 409 <c>mismatched_devices</c>: the direct send's lists, per member account, plus the members that differ.</summary>
     public static IResult GroupMismatched(IReadOnlyList<string> missingMembers, IReadOnlyList<string> unknownMembers, IReadOnlyList<AccountDeviceMismatch> accounts) => Results.Json(

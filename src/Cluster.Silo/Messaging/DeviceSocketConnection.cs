@@ -12,6 +12,7 @@ namespace Cluster.Silo.Messaging;
 /// <see cref="DeviceSocketOptions.MaxOutboundFrames"/>): past the bound, best-effort frames are dropped and make room for
 /// stored envelopes, a stored envelope that still finds no room closes the socket with 4408 (it stays in the inbox and
 /// comes again on the next connection), and so does a buffer that stays full for <see cref="DeviceSocketOptions.SlowCloseAfter"/>.
+/// The answers to the device's own requests (<see cref="Answer"/>) queue here too and are never dropped, like stored envelopes.
 /// Once a close is asked for, nothing more is sent but the close frame, and nothing is kept of what was queued.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The CancellationTokenSource has no timer; it is never disposed so that a late close from the grain can still cancel it")]
@@ -126,6 +127,13 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
         wake.Writer.TryWrite(true);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Queues the answer to a request the device made over this socket (a whole frame). Never dropped, like a stored
+    /// envelope: one that finds no room closes the socket with 4408, so that a device that sends requests without reading
+    /// the answers cannot make the silo hold them.
+    /// </summary>
+    public void Answer(byte[] frame) => _ = SendAsync([new DeviceFrame(FrameKind.Answer, frame)]);
 
     public Task CloseAsync(int status, string reason)
     {
@@ -406,6 +414,7 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
     private static int SizeOf(DeviceFrame frame) => frame.Kind switch
     {
         FrameKind.QueueEmpty => QueueEmpty.Length,
+        FrameKind.Answer => frame.Payload!.Length,
         FrameKind.Envelope => EnvelopeStart.Length + (frame.Payload?.Length ?? 0) + End.Length,
         _ => EventStart.Length + (frame.Payload?.Length ?? 0) + End.Length,
     };
@@ -416,6 +425,9 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
         {
             case FrameKind.QueueEmpty:
                 await socket.SendAsync(QueueEmpty, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                break;
+            case FrameKind.Answer:
+                await socket.SendAsync(frame.Payload!, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                 break;
             default:
                 // The payload is JSON already: the frame is written around it, without copying it.

@@ -62,6 +62,22 @@ public sealed class DeviceSocketOptions
     /// </summary>
     [Range(0, 10_000_000)]
     public int MaxClosedObservers { get; set; } = 10_000;
+
+    /// <summary>
+    /// The most requests (sends made over the socket instead of HTTP) one socket has under way at once; one more is
+    /// answered at once with a 429 <c>rate_limited</c> response (<c>limit</c> <c>socket_requests_in_flight</c>) and
+    /// nothing is done. A client waits for answers before it sends more. Default: 16.
+    /// </summary>
+    [Range(1, 4096)]
+    public int MaxInFlightRequests { get; set; } = 16;
+
+    /// <summary>
+    /// The most bytes of request frames one socket has under way at once, with the same answer as
+    /// <see cref="MaxInFlightRequests"/>; a request is always taken when none is under way, however large (up to the frame
+    /// limit). With <see cref="MaxInFlightRequests"/> it bounds what a socket's requests hold in memory. Default: 2097152 (2 MiB).
+    /// </summary>
+    [Range(64 * 1024, 1024 * 1024 * 1024)]
+    public int MaxInFlightRequestBytes { get; set; } = 2 * 1024 * 1024;
 }
 
 /// <summary>Checks the buffers against the messaging window they must hold.</summary>

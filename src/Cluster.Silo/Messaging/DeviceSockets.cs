@@ -20,7 +20,8 @@ namespace Cluster.Silo.Messaging;
 /// A socket the server closes is gone within <see cref="DeviceSocketOptions.CloseTimeout"/> whatever the client does: if
 /// the close handshake has not finished by then, the connection is dropped and its <c>MaxSockets</c> slot freed. From the
 /// moment a close is asked for, the socket neither attaches nor acks again; and the grain attaches only a socket
-/// authenticated as the device's current incarnation.
+/// authenticated as the device's current incarnation. Request frames (sends over the socket) are
+/// <see cref="SocketRequests"/>'s, which bounds them per socket; a socket's slot is held until its requests are answered.
 /// </summary>
 internal sealed partial class DeviceSockets(
     IGrainFactory grains,
@@ -29,9 +30,14 @@ internal sealed partial class DeviceSockets(
     IOptions<DeviceSocketOptions> socketOptions,
     ConnectionCapacity capacity,
     ILocalSiloDetails silo,
+    SocketRequests requests,
     ILogger<DeviceSockets> logger)
 {
-    private const int MaxClientFrameBytes = 64 * 1024;
+    /// <summary>The largest client frame read (<see cref="SocketRequests.MaxFrameBytes"/>); a larger one closes the socket with 1009.</summary>
+    private readonly int maxClientFrameBytes = requests.MaxFrameBytes;
+
+    /// <summary>The pooled buffer a client frame is first read into; a larger frame moves to a larger one.</summary>
+    private const int FirstFrameBufferBytes = 16 * 1024;
 
     /// <summary>Close status: the device was removed (or the socket authenticated as an earlier device under its id).</summary>
     private const int RemovedStatus = 4401;
@@ -123,6 +129,7 @@ internal sealed partial class DeviceSockets(
         var connectionId = Guid.NewGuid();
         var acceptedAt = TimeProvider.System.GetUtcNow().UtcTicks;
         var attach = new Attach(grain, reference, connection, connectionId, acceptedAt, incarnation);
+        var session = requests.Open(connection, device.Address, incarnation);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         open.TryAdd(connection, 0);
         ClusterMetrics.SocketsOpen.Add(1);
@@ -148,7 +155,7 @@ internal sealed partial class DeviceSockets(
             // A refused or replaced socket was told to close by its grain; it still gets its close frame, with the deadline.
             var writer = connection.RunWriterAsync(stop.Token);
             var keepAlive = attached == SocketAttachment.Attached ? KeepAliveAsync(attach, stop.Token) : Task.CompletedTask;
-            var reader = ReadAsync(socket, attach, stop.Token);
+            var reader = ReadAsync(socket, attach, session, maxClientFrameBytes, stop.Token);
             var deadline = connection.CloseDeadlineAsync(stop.Token);
             if (await Task.WhenAny(reader, deadline) == deadline && await deadline)
             {
@@ -158,6 +165,10 @@ internal sealed partial class DeviceSockets(
             }
 
             await reader;
+
+            // Requests under way finish (their envelopes are stored or not, as for an HTTP client gone mid-request) before
+            // the socket's slot is given back, so that reconnecting cannot pile up requests without bound.
+            await session.WhenIdleAsync();
             if (socket.State == WebSocketState.CloseReceived)
             {
                 await connection.CloseAsync((int)WebSocketCloseStatus.NormalClosure, "");
@@ -298,7 +309,7 @@ internal sealed partial class DeviceSockets(
         }
     }
 
-    private static async Task ReadAsync(WebSocket socket, Attach attach, CancellationToken cancellationToken)
+    private static async Task ReadAsync(WebSocket socket, Attach attach, SocketRequests.Session requests, int maxFrameBytes, CancellationToken cancellationToken)
     {
         var connection = attach.Connection;
         try
@@ -313,7 +324,7 @@ internal sealed partial class DeviceSockets(
                     return;
                 }
 
-                var frame = await ReadFrameAsync(socket, connection, empty: next.EndOfMessage, cancellationToken);
+                var frame = await ReadFrameAsync(socket, connection, empty: next.EndOfMessage, maxFrameBytes, cancellationToken);
                 if (frame.SocketClosed)
                 {
                     return;
@@ -323,6 +334,13 @@ internal sealed partial class DeviceSockets(
                 {
                     // Closed by the server: the client's frames mean nothing any more (its acks least of all), and the
                     // loop only waits for its close frame, until the deadline.
+                    continue;
+                }
+
+                if (frame.Refusal is { } refusal)
+                {
+                    // A request that cannot be one: answered, and the socket stays open.
+                    connection.Answer(refusal);
                     continue;
                 }
 
@@ -336,6 +354,10 @@ internal sealed partial class DeviceSockets(
                 {
                     await AckAsync(attach, ids);
                 }
+                else if (parsed.Kind == "request")
+                {
+                    requests.Accept(parsed, frame.Length);
+                }
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -345,35 +367,45 @@ internal sealed partial class DeviceSockets(
     }
 
     /// <summary>
-    /// Reads one client frame (of at most <see cref="MaxClientFrameBytes"/>) into a pooled buffer and parses it; the buffer
-    /// goes back to the pool before this returns. <paramref name="empty"/>: the frame had no payload at all.
+    /// Reads one client frame (of at most <paramref name="maxFrameBytes"/>) into a pooled buffer, a larger one only as the
+    /// frame grows, and parses it; the buffer goes back to the pool before this returns. <paramref name="empty"/>: the frame
+    /// had no payload at all.
     /// </summary>
-    private static async Task<FrameRead> ReadFrameAsync(WebSocket socket, DeviceSocketConnection connection, bool empty, CancellationToken cancellationToken)
+    private static async Task<FrameRead> ReadFrameAsync(
+        WebSocket socket, DeviceSocketConnection connection, bool empty, int maxFrameBytes, CancellationToken cancellationToken)
     {
         if (empty)
         {
             return new FrameRead(null);
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(MaxClientFrameBytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(FirstFrameBufferBytes, maxFrameBytes));
         try
         {
             var length = 0;
             ValueWebSocketReceiveResult result;
             do
             {
-                if (length == MaxClientFrameBytes)
+                if (length == maxFrameBytes)
                 {
                     await connection.CloseAsync((int)WebSocketCloseStatus.MessageTooBig, "frame too large");
                     return FrameRead.Closed;
                 }
 
-                result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxClientFrameBytes - length), cancellationToken);
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxFrameBytes));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                result = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(buffer.Length, maxFrameBytes) - length), cancellationToken);
                 length += result.Count;
             }
             while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
-            return result.MessageType == WebSocketMessageType.Close ? FrameRead.Closed : new FrameRead(Parse(buffer.AsSpan(0, length)));
+            return result.MessageType == WebSocketMessageType.Close ? FrameRead.Closed : Parse(buffer.AsSpan(0, length));
         }
         finally
         {
@@ -381,8 +413,11 @@ internal sealed partial class DeviceSockets(
         }
     }
 
-    /// <summary>A client frame as read: parsed (<see cref="Frame"/> null when it is not a valid frame), or the socket closed.</summary>
-    private readonly record struct FrameRead(SocketClientFrame? Frame, bool SocketClosed = false)
+    /// <summary>
+    /// A client frame as read: parsed (<see cref="Frame"/> null when it is not a valid frame), with its <see cref="Length"/>
+    /// in bytes; or the answer to a request frame that could not be parsed (<see cref="Refusal"/>); or the socket closed.
+    /// </summary>
+    private readonly record struct FrameRead(SocketClientFrame? Frame, bool SocketClosed = false, int Length = 0, byte[]? Refusal = null)
     {
         public static FrameRead Closed => new(null, SocketClosed: true);
     }
@@ -413,15 +448,15 @@ internal sealed partial class DeviceSockets(
         }
     }
 
-    private static SocketClientFrame? Parse(ReadOnlySpan<byte> json)
+    private static FrameRead Parse(ReadOnlySpan<byte> json)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, ProtocolJson.Default.SocketClientFrame);
+            return new FrameRead(JsonSerializer.Deserialize(json, ProtocolJson.Default.SocketClientFrame), Length: json.Length);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return null;
+            return new FrameRead(null, Refusal: SocketRequests.RefusalOf(json, ex));
         }
     }
 
@@ -482,7 +517,7 @@ internal sealed partial class DeviceSockets(
     }
 
     /// <summary>A failure that says the grain or the database is out of reach for now, not that the request was wrong.</summary>
-    private static bool IsTransient(Exception ex) => ex is OrleansException or TimeoutException or System.Data.Common.DbException;
+    internal static bool IsTransient(Exception ex) => ex is OrleansException or TimeoutException or System.Data.Common.DbException;
 
     /// <summary>One check of the attachment; false when the socket has been told to close (replaced, or refused).</summary>
     private async Task<bool> CheckAsync(Attach attach, KeyValuePair<string, object?>? attachAgain)

@@ -31,12 +31,27 @@ public sealed class SendMessagesRequest
 /// <summary>The answer to a stored send.</summary>
 public sealed record SendMessagesResponse(bool NeedsSync);
 
-/// <summary>What a device sends up its socket: <c>{"kind":"ack","ids":[...]}</c>.</summary>
+/// <summary>
+/// What a device sends up its socket: <c>{"kind":"ack","ids":[...]}</c>, or a request
+/// <c>{"kind":"request","id":"...","type":"sendMessages","accountId":"+1...","body":{...}}</c> (<see cref="SocketRequests"/>).
+/// </summary>
 public sealed class SocketClientFrame
 {
     public string? Kind { get; set; }
 
     public List<Guid>? Ids { get; set; }
+
+    /// <summary>A request's id, chosen by the client; its response carries it back.</summary>
+    public string? Id { get; set; }
+
+    /// <summary>What a request asks for: the operation id of the HTTP route it stands for, e.g. <c>sendMessages</c>.</summary>
+    public string? Type { get; set; }
+
+    /// <summary>The route's <c>{accountId}</c>: the destination of a send.</summary>
+    public string? AccountId { get; set; }
+
+    /// <summary>The route's JSON body.</summary>
+    public System.Text.Json.JsonElement? Body { get; set; }
 }
 
 /// <summary>

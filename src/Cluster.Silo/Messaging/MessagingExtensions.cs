@@ -6,7 +6,7 @@ using Cluster.Silo.Hosting;
 
 namespace Cluster.Silo.Messaging;
 
-/// <summary>The messaging feature's one wiring point: sending, fetching, acks, the device socket and its shutdown, the sweepers.</summary>
+/// <summary>The messaging feature's one wiring point: sending (over HTTP and the device socket), fetching, acks, the device socket and its shutdown, the sweepers.</summary>
 internal static class MessagingExtensions
 {
     public static WebApplicationBuilder AddMessaging(this WebApplicationBuilder builder, DatabaseEndpoint database)
@@ -18,6 +18,8 @@ internal static class MessagingExtensions
         builder.Services.AddSingleton<IValidateOptions<DeviceSocketOptions>, DeviceSocketOptionsValidator>();
         builder.Services.AddInboxStore(database.Kind, database.ConnectionString, database.SqliteDataSource);
         builder.Services.AddSingleton<MessageSender>();
+        builder.Services.AddSingleton<MessageSends>();
+        builder.Services.AddSingleton<SocketRequests>();
         builder.Services.AddSingleton<DeviceSockets>();
         builder.Services.AddSingleton<ObserverReferences>();
         builder.Services.AddSingleton<IShutdownStep, DeviceSocketsShutdown>();

@@ -38,8 +38,7 @@ public sealed class ApiException(int status, string error, string message, strin
 
 internal static class ApiErrorHandling
 {
-    public static IResult ToResult(this ApiException ex) =>
-        Results.Json(new ApiError(ex.Error, ex.Message) { Field = ex.Field }, ProtocolJson.Default.ApiError, statusCode: ex.Status);
+    public static IResult ToResult(this ApiException ex) => Answer.Of(ex).ToResult();
 
     public static IResult Error(int status, string error, string message) =>
         Results.Json(new ApiError(error, message), ProtocolJson.Default.ApiError, statusCode: status);

@@ -29,16 +29,41 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            var field = FieldOf(ex.Path);
-            throw field is null
-                ? new ApiException(StatusCodes.Status400BadRequest, "invalid_json", "the body is not valid JSON")
-                : ApiException.InvalidField(field, "has the wrong type or encoding");
+            throw Refusal(ex);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw new ApiException(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "the request body is too large");
         }
     }
+
+    /// <summary>
+    /// Reads the <c>body</c> of a device socket's request frame with the refusals of <see cref="ReadAsync"/>: 400
+    /// <c>invalid_json</c> when it is missing or not an object, 400 naming the member of the wrong type. (Its size was
+    /// bounded by the frame's.)
+    /// </summary>
+    public static T Read<T>(JsonElement? body, JsonTypeInfo<T> typeInfo)
+        where T : class
+    {
+        if (body is not { ValueKind: JsonValueKind.Object } element)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "invalid_json", "the body must be a JSON object");
+        }
+
+        try
+        {
+            return element.Deserialize(typeInfo) ?? throw new ApiException(StatusCodes.Status400BadRequest, "invalid_json", "the body must be a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw Refusal(ex);
+        }
+    }
+
+    /// <summary>The 400 for JSON that does not fit the contract: naming the member at fault, or the whole body.</summary>
+    public static ApiException Refusal(JsonException ex) => FieldOf(ex.Path) is { } field
+        ? ApiException.InvalidField(field, "has the wrong type or encoding")
+        : new ApiException(StatusCodes.Status400BadRequest, "invalid_json", "the body is not valid JSON");
 
     /// <summary>Caps this request's body (Kestrel answers 413 past it).</summary>
     public static void LimitBody(HttpContext context, long maxBytes)
@@ -50,7 +75,7 @@ internal static class JsonBody
     }
 
     /// <summary><c>$.signedPreKey.keyId</c> becomes <c>signedPreKey.keyId</c>; the root itself names no field.</summary>
-    private static string? FieldOf(string? path)
+    public static string? FieldOf(string? path)
     {
         if (string.IsNullOrEmpty(path) || path == "$")
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Cluster.Grains.Observability;
+using Cluster.Silo.Protocol;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace Cluster.Silo.RateLimiting;
@@ -21,13 +22,21 @@ internal sealed record RateLimitRefusal(int Status, string Error, string Limit, 
     /// <summary>Sets <c>Retry-After</c>, counts the refusal in <c>cluster_rate_limited_total</c> and gives the answer.</summary>
     public IResult ToResult(HttpContext context)
     {
+        var answer = ToAnswer();
+        context.Response.Headers.RetryAfter = answer.RetryAfterSeconds?.ToString(CultureInfo.InvariantCulture);
+        return answer.ToResult();
+    }
+
+    /// <summary>Counts the refusal in <c>cluster_rate_limited_total</c> and gives the answer (with its <c>Retry-After</c>), for any transport.</summary>
+    public Answer ToAnswer()
+    {
         var seconds = TokenBucket.RetryAfterSeconds(RetryAfter);
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         ClusterMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("limit", Limit));
-        return Results.Json(
+        return new Answer(
+            Status,
             new RateLimitedError(Error, string.Create(CultureInfo.InvariantCulture, $"{Message}; retry in {seconds} s"), Limit),
             RateLimitJson.Default.RateLimitedError,
-            statusCode: Status);
+            seconds);
     }
 
     public Task WriteAsync(HttpContext context) => ToResult(context).ExecuteAsync(context);
@@ -56,6 +65,7 @@ internal static class Limits
     public const string PinHashing = "pin_hashing";
     public const string GroupSendsDevice = "group_sends_device";
     public const string GroupChangesDevice = "group_changes_device";
+    public const string SocketRequestsInFlight = "socket_requests_in_flight";
 
     /// <summary>Answers a request the ASP.NET Core rate limiter refused (a <see cref="ClockedTokenBucketLimiter"/> lease).</summary>
     public static Task OnRejectedAsync(OnRejectedContext rejected)
