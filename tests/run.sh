@@ -56,7 +56,8 @@ fi
 # --- Node.js modules of the libsignal interop test --------------------------------------------
 # tests/interop needs `npm ci` once (.ci/run always does it). Without node/npm, or when the install
 # fails, the interop test reports itself skipped.
-if [[ ! -f tests/interop/node_modules/@signalapp/libsignal-client/package.json || ! -f tests/interop/node_modules/ws/package.json ]]; then
+if [[ ! -f tests/interop/node_modules/@signalapp/libsignal-client/package.json || ! -f tests/interop/node_modules/ws/package.json \
+    || ! -f tests/interop/node_modules/openapi-fetch/package.json || ! -f tests/interop/node_modules/openapi-typescript/package.json ]]; then
     if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
         note "installing the node modules of tests/interop (npm ci)"
         if ! npm ci --prefix tests/interop --no-audit --no-fund >&2; then

@@ -969,3 +969,18 @@ export function check(condition, message) {
 export function checkEqual(actual, expected, what) {
   check(isDeepStrictEqual(actual, expected), `${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
+
+/**
+ * Runs a script's `main(baseUrl)`: prints the summary line it returns, or `<name>: FAILED: ...` on stderr with exit
+ * code 1 (a failed check or contract by its message, anything else with its stack).
+ */
+export async function runScript(name, main) {
+  const baseUrl = baseUrlArgument(name);
+  try {
+    console.log(await main(baseUrl));
+  } catch (error) {
+    const known = error instanceof CheckFailed || error instanceof ProtocolError;
+    console.error(`${name}: FAILED: ${known ? error.message : error?.stack ?? error}`);
+    process.exitCode = 1;
+  }
+}
