@@ -984,3 +984,39 @@ export async function runScript(name, main) {
     process.exitCode = 1;
   }
 }
+
+/**
+ * Runs a script made of named steps (`steps.step(name, action)`) against the base URL of the command line: prints
+ * main's story, or which step failed and the steps passed (exit code 1); gives up past `timeoutMs` overall.
+ * `atEnd` runs last, whatever happened (for notes the script collected).
+ */
+export function stepRunner(name, timeoutMs) {
+  let currentStep = 'start';
+  const stepsDone = [];
+  return {
+    async step(stepName, action) {
+      currentStep = stepName;
+      const result = await action();
+      stepsDone.push(stepName);
+      return result;
+    },
+    async run(main, atEnd = () => {}) {
+      const baseUrl = baseUrlArgument(name);
+      const overall = setTimeout(() => {
+        console.error(`${name}: FAILED at step "${currentStep}": the whole run took over ${timeoutMs / 1000} s`);
+        process.exit(1);
+      }, timeoutMs);
+      try {
+        console.log(await main(baseUrl));
+      } catch (error) {
+        const message = error instanceof CheckFailed || error instanceof ProtocolError ? error.message : error?.stack ?? String(error);
+        console.error(`${name}: FAILED at step "${currentStep}": ${message}`);
+        console.error(`${name}: steps passed: ${stepsDone.length ? stepsDone.join('; ') : 'none'}`);
+        process.exitCode = 1;
+      } finally {
+        clearTimeout(overall);
+        atEnd();
+      }
+    },
+  };
+}

@@ -10,8 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import * as Signal from '@signalapp/libsignal-client';
 import {
-  CheckFailed, Device, ProtocolError, Server, baseUrlArgument, check, checkEqual, fromBase64, libsignalCall as libsignal, libsignalVersion,
+  Device, Server, check, checkEqual, fromBase64, libsignalCall as libsignal, libsignalVersion,
   linkCompanion, preKeyBundle, signedDeviceList, toBase64, verifyAccountDevices,
+  stepRunner,
 } from './client.mjs';
 
 const NAME = 'group';
@@ -19,15 +20,8 @@ const OVERALL_TIMEOUT_MS = 150_000;
 const FRAME_TIMEOUT_MS = 20_000;
 const DRAIN_TIMEOUT_MS = 5_000;
 
-let currentStep = 'start';
-const stepsDone = [];
-
-async function step(name, action) {
-  currentStep = name;
-  const result = await action();
-  stepsDone.push(name);
-  return result;
-}
+const runner = stepRunner(NAME, OVERALL_TIMEOUT_MS);
+const step = runner.step;
 
 const utf8 = (value) => new TextEncoder().encode(value);
 const sameBytes = (a, b) => Buffer.from(a).equals(Buffer.from(b));
@@ -324,20 +318,4 @@ async function scenario(server, sockets) {
     + `none reached C (libsignal-client ${libsignalVersion()})`;
 }
 
-const baseUrl = baseUrlArgument(NAME);
-
-const overall = setTimeout(() => {
-  console.error(`${NAME}: FAILED at step "${currentStep}": the whole run took over ${OVERALL_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, OVERALL_TIMEOUT_MS);
-
-try {
-  console.log(await main(baseUrl));
-} catch (error) {
-  const message = error instanceof CheckFailed || error instanceof ProtocolError ? error.message : error?.stack ?? String(error);
-  console.error(`${NAME}: FAILED at step "${currentStep}": ${message}`);
-  console.error(`${NAME}: steps passed: ${stepsDone.length ? stepsDone.join('; ') : 'none'}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(overall);
-}
+await runner.run(main);

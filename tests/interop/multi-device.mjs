@@ -7,8 +7,9 @@
 // with one summary line, or non-zero naming the step that failed. See README.md.
 import * as Signal from '@signalapp/libsignal-client';
 import {
-  CheckFailed, Device, ProtocolError, Server, baseUrlArgument, check, checkEqual, fromBase64, libsignalVersion, linkCompanion,
+  CheckFailed, Device, ProtocolError, Server, check, checkEqual, fromBase64, libsignalVersion, linkCompanion,
   preKeyBundle, signedDeviceList, toBase64, verifyAccountDevices,
+  stepRunner,
 } from './client.mjs';
 
 const NAME = 'multi-device';
@@ -39,15 +40,8 @@ function verifyDevices(answer, accountId) {
   return registry;
 }
 
-let currentStep = 'start';
-const stepsDone = [];
-
-async function step(name, action) {
-  currentStep = name;
-  const result = await action();
-  stepsDone.push(name);
-  return result;
-}
+const runner = stepRunner(NAME, OVERALL_TIMEOUT_MS);
+const step = runner.step;
 
 const utf8 = (value) => new TextEncoder().encode(value);
 const sameBytes = (a, b) => Buffer.from(a).equals(Buffer.from(b));
@@ -404,23 +398,8 @@ async function scenario(server, sockets) {
     + (serverNotes.size > 0 ? `; tolerated: ${[...serverNotes].join('; ')}` : '');
 }
 
-const baseUrl = baseUrlArgument(NAME);
-
-const overall = setTimeout(() => {
-  console.error(`${NAME}: FAILED at step "${currentStep}": the whole run took over ${OVERALL_TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, OVERALL_TIMEOUT_MS);
-
-try {
-  console.log(await main(baseUrl));
-} catch (error) {
-  const message = error instanceof CheckFailed || error instanceof ProtocolError ? error.message : error?.stack ?? String(error);
-  console.error(`${NAME}: FAILED at step "${currentStep}": ${message}`);
-  console.error(`${NAME}: steps passed: ${stepsDone.length ? stepsDone.join('; ') : 'none'}`);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(overall);
+await runner.run(main, () => {
   for (const note of serverNotes) {
     console.error(`${NAME}: NOTE: server deviates from the protocol: ${note}`);
   }
-}
+});
