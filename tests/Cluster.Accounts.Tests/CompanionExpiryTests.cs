@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
+using Cluster.Abstractions.Accounts;
 using Cluster.Testing;
 using Microsoft.Extensions.Time.Testing;
 
@@ -126,6 +127,11 @@ public sealed class CompanionExpiryTests
         // No request of anyone from here on: the account's own timer warns, then unlinks.
         time.Advance(TimeSpan.FromDays(13) + TimeSpan.FromHours(1));
         var warning = (await socket.NextAsync("companionsExpiring"))["event"]!;
+
+        // The warning goes out in the turn that then arms the unlink timer; a fake clock advanced before the timer is
+        // armed would arm it two days late. A read-only call queues behind that turn (it changes nothing and runs no
+        // expiry check), so the timer is armed when it returns.
+        await silo.Grains.GetGrain<IAccountGrain>(companion.AccountId).GetDeviceSetAsync();
         time.Advance(TimeSpan.FromDays(2));
         var closed = await socket.Closed.WaitAsync(TimeSpan.FromSeconds(15), Cancel);
 
