@@ -26,6 +26,7 @@
 # from /proc/PID/stat, sampled every 0.5 s. Latency percentiles are the whole run's. The load
 # generator runs on the same machine: say so when you quote the numbers, with the machine and disk.
 set -euo pipefail
+shopt -s inherit_errexit
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly repo_root

@@ -349,7 +349,7 @@ internal sealed partial class AccountGrain(
         return Task.CompletedTask;
     }
 
-    private IDeviceGrain Device(int deviceId) => GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(AccountId, deviceId).GrainKey);
+    private IDeviceGrain Device(int deviceId) => GrainFactory.Get<IDeviceGrain>(new DeviceAddress(AccountId, deviceId).GrainKey);
 
     /// <summary>
     /// The devices changed: a new version is stored, then announced to the account's other devices and to every
@@ -388,7 +388,7 @@ internal sealed partial class AccountGrain(
         var batch = linking.Value.FanoutBatchSize;
         for (var i = 0; i < interested.Length; i++)
         {
-            _ = GrainFactory.GetGrain<IAccountGrain>(interested[i]).NotifyDeviceListChangedAsync(AccountId, version);
+            _ = GrainFactory.Get<IAccountGrain>(interested[i]).NotifyDeviceListChangedAsync(AccountId, version);
             if ((i + 1) % batch == 0)
             {
                 await Task.Yield();

@@ -42,7 +42,7 @@ internal sealed partial class GroupGrain
         }
 
         var members = Group.Members.Order(StringComparer.Ordinal).ToArray();
-        var sets = await Task.WhenAll(members.Select(m => GrainFactory.GetGrain<IAccountGrain>(m).GetDeviceSetForAsync(sender.AccountId)));
+        var sets = await Task.WhenAll(members.Select(m => GrainFactory.Get<IAccountGrain>(m).GetDeviceSetForAsync(sender.AccountId)));
         if (CheckView(request, members, sets) is { } refusal)
         {
             ClusterMetrics.GroupSends.Add(1, refusal.Status == GroupSendStatus.StaleDevices ? OutcomeStale : OutcomeMismatched);
@@ -151,7 +151,7 @@ internal sealed partial class GroupGrain
                 : Guid.CreateVersion7(now);
             var head = EnvelopeJson.Write(
                 id, EnvelopeJson.SenderKeyType, sender.AccountId, sender.DeviceId, deviceId, request.Timestamp, serverTimestamp, [], request.Urgent, GroupId);
-            var device = GrainFactory.GetGrain<IDeviceGrain>(new DeviceAddress(accountId, deviceId).GrainKey);
+            var device = GrainFactory.Get<IDeviceGrain>(new DeviceAddress(accountId, deviceId).GrainKey);
             deliveries[i] = device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, head, request.WakeNow, body with { Offset = EnvelopeJson.ContentOffset(head) })]);
         }
 

@@ -18,7 +18,7 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
 {
     public async Task<SendResult> SendAsync(SendRequest request)
     {
-        var devices = await grains.GetGrain<IAccountGrain>(request.Destination).GetDeviceSetForAsync(request.Sender.AccountId);
+        var devices = await grains.Get<IAccountGrain>(request.Destination).GetDeviceSetForAsync(request.Sender.AccountId);
         if (!devices.Exists)
         {
             return new SendResult { Status = SendStatus.UnknownAccount };
@@ -42,7 +42,7 @@ public sealed class MessageSender(IGrainFactory grains, [FromKeyedServices(Clust
                 : Guid.CreateVersion7(time.GetUtcNow());
             var json = EnvelopeJson.Write(
                 id, message.Type, request.Sender.AccountId, request.Sender.DeviceId, message.DeviceId, request.Timestamp, serverTimestamp, message.Content, request.Urgent);
-            var device = grains.GetGrain<IDeviceGrain>(new DeviceAddress(request.Destination, message.DeviceId).GrainKey);
+            var device = grains.Get<IDeviceGrain>(new DeviceAddress(request.Destination, message.DeviceId).GrainKey);
             deliveries[i] = request.Online
                 ? device.DeliverEphemeralAsync(json)
                 : device.EnqueueAsync([new InboxEnvelope(id, serverTimestamp, json, request.WakeNow)]);

@@ -48,7 +48,7 @@ internal sealed class OutboxGrain(
 
     public Task<GroupSendResult> SendToGroupAsync(GroupSendRequest request)
     {
-        var group = GrainFactory.GetGrain<IGroupGrain>(request.GroupId);
+        var group = GrainFactory.Get<IGroupGrain>(request.GroupId);
         return request.ClientMessageId is { } clientMessageId
             ? OnceAsync(
                 (request.IdempotencyScope, request.ReceiptDestination, clientMessageId),

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Cluster.Grains;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -90,7 +91,7 @@ internal sealed class DeviceAuthenticationHandler(
                 return AuthenticateResult.Fail("throttled");
             }
 
-            var credential = await grains.GetGrain<IAccountGrain>(address.AccountId).AuthenticateAsync(address.DeviceId);
+            var credential = await grains.Get<IAccountGrain>(address.AccountId).AuthenticateAsync(address.DeviceId);
             if (verifiedHash is not null && credential is not null && string.Equals(verifiedHash, credential.PasswordHash, StringComparison.Ordinal))
             {
                 return Success(address, credential);

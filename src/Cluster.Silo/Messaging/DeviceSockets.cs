@@ -1,4 +1,5 @@
 using System.Buffers;
+using Cluster.Grains;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
@@ -125,7 +126,7 @@ internal sealed partial class DeviceSockets(
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var connection = new DeviceSocketConnection(socket, device.Address.GrainKey, incarnation, limits, OnClosing, () => Abort(context, socket));
         var reference = grains.CreateObjectReference<IDeviceConnection>(connection);
-        var grain = grains.GetGrain<IDeviceGrain>(device.Address.GrainKey);
+        var grain = grains.Get<IDeviceGrain>(device.Address.GrainKey);
         var connectionId = Guid.NewGuid();
         var acceptedAt = TimeProvider.System.GetUtcNow().UtcTicks;
         var attach = new Attach(grain, reference, connection, connectionId, acceptedAt, incarnation);

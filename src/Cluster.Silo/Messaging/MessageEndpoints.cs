@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cluster.Grains;
 using Cluster.Abstractions.Devices;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
@@ -38,7 +39,7 @@ internal static class MessageEndpoints
 
     private static async Task FetchAsync(HttpContext context, IGrainFactory grains)
     {
-        var page = await grains.GetGrain<IDeviceGrain>(context.Device().Address.GrainKey).FetchAsync(FetchPageSize);
+        var page = await grains.Get<IDeviceGrain>(context.Device().Address.GrainKey).FetchAsync(FetchPageSize);
         context.Response.ContentType = "application/json; charset=utf-8";
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
         writer.WriteStartObject();
@@ -61,7 +62,7 @@ internal static class MessageEndpoints
             throw ApiException.InvalidField("id", "must be an envelope id (a UUID)");
         }
 
-        await grains.GetGrain<IDeviceGrain>(context.Device().Address.GrainKey).AckAsync([envelopeId]);
+        await grains.Get<IDeviceGrain>(context.Device().Address.GrainKey).AckAsync([envelopeId]);
         return Results.NoContent();
     }
 }
