@@ -137,23 +137,28 @@ def measure(side, rnd):
     report = json.load(open(path))
     r = report["results"]
     started = datetime.datetime.fromisoformat(report["startedAt"]).timestamp() * 1000
+    samples = [tuple(map(int, line.split())) for line in open(os.path.join(run_dir, f"{side}-{rnd}.cpu")) if len(line.split()) == 2]
     # The per-second delivery counts of the load phase, less its first WARMUP seconds (JIT tiering, caches filling)
     # and its last second (partial).
-    seconds = [e for e in r["timeline"] if e["operation"] == "deliver"]
+    seconds = [e for e in r.get("timeline", []) if e["operation"] == "deliver"]
     seconds = [e for e in seconds if e["seconds"] >= seconds[0]["seconds"] + warmup][:-1] if seconds else []
-    if len(seconds) < 5:
-        return None
-    start = started + (seconds[0]["seconds"] - 1) * 1000
-    end = started + seconds[-1]["seconds"] * 1000
-    delivered = sum(e["count"] for e in seconds)
-    samples = [tuple(map(int, line.split())) for line in open(os.path.join(run_dir, f"{side}-{rnd}.cpu")) if len(line.split()) == 2]
-    if len(samples) < 2:
+    if len(seconds) >= 5:
+        start = started + (seconds[0]["seconds"] - 1) * 1000
+        end = started + seconds[-1]["seconds"] * 1000
+        rate = sum(e["count"] for e in seconds) / ((end - start) / 1000)
+    else:
+        # A load tool without a timeline (older commits): the whole run's rate, which is steady after the first
+        # seconds, and the CPU of its measured window less the warm-up.
+        finished = datetime.datetime.fromisoformat(report["finishedAt"]).timestamp() * 1000
+        end = finished - r.get("drainSeconds", 0) * 1000 - 1000
+        start = end - (r["measuredSeconds"] - 1 - warmup) * 1000
+        rate = r["envelopesPerSecond"]
+    if len(samples) < 2 or end - start < 5000:
         return None
     nearest = lambda t: min(samples, key=lambda s: abs(s[0] - t))
     a, b = nearest(start), nearest(end)
     window = (b[0] - a[0]) / 1000
     cpu = (b[1] - a[1]) / os.sysconf("SC_CLK_TCK")
-    rate = delivered / ((end - start) / 1000)
     deliver = r["latency"].get("deliver", {})
     env = r["envelopes"]
     return {

@@ -1,7 +1,9 @@
 using System.Data;
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Cluster.Persistence;
 
@@ -13,11 +15,16 @@ namespace Cluster.Persistence;
 /// <remarks>
 /// <c>synchronous</c> and <c>busy_timeout</c> belong to a connection, not to the file, and cannot be
 /// put in a Microsoft.Data.Sqlite connection string, so they are applied each time one of these
-/// connections opens, however it is opened. The busy timeout is also the connection string's
+/// connections opens, however it is opened: once per SQLite connection handle, which the pool keeps open across
+/// opens and closes (running them on every open of a pooled connection cost a statement per lookup). The busy timeout is also the connection string's
 /// <c>Default Timeout</c> (see <see cref="SqliteConnectionStrings.ForFile"/>).
 /// </remarks>
 public sealed class SqliteFileDataSource : DbDataSource
 {
+    // The PRAGMAs last applied to each open SQLite handle, by any data source of the process (two of one file may
+    // differ): a pooled handle that comes back with other ones gets these again.
+    private static readonly ConditionalWeakTable<sqlite3, string> Applied = [];
+
     private readonly string pragmas;
 
     /// <summary>Creates a data source for the database file at <paramref name="databasePath"/>.</summary>
@@ -89,8 +96,21 @@ public sealed class SqliteFileDataSource : DbDataSource
             return;
         }
 
-        using var command = ((SqliteConnection)sender).CreateCommand();
-        command.CommandText = pragmas;
-        command.ExecuteNonQuery();
+        var connection = (SqliteConnection)sender;
+        if (connection.Handle is { } handle && Applied.TryGetValue(handle, out var applied) && string.Equals(applied, pragmas, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = pragmas;
+            command.ExecuteNonQuery();
+        }
+
+        if (connection.Handle is { } opened)
+        {
+            Applied.AddOrUpdate(opened, pragmas);
+        }
     }
 }

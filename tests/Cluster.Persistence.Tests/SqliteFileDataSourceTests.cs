@@ -35,6 +35,29 @@ public sealed class SqliteFileDataSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenConnectionAsync_PooledHandleAgainAndOtherSourceBetween_EachOpenHasItsSourcesPragmas()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        await using var normal = new SqliteFileDataSource(DatabasePath, SqliteSynchronous.Normal, TimeSpan.FromSeconds(7));
+        await using var extra = new SqliteFileDataSource(DatabasePath, SqliteSynchronous.Extra, TimeSpan.FromSeconds(7));
+        object? firstHandle;
+        await using (var first = await normal.OpenSqliteConnectionAsync(cancel))
+        {
+            firstHandle = first.Handle;
+        }
+
+        // The same pooled SQLite handle again (the pragmas are not run a second time), then through a source with
+        // other pragmas and the same connection string (so the same pool), then through the first source again: each open has its own source's.
+        foreach (var (source, synchronous, timeout) in new[] { (normal, 1L, 7000L), (extra, 3L, 7000L), (normal, 1L, 7000L) })
+        {
+            await using var connection = await source.OpenSqliteConnectionAsync(cancel);
+            Assert.Same(firstHandle, connection.Handle);
+            Assert.Equal(synchronous, Pragma(connection, "synchronous"));
+            Assert.Equal(timeout, Pragma(connection, "busy_timeout"));
+        }
+    }
+
+    [Fact]
     public void ForFile_RelativePath_IsAbsoluteWithBusyTimeoutAsDefaultTimeout()
     {
         var builder = new SqliteConnectionStringBuilder(SqliteConnectionStrings.ForFile("data/cluster.db", TimeSpan.FromSeconds(12)));
