@@ -15,6 +15,8 @@
 #
 # Environment:
 #   ROUNDS        runs per side (default 2)
+#   B_SCENARIO    another scenario for side B (words, as after "--"), e.g. to compare a group fan-out's
+#                 cost per delivered copy with direct sends' on one commit: B_SCENARIO='group-fanout ...' . .
 #   A_ENV, B_ENV  extra environment for side A's / side B's silo, e.g. 'DOTNET_gcServer=1 X=y'
 #   SILO_ARGS     settings for both silos (default --Auth:PasswordHashIterations=1000, so that registering
 #                 the load's accounts does not dominate the run; the default iterations are the product's)
@@ -91,6 +93,7 @@ name_a="$(describe "$tree_a" "$base")"
 name_b="$(describe "$tree_b" "$candidate")"
 [[ -n "${A_ENV:-}" ]] && name_a="$name_a ($A_ENV)"
 [[ -n "${B_ENV:-}" ]] && name_b="$name_b ($B_ENV)"
+[[ -n "${B_SCENARIO:-}" ]] && name_b="$name_b, ${B_SCENARIO%% *}"
 
 # Samples the CPU ticks of the silo started from TREE every 0.5 s: "epoch-ms ticks" lines.
 sample() {
@@ -107,13 +110,17 @@ sample() {
 
 one_run() {
     local side="$1" tree="$2" extra_env="$3" round="$4"
+    local -a args=("${scenario[@]}")
+    if [[ "$side" == B && -n "${B_SCENARIO:-}" ]]; then
+        read -r -a args <<< "$B_SCENARIO"
+    fi
     local report="$run_dir/$side-$round.json" cpu="$run_dir/$side-$round.cpu" sampler rc=0
     sample "$tree" "$cpu" &
     sampler=$!
-    log "round $round, side $side: ${scenario[*]}"
+    log "round $round, side $side: ${args[*]}"
     # shellcheck disable=SC2086 # extra_env is a list of NAME=value words on purpose
     env $extra_env LOADTEST_NO_BUILD=1 LOADTEST_SILO_ARGS="$silo_args" \
-        bash "$tree/bench/loadtest.sh" embedded "${scenario[@]}" --report "$report" > "$run_dir/$side-$round.log" 2>&1 || rc=$?
+        bash "$tree/bench/loadtest.sh" embedded "${args[@]}" --report "$report" > "$run_dir/$side-$round.log" 2>&1 || rc=$?
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     [[ $rc -eq 0 ]] || log "round $round, side $side: the load tool exited $rc (see $run_dir/$side-$round.log)"
