@@ -142,6 +142,26 @@ public sealed class RawWebSocket : IDisposable
     /// <summary>Sends a text frame, masked as a client must.</summary>
     public async Task SendTextAsync(string text)
     {
+        var frame = TextFrame(text);
+        await stream.WriteAsync(frame);
+    }
+
+    /// <summary>
+    /// Sends the first <paramref name="bytes"/> bytes of a masked text frame (its header included) and returns the rest,
+    /// for <see cref="SendBytesAsync"/>: until then the server is in the middle of reading the frame.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>> SendTextPartlyAsync(string text, int bytes)
+    {
+        var frame = TextFrame(text);
+        await stream.WriteAsync(frame.AsMemory(0, bytes));
+        return frame.AsMemory(bytes);
+    }
+
+    /// <summary>Sends bytes as they are (the rest of a frame begun by <see cref="SendTextPartlyAsync"/>).</summary>
+    public async Task SendBytesAsync(ReadOnlyMemory<byte> bytes) => await stream.WriteAsync(bytes);
+
+    private static byte[] TextFrame(string text)
+    {
         var payload = Encoding.UTF8.GetBytes(text);
         var header = new List<byte> { 0x81 };
         if (payload.Length < 126)
@@ -162,8 +182,7 @@ public sealed class RawWebSocket : IDisposable
             payload[i] ^= mask[i % 4];
         }
 
-        await stream.WriteAsync(header.ToArray());
-        await stream.WriteAsync(payload);
+        return [.. header, .. payload];
     }
 
     /// <summary>Sends <c>{"kind":"ack","ids":[...]}</c>.</summary>

@@ -51,6 +51,9 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
     private int frames;
     private long peakBytes;
     private long dropped;
+
+    // Bytes of pooled read buffer held while a client frame is read, 0 between frames: changed by ReadBufferRented only.
+    private long readBufferBytes;
     private ITimer? slowTimer;
     private WebSocketCloseStatus? closeStatus;
     private string? closeReason;
@@ -103,6 +106,15 @@ internal sealed class DeviceSocketConnection : IDeviceConnection
 
     /// <summary>Frames this socket dropped because its device did not read fast enough.</summary>
     public long DroppedFrames => Interlocked.Read(ref dropped);
+
+    /// <summary>
+    /// Bytes of read buffer this socket holds now: a pooled buffer while a client frame is being read, none while the
+    /// socket waits for its next frame (an idle socket holds no buffer).
+    /// </summary>
+    public long ReadBufferBytes => Interlocked.Read(ref readBufferBytes);
+
+    /// <summary>The reader rented (positive) or gave back (negative) <paramref name="bytes"/> of read buffer.</summary>
+    public void ReadBufferRented(int bytes) => Interlocked.Add(ref readBufferBytes, bytes);
 
     public Task SendAsync(IReadOnlyList<DeviceFrame> frames)
     {

@@ -381,6 +381,7 @@ internal sealed partial class DeviceSockets(
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(FirstFrameBufferBytes, maxFrameBytes));
+        connection.ReadBufferRented(buffer.Length);
         try
         {
             var length = 0;
@@ -397,6 +398,7 @@ internal sealed partial class DeviceSockets(
                 {
                     var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, maxFrameBytes));
                     buffer.AsSpan(0, length).CopyTo(larger);
+                    connection.ReadBufferRented(larger.Length - buffer.Length);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
@@ -410,6 +412,7 @@ internal sealed partial class DeviceSockets(
         }
         finally
         {
+            connection.ReadBufferRented(-buffer.Length);
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
