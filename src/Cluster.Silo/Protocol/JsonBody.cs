@@ -33,7 +33,7 @@ internal static class JsonBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new ApiException(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "the request body is too large");
+            throw JsonRequestBody.TooLarge();
         }
     }
 
