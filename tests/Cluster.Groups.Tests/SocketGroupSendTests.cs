@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Cluster.Persistence;
 using Cluster.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
 using static Cluster.Groups.Tests.GroupSends;
 
 namespace Cluster.Groups.Tests;
@@ -128,6 +130,42 @@ public sealed class SocketGroupSendTests(SiloFixture fixture) : IClassFixture<Si
         Assert.Equal((200, 200), (first.Status, Status(second)));
         Assert.Equal((429, "group_sends_device", 60), (overHttp.Status, (string?)overHttp.Body!["limit"], overHttp.RetryAfterSeconds));
         SocketRequestFrames.SameAnswer(overHttp, overSocket, "the third group send, over the socket");
+        Assert.Equal(2, (await QueuedAsync(silo, devices[1])).Length);
+    }
+
+    [Fact]
+    public async Task RequestsOfEveryTypePastTheInFlightBound_429AtOnce_HeldGroupSendAnsweredOnlyOnceDurable()
+    {
+        var gate = new EnqueueGate();
+        await using var silo = await TestSilo.StartAsync(new TestSiloSettings
+        {
+            Settings = new Dictionary<string, string> { ["Sockets:MaxInFlightRequests"] = "2" },
+            Services = services => services.AddSingleton<IIncomingGrainCallFilter>(gate),
+        }, Cancel);
+        var (groupId, devices) = await GroupAsync(silo, 1, 1);
+        var sender = devices[0];
+        await using var socket = await TestSocket.ConnectAsync(silo, sender, Cancel);
+        await socket.ReadBacklogAsync();
+
+        await socket.SendRawAsync(SocketRequestFrames.Request("g1", Type, new JsonObject { ["groupId"] = groupId }, Body(View(sender, devices), "held")));
+        await socket.SendRawAsync(SocketRequestFrames.Request("g2", Type, new JsonObject { ["groupId"] = groupId }, Body(View(sender, devices), "held too")));
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(20), Cancel);
+        var refusals = new List<JsonObject>();
+        foreach (var (type, parameters) in new (string, JsonObject?)[]
+        {
+            ("startCall", null), ("answerCall", new() { ["callId"] = Guid.NewGuid().ToString("N") }), ("rejectCall", new() { ["callId"] = "x" }),
+            ("hangupCall", null), ("relayIce", null), ("sendMessages", new() { ["accountId"] = devices[1].AccountId }), (Type, new() { ["groupId"] = groupId }),
+        })
+        {
+            refusals.Add(await SocketRequestFrames.AnswerAsync(socket, type, parameters, new JsonObject()));
+        }
+
+        Assert.All(refusals, r => Assert.Equal((429, "socket_requests_in_flight", 1), ((int)r["status"]!, (string?)r["body"]!["limit"], (int?)r["retryAfter"])));
+        Assert.False(socket.TryTake(out _), "a held group send was answered before its copies were stored");
+        gate.Release();
+        var answers = new[] { await socket.NextAsync("g1 or g2's answer"), await socket.NextAsync("g1 or g2's answer") };
+        Assert.Equal(["g1", "g2"], answers.Select(a => (string)a["id"]!).Order());
+        Assert.All(answers, a => Assert.Equal(200, (int)a["status"]!));
         Assert.Equal(2, (await QueuedAsync(silo, devices[1])).Length);
     }
 
