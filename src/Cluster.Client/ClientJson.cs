@@ -44,6 +44,9 @@ namespace Cluster.Client;
 [JsonSerializable(typeof(ProvisioningBody))]
 [JsonSerializable(typeof(AckFrame))]
 [JsonSerializable(typeof(SendMessagesFrame))]
+[JsonSerializable(typeof(GroupMessageFrame))]
+[JsonSerializable(typeof(StartCallFrame))]
+[JsonSerializable(typeof(CallActionFrame))]
 [JsonSerializable(typeof(AppStateHead))]
 [JsonSerializable(typeof(AppStateHeadList))]
 [JsonSerializable(typeof(AppStatePage))]
@@ -77,3 +80,15 @@ internal sealed record AckFrame(string Kind, IReadOnlyList<Guid> Ids);
 
 /// <summary>A <c>sendMessages</c> request over the device socket: <c>PUT /v1/messages/{accountId}</c> as a frame.</summary>
 internal sealed record SendMessagesFrame(string Kind, string Id, string Type, string AccountId, OutgoingMessage Body);
+
+/// <summary>A <c>sendGroupMessage</c> request over the device socket: <c>PUT /v1/groups/{groupId}/messages</c> as a frame.</summary>
+internal sealed record GroupMessageFrame(string Kind, string Id, string Type, string GroupId, Groups.GroupMessage Body);
+
+/// <summary>A <c>startCall</c> request over the device socket: <c>POST /v1/calls</c> as a frame.</summary>
+internal sealed record StartCallFrame(string Kind, string Id, string Type, StartCallBody Body);
+
+/// <summary>
+/// An <c>answerCall</c>, <c>rejectCall</c>, <c>hangupCall</c> or <c>relayIce</c> request over the device socket:
+/// <c>POST /v1/calls/{callId}/{action}</c> as a frame, with a body for answer and ICE.
+/// </summary>
+internal sealed record CallActionFrame(string Kind, string Id, string Type, string CallId, PayloadBody? Body);

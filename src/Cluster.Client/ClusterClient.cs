@@ -61,13 +61,14 @@ public sealed class ClusterClient : IDisposable
     public SendRetryPolicy SendRetries { get; init; } = SendRetryPolicy.Default;
 
     /// <summary>
-    /// This device's socket, when it has one open: <see cref="SendMessageAsync"/> goes over it while it is connected
+    /// This device's socket, when it has one open: <see cref="SendMessageAsync"/>, <see cref="SendGroupMessageAsync"/> and
+    /// the call actions (<see cref="StartCallAsync"/>, answer, reject, hang up, ICE) go over it while it is connected
     /// (unless <see cref="SendOver"/> is <see cref="SendTransport.Http"/>), so that a send costs no HTTP request. It must
     /// be the socket of <see cref="Credentials"/>' device. Default none: every send is HTTP.
     /// </summary>
     public DeviceConnection? Connection { get; init; }
 
-    /// <summary>How <see cref="SendMessageAsync"/> reaches the server. Default <see cref="SendTransport.Socket"/>: over <see cref="Connection"/> while it is connected, else HTTP.</summary>
+    /// <summary>How <see cref="SendMessageAsync"/>, <see cref="SendGroupMessageAsync"/> and the call actions reach the server. Default <see cref="SendTransport.Socket"/>: over <see cref="Connection"/> while it is connected, else HTTP.</summary>
     public SendTransport SendOver { get; init; } = SendTransport.Socket;
 
     /// <summary>A client for another device on the same connection pool (and the same retry policy and transport; no socket).</summary>
@@ -174,7 +175,7 @@ public sealed class ClusterClient : IDisposable
         var idempotent = message.ClientMessageId is null ? message with { ClientMessageId = Guid.NewGuid().ToString("N") } : message;
         var path = $"/v1/messages/{Uri.EscapeDataString(accountId)}";
         return SendRetries.RunAsync(
-            attempt => SendOver == SendTransport.Socket && Connection is { IsConnected: true } socket
+            attempt => OverSocket() is { } socket
                 ? socket.SendMessageAsync(accountId, idempotent, attempt)
                 : SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.OutgoingMessage, ClientJson.Default.SendResult, attempt),
             cancellationToken);
@@ -208,7 +209,8 @@ public sealed class ClusterClient : IDisposable
     /// <summary>
     /// <c>PUT /v1/groups/{groupId}/messages</c>: one sender-key ciphertext for every device of every member but this one;
     /// returns once every copy is durable. A 409/410 throws <see cref="Groups.GroupViewMismatchException"/>. Retried like
-    /// <see cref="SendMessageAsync"/> (a message without an id gets a random one first).
+    /// <see cref="SendMessageAsync"/> (a message without an id gets a random one first), and over <see cref="Connection"/>
+    /// as it goes (see <see cref="SendOver"/>).
     /// </summary>
     public Task SendGroupMessageAsync(string groupId, Groups.GroupMessage message, CancellationToken cancellationToken = default)
     {
@@ -216,7 +218,16 @@ public sealed class ClusterClient : IDisposable
         var idempotent = message.ClientMessageId is null ? message with { ClientMessageId = Guid.NewGuid().ToString("N") } : message;
         var path = $"{GroupPath(groupId)}/messages";
         return SendRetries.RunAsync(
-            attempt => SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.GroupMessage, ClientJson.Default.GroupSendAnswer, attempt),
+            async attempt =>
+            {
+                if (OverSocket() is { } socket)
+                {
+                    await socket.SendGroupMessageAsync(groupId, idempotent, attempt);
+                    return groupId;
+                }
+
+                return (await SendAsync(HttpMethod.Put, path, idempotent, ClientJson.Default.GroupMessage, ClientJson.Default.GroupSendAnswer, attempt)).GroupId;
+            },
             cancellationToken);
     }
 
@@ -229,12 +240,17 @@ public sealed class ClusterClient : IDisposable
         SendAsync(HttpMethod.Delete, $"/v1/messages/{envelopeId:D}", cancellationToken);
 
     /// <summary><c>POST /v1/calls</c>: rings every device of <paramref name="to"/>, one sealed offer each; returns the call id.</summary>
+    /// <remarks>
+    /// This and the other call actions go over <see cref="Connection"/> while it is connected (see <see cref="SendOver"/>),
+    /// with the same answers and exceptions as over HTTP; they are not retried (a socket that closes before the answer
+    /// throws <see cref="DeviceSocketUnavailableException"/>).
+    /// </remarks>
     public async Task<string> StartCallAsync(string to, IReadOnlyList<CallOffer> offers, CancellationToken cancellationToken = default) =>
-        (await SendAsync(HttpMethod.Post, "/v1/calls", new StartCallBody(to, offers), ClientJson.Default.StartCallBody, ClientJson.Default.CallIdAnswer, cancellationToken)).CallId;
+        OverSocket() is { } socket ? await socket.StartCallAsync(to, offers, cancellationToken) : (await SendAsync(HttpMethod.Post, "/v1/calls", new StartCallBody(to, offers), ClientJson.Default.StartCallBody, ClientJson.Default.CallIdAnswer, cancellationToken)).CallId;
 
     /// <summary><c>POST /v1/calls/{callId}/answer</c>: answers a ringing call; a later answer (another device won) throws 409 <c>call_not_ringing</c>.</summary>
     public Task AnswerCallAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/answer", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
+        OverSocket() is { } socket ? socket.CallActionAsync("answerCall", callId, payload, cancellationToken) : SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/answer", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
 
     /// <summary>
     /// <c>GET /v1/calls/{callId}</c>: this device's own offer while the call rings (after a <c>call</c> push); throws 409
@@ -245,15 +261,15 @@ public sealed class ClusterClient : IDisposable
 
     /// <summary><c>POST /v1/calls/{callId}/reject</c>: rejects a ringing call; the call ends.</summary>
     public Task RejectCallAsync(string callId, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/reject", cancellationToken);
+        OverSocket() is { } socket ? socket.CallActionAsync("rejectCall", callId, null, cancellationToken) : SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/reject", cancellationToken);
 
     /// <summary><c>POST /v1/calls/{callId}/hangup</c>: ends the call.</summary>
     public Task HangUpAsync(string callId, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/hangup", cancellationToken);
+        OverSocket() is { } socket ? socket.CallActionAsync("hangupCall", callId, null, cancellationToken) : SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/hangup", cancellationToken);
 
     /// <summary><c>POST /v1/calls/{callId}/ice</c>: relays a sealed ICE candidate to the other party's device.</summary>
     public Task SendIceAsync(string callId, byte[] payload, CancellationToken cancellationToken = default) =>
-        SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/ice", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
+        OverSocket() is { } socket ? socket.CallActionAsync("relayIce", callId, payload, cancellationToken) : SendAsync(HttpMethod.Post, $"/v1/calls/{Uri.EscapeDataString(callId)}/ice", new PayloadBody(payload), ClientJson.Default.PayloadBody, cancellationToken);
 
     /// <summary><c>PUT /v1/push/subscription</c>: registers or replaces this device's push target (docs/push.md).</summary>
     public Task SetPushSubscriptionAsync(Push.WebPushSubscription subscription, CancellationToken cancellationToken = default) =>
@@ -364,6 +380,9 @@ public sealed class ClusterClient : IDisposable
         request.Content = JsonContent.Create(body, bodyType);
         return await ReadAsync(request, answerType, cancellationToken);
     }
+
+    /// <summary>The socket a request goes over now (<see cref="SendOver"/> says socket and <see cref="Connection"/> is connected), else null: HTTP.</summary>
+    private DeviceConnection? OverSocket() => SendOver == SendTransport.Socket && Connection is { IsConnected: true } socket ? socket : null;
 
     private static string GroupPath(string groupId) => $"/v1/groups/{Uri.EscapeDataString(groupId)}";
 

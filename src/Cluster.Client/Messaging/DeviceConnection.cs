@@ -188,10 +188,57 @@ public sealed class DeviceConnection : IAsyncDisposable
         var response = await RequestAsync(
             id => JsonSerializer.SerializeToUtf8Bytes(new SendMessagesFrame("request", id, "sendMessages", accountId, message), ClientJson.Default.SendMessagesFrame),
             cancellationToken);
-        return response.Status == (int)HttpStatusCode.OK
-            ? response.Body.Deserialize(ClientJson.Default.SendResult) ?? throw new ClusterApiException(HttpStatusCode.OK, "empty_answer", "sendMessages: the server answered null")
-            : throw ClusterClient.RefusalOf((HttpStatusCode)response.Status, response.Body.GetRawText(), null, response.RetryAfter);
+        return AnswerOf(response, "sendMessages", HttpStatusCode.OK, ClientJson.Default.SendResult);
     }
+
+    /// <summary>
+    /// <c>PUT /v1/groups/{groupId}/messages</c> over the socket (a <c>sendGroupMessage</c> request): returns once every
+    /// copy is durable, and throws what <see cref="ClusterClient.SendGroupMessageAsync"/> throws for a refusal. Not
+    /// retried here, as <see cref="SendMessageAsync"/>.
+    /// </summary>
+    public async Task SendGroupMessageAsync(string groupId, Groups.GroupMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(groupId);
+        ArgumentNullException.ThrowIfNull(message);
+        var response = await RequestAsync(
+            id => JsonSerializer.SerializeToUtf8Bytes(new GroupMessageFrame("request", id, "sendGroupMessage", groupId, message), ClientJson.Default.GroupMessageFrame),
+            cancellationToken);
+        AnswerOf(response, "sendGroupMessage", HttpStatusCode.OK, ClientJson.Default.GroupSendAnswer);
+    }
+
+    /// <summary><c>POST /v1/calls</c> over the socket (a <c>startCall</c> request): the call id, or what <see cref="ClusterClient.StartCallAsync"/> throws.</summary>
+    public async Task<string> StartCallAsync(string to, IReadOnlyList<Calls.CallOffer> offers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentNullException.ThrowIfNull(offers);
+        var response = await RequestAsync(
+            id => JsonSerializer.SerializeToUtf8Bytes(new StartCallFrame("request", id, "startCall", new StartCallBody(to, offers)), ClientJson.Default.StartCallFrame),
+            cancellationToken);
+        return AnswerOf(response, "startCall", HttpStatusCode.Created, ClientJson.Default.CallIdAnswer).CallId;
+    }
+
+    /// <summary>
+    /// A call action over the socket: <paramref name="type"/> is <c>answerCall</c>, <c>rejectCall</c>, <c>hangupCall</c>
+    /// or <c>relayIce</c> (<paramref name="payload"/> for answer and ICE); the refusals of the HTTP routes throw alike.
+    /// </summary>
+    internal async Task CallActionAsync(string type, string callId, byte[]? payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(callId);
+        var response = await RequestAsync(
+            id => JsonSerializer.SerializeToUtf8Bytes(
+                new CallActionFrame("request", id, type, callId, payload is null ? null : new PayloadBody(payload)), ClientJson.Default.CallActionFrame),
+            cancellationToken);
+        if (response.Status is < 200 or > 299)
+        {
+            throw ClusterClient.RefusalOf((HttpStatusCode)response.Status, response.Body.GetRawText(), null, response.RetryAfter);
+        }
+    }
+
+    /// <summary>The answer of a request that succeeds with <paramref name="ok"/>; a refusal throws as over HTTP.</summary>
+    private static TAnswer AnswerOf<TAnswer>(SocketResponse response, string type, HttpStatusCode ok, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TAnswer> answerType) =>
+        response.Status == (int)ok
+            ? response.Body.Deserialize(answerType) ?? throw new ClusterApiException(ok, "empty_answer", $"{type}: the server answered null")
+            : throw ClusterClient.RefusalOf((HttpStatusCode)response.Status, response.Body.GetRawText(), null, response.RetryAfter);
 
     /// <summary>
     /// Closes the socket with a normal closure and stops reconnecting. Acks already sent are applied before the server

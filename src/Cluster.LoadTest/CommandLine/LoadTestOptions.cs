@@ -60,9 +60,10 @@ internal sealed record LoadTestOptions
           --group-size N           group-fanout: accounts per group, 2..1024, before the removal (default 8)
           --idle T                 connect-storm: how long to hold the sockets idle before measuring (default 10s)
           --request-timeout T      one HTTP request (default 30s)
-          --send-over http|socket  how a device sends messages: over its connected socket (request frames,
-                                   no HTTP request per send; HTTP while it is disconnected) or always
-                                   PUT /v1/messages (default socket)
+          --send-over http|socket  how a device sends messages, group messages and call actions (the
+                                   group-fanout and calls scenarios too): over its connected socket
+                                   (request frames, no HTTP request each; HTTP while it is disconnected)
+                                   or always over HTTP (default socket)
           --interval T             the report's timeline resolution (default 1s, at least 50ms)
           --max-in-flight N        open loop: operations in flight at most (default 10000)
           --seed N                 seed for the random picks (default: random)
@@ -122,7 +123,7 @@ internal sealed record LoadTestOptions
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How devices send messages (<c>--send-over</c>): over their sockets unless told <c>http</c>.</summary>
+    /// <summary>How devices send messages, group messages and call actions (<c>--send-over</c>): over their sockets unless told <c>http</c>.</summary>
     public Cluster.Client.Messaging.SendTransport SendOver { get; init; } = Cluster.Client.Messaging.SendTransport.Socket;
 
     /// <summary>The timeline's resolution: each operation's interval histogram and the error count are taken this often.</summary>

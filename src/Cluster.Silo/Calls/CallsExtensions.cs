@@ -9,6 +9,7 @@ internal static class CallsExtensions
     {
         builder.Services.AddOptions<CallOptions>().BindConfiguration(CallOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CallActions>();
         return builder;
     }
 

@@ -28,31 +28,27 @@ public sealed record GroupStaleDevicesError(string Error, string Message, IReadO
 /// </summary>
 internal static class DeviceMismatch
 {
+    /// <summary>409 <c>mismatched_devices</c>, for any transport.</summary>
     /// <param name="message">What did not cover whose devices, e.g. "the messages do not cover exactly the destination's current devices".</param>
     /// <param name="missing">Current devices the fan-out left out, ascending.</param>
     /// <param name="extra">Devices named that the destination does not have, ascending.</param>
-    public static IResult Mismatched(string message, IReadOnlyList<int> missing, IReadOnlyList<int> extra) => MismatchedAnswer(message, missing, extra).ToResult();
-
-    public static IResult Stale(IReadOnlyList<int> stale) => StaleAnswer(stale).ToResult();
-
-    /// <summary>The 409 of <see cref="Mismatched"/>, for any transport.</summary>
     public static Answer MismatchedAnswer(string message, IReadOnlyList<int> missing, IReadOnlyList<int> extra) => Answer.Json(
         StatusCodes.Status409Conflict, new MismatchedDevicesError("mismatched_devices", message, missing, extra), ProtocolJson.Default.MismatchedDevicesError);
 
-    /// <summary>The 410 of <see cref="Stale"/>, for any transport.</summary>
+    /// <summary>410 <c>stale_devices</c>, for any transport.</summary>
     public static Answer StaleAnswer(IReadOnlyList<int> stale) => Answer.Json(
         StatusCodes.Status410Gone, new StaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", stale), ProtocolJson.Default.StaleDevicesError);
 
     /// <summary>A group send's 409 <c>mismatched_devices</c>: the direct send's lists, per member account, plus the members that differ.</summary>
-    public static IResult GroupMismatched(IReadOnlyList<string> missingMembers, IReadOnlyList<string> unknownMembers, IReadOnlyList<AccountDeviceMismatch> accounts) => Results.Json(
+    public static Answer GroupMismatchedAnswer(IReadOnlyList<string> missingMembers, IReadOnlyList<string> unknownMembers, IReadOnlyList<AccountDeviceMismatch> accounts) => Answer.Json(
+        StatusCodes.Status409Conflict,
         new GroupMismatchedDevicesError(
             "mismatched_devices", "the recipients do not cover exactly the group's current members and their devices", missingMembers, unknownMembers, accounts),
-        ProtocolJson.Default.GroupMismatchedDevicesError,
-        statusCode: StatusCodes.Status409Conflict);
+        ProtocolJson.Default.GroupMismatchedDevicesError);
 
     /// <summary>A group send's 410 <c>stale_devices</c>, per member account.</summary>
-    public static IResult GroupStale(IReadOnlyList<AccountStaleDevices> accounts) => Results.Json(
+    public static Answer GroupStaleAnswer(IReadOnlyList<AccountStaleDevices> accounts) => Answer.Json(
+        StatusCodes.Status410Gone,
         new GroupStaleDevicesError("stale_devices", "some registration ids are not the devices' current ones", accounts),
-        ProtocolJson.Default.GroupStaleDevicesError,
-        statusCode: StatusCodes.Status410Gone);
+        ProtocolJson.Default.GroupStaleDevicesError);
 }

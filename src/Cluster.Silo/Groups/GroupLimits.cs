@@ -40,7 +40,7 @@ public sealed class GroupLimitOptions
     public int MaxTrackedKeys { get; set; } = 100_000;
 }
 
-/// <summary>The group buckets in this silo's memory, applied as endpoint filters (<see cref="Sends"/>, <see cref="Changes"/>) before the body is read.</summary>
+/// <summary>The group buckets in this silo's memory, the change routes' as an endpoint filter (<see cref="Changes"/>), the send route's by <see cref="GroupSends"/>; both before the body is read.</summary>
 internal sealed class GroupLimits(IOptions<GroupLimitOptions> options, [FromKeyedServices(ClusterClock.Key)] TimeProvider time)
 {
     private readonly TokenBuckets<DeviceAddress> sends = new(
@@ -49,9 +49,13 @@ internal sealed class GroupLimits(IOptions<GroupLimitOptions> options, [FromKeye
     private readonly TokenBuckets<DeviceAddress> changes = new(
         options.Value.ChangesPerDeviceBurst, TimeSpan.FromSeconds(options.Value.ChangesPerDeviceRefillSeconds), options.Value.MaxTrackedKeys, time);
 
-    /// <summary>The filter of the group send route.</summary>
-    public static ValueTask<object?> Sends(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        Filter(context, next, static limits => limits.sends, Limits.GroupSendsDevice, "too many group sends from this device");
+    /// <summary>
+    /// Takes a group send of <paramref name="device"/>, over HTTP or the socket alike (<see cref="GroupSends"/>); the
+    /// refusal when over the limit.
+    /// </summary>
+    public RateLimitRefusal? TrySend(DeviceAddress device) => sends.TryTake(device, out var wait)
+        ? null
+        : RateLimitRefusal.TooMany(Limits.GroupSendsDevice, wait, "too many group sends from this device");
 
     /// <summary>The filter of the group change routes.</summary>
     public static ValueTask<object?> Changes(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>

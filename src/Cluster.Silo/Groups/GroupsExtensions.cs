@@ -13,6 +13,7 @@ internal static class GroupsExtensions
         builder.Services.AddOptions<GroupLimitOptions>().BindConfiguration(GroupLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<GroupLimits>();
+        builder.Services.AddSingleton<GroupSends>();
         builder.Services.AddHostedService<GroupBodySweeper>();
         return builder;
     }

@@ -33,7 +33,8 @@ public sealed record SendMessagesResponse(bool NeedsSync);
 
 /// <summary>
 /// What a device sends up its socket: <c>{"kind":"ack","ids":[...]}</c>, or a request
-/// <c>{"kind":"request","id":"...","type":"sendMessages","accountId":"+1...","body":{...}}</c> (<see cref="SocketRequests"/>).
+/// <c>{"kind":"request","id":"...","type":"sendMessages","accountId":"+1...","body":{...}}</c> (<see cref="SocketRequests"/>;
+/// <c>groupId</c> or <c>callId</c> in place of <c>accountId</c> for the group and call types).
 /// </summary>
 public sealed class SocketClientFrame
 {
@@ -49,6 +50,12 @@ public sealed class SocketClientFrame
 
     /// <summary>The route's <c>{accountId}</c>: the destination of a send.</summary>
     public string? AccountId { get; set; }
+
+    /// <summary>The route's <c>{groupId}</c> (<c>sendGroupMessage</c>).</summary>
+    public string? GroupId { get; set; }
+
+    /// <summary>The route's <c>{callId}</c> (<c>answerCall</c>, <c>rejectCall</c>, <c>hangupCall</c>, <c>relayIce</c>).</summary>
+    public string? CallId { get; set; }
 
     /// <summary>The route's JSON body.</summary>
     public System.Text.Json.JsonElement? Body { get; set; }

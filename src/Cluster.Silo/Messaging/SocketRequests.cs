@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Grains.Observability;
+using Cluster.Silo.Calls;
+using Cluster.Silo.Groups;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 
@@ -11,9 +14,11 @@ namespace Cluster.Silo.Messaging;
 
 /// <summary>
 /// Requests a device makes over its socket instead of HTTP (docs/protocol.md, "Requests over the device socket"): a
-/// request frame names a type (<c>sendMessages</c>), an id the client chose, the route's parameters and its body; it runs
-/// through the same code as its HTTP route (<see cref="MessageSends"/>), and its response frame carries the id back with
-/// the status and the body HTTP would answer, once the envelopes are durable. Per socket (one <see cref="Session"/>): at
+/// request frame names a type (the operation id of its HTTP route: <c>sendMessages</c>, <c>sendGroupMessage</c>,
+/// <c>startCall</c>, <c>answerCall</c>, <c>rejectCall</c>, <c>hangupCall</c>, <c>relayIce</c>), an id the client chose,
+/// the route's parameters and its body; it runs through the same code as its HTTP route (<see cref="MessageSends"/>,
+/// <see cref="GroupSends"/>, <see cref="CallActions"/>), with the same limits, and its response frame carries the id
+/// back with the status and the body HTTP would answer, once what it stores is durable. Per socket (one <see cref="Session"/>): at
 /// most <see cref="DeviceSocketOptions.MaxInFlightRequests"/> requests and <see cref="DeviceSocketOptions.MaxInFlightRequestBytes"/>
 /// of their frames under way; past either, a 429 response at once and nothing done. Answers queue with the socket's other
 /// frames and are never dropped (a device that sends requests without reading the answers is closed with 4408, see
@@ -21,7 +26,7 @@ namespace Cluster.Silo.Messaging;
 /// naming the problem and the socket stays open; client input is never logged above Debug. Holds no state itself: each
 /// session holds its socket's counts.
 /// </summary>
-internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory grains, IOptions<DeviceSocketOptions> options, ILogger<SocketRequests> logger)
+internal sealed partial class SocketRequests
 {
     /// <summary>The request type of <c>PUT /v1/messages/{accountId}</c> (its OpenAPI operation id).</summary>
     public const string SendMessagesType = "sendMessages";
@@ -34,18 +39,46 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
     /// <summary>The client frame limit before requests existed; frames of any kind up to it are always read.</summary>
     private const int MinFrameBytes = 64 * 1024;
 
-    private static readonly KeyValuePair<string, object?> SendMessagesLabel = new("type", SendMessagesType);
     private static readonly KeyValuePair<string, object?> UnknownTypeLabel = new("type", "unknown");
     private static readonly KeyValuePair<string, object?> InvalidFrameLabel = new("status", "invalid_frame");
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = ProtocolJson.Default.Options.Encoder };
 
-    private readonly DeviceSocketOptions limits = options.Value;
+    private readonly IGrainFactory grains;
+    private readonly DeviceSocketOptions limits;
+    private readonly ILogger<SocketRequests> logger;
+    private readonly FrozenDictionary<string, RequestType> types;
+    private readonly string typeList;
+
+    public SocketRequests(
+        MessageSends sends, GroupSends groupSends, CallActions calls, IGrainFactory grains, IOptions<DeviceSocketOptions> options, ILogger<SocketRequests> logger)
+    {
+        this.grains = grains;
+        limits = options.Value;
+        this.logger = logger;
+        RequestType[] all =
+        [
+            new(SendMessagesType, sends.MaxBodyBytes, (device, credential, frame, body) => SendMessagesAsync(sends, device, credential, frame, body)),
+            new("sendGroupMessage", groupSends.MaxBodyBytes, (device, credential, frame, body) => groupSends.SendAsync(device, credential, frame.GroupId, body)),
+            new("startCall", calls.MaxStartBodyBytes, (device, _, _, body) => calls.StartAsync(device, body)),
+            new("answerCall", calls.MaxPayloadBodyBytes, (device, _, frame, body) => calls.AnswerAsync(device, frame.CallId, body)),
+            new("rejectCall", 0, (device, _, frame, _) => calls.RejectAsync(device, frame.CallId)),
+            new("hangupCall", 0, (device, _, frame, _) => calls.HangupAsync(device, frame.CallId)),
+            new("relayIce", calls.MaxPayloadBodyBytes, (device, _, frame, body) => calls.RelayIceAsync(device, frame.CallId, body)),
+        ];
+        types = all.ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+        typeList = string.Join(", ", all.Select(t => t.Name));
+        MaxFrameBytes = (int)Math.Min(int.MaxValue, Math.Max(MinFrameBytes, all.Max(t => t.MaxBodyBytes) + FrameOverheadBytes));
+    }
+
+    /// <summary>What a request of a type runs, as <paramref name="device"/> in its account's current <paramref name="credential"/>.</summary>
+    private delegate Task<Answer> Handler(DeviceAddress device, DeviceCredential credential, SocketClientFrame frame, JsonRequestBody body);
 
     /// <summary>
-    /// The largest client frame a device socket reads (larger ones close it with 1009): room for the largest body a send
-    /// takes over HTTP (<see cref="MessageSends.MaxBodyBytes"/>) and the frame around it, at least 64 KiB.
+    /// The largest client frame a device socket reads (larger ones close it with 1009): room for the largest body a
+    /// request takes over HTTP (<see cref="MessageSends.MaxBodyBytes"/> by default) and the frame around it, at least
+    /// 64 KiB. A request whose body is over its own type's HTTP limit is answered 413 <c>payload_too_large</c>.
     /// </summary>
-    public int MaxFrameBytes { get; } = (int)Math.Min(int.MaxValue, Math.Max(MinFrameBytes, sends.MaxBodyBytes + FrameOverheadBytes));
+    public int MaxFrameBytes { get; }
 
     /// <summary>The requests of one socket, authenticated as <paramref name="device"/> in <paramref name="incarnation"/>.</summary>
     public Session Open(DeviceSocketConnection connection, DeviceAddress device, Guid incarnation) => new(this, connection, device, incarnation);
@@ -159,7 +192,18 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
         ClusterMetrics.SocketRequests.Add(1, type, new KeyValuePair<string, object?>("status", status.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary><c>PUT /v1/messages/{accountId}</c>, in the order the HTTP route checks it.</summary>
-    private async Task<Answer> SendMessagesAsync(DeviceAddress device, Guid incarnation, SocketClientFrame frame)
+    private static async Task<Answer> SendMessagesAsync(MessageSends sends, DeviceAddress device, DeviceCredential credential, SocketClientFrame frame, JsonRequestBody body)
+    {
+        if (sends.Admit(device, frame.AccountId) is { } refusal)
+        {
+            return refusal.ToAnswer();
+        }
+
+        return await sends.SendAsync(device, credential, frame.AccountId!, await body.ReadAsync(ProtocolJson.Default.SendMessagesRequest, sends.MaxBodyBytes));
+    }
+
+    /// <summary>Runs one admitted request of <paramref name="type"/>; its answer.</summary>
+    private async Task<Answer> RunAsync(RequestType type, DeviceAddress device, Guid incarnation, SocketClientFrame frame, int frameBytes)
     {
         // As every HTTP request is authenticated: the device is still there, and the account's device count (needsSync)
         // and the incarnation (the idempotency scope) are the current ones. Counts as the device being seen, as HTTP does.
@@ -169,13 +213,7 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
             return Answer.Error(StatusCodes.Status401Unauthorized, "unauthorized", "this device was removed");
         }
 
-        if (sends.Admit(device, frame.AccountId) is { } refusal)
-        {
-            return refusal.ToAnswer();
-        }
-
-        var body = JsonBody.Read(frame.Body, ProtocolJson.Default.SendMessagesRequest);
-        return await sends.SendAsync(device, credential, frame.AccountId!, body);
+        return await type.Run(device, credential, frame, JsonRequestBody.Frame(frame.Body, frameBytes, FrameOverheadBytes));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A socket request {Type} failed on a transient cluster fault ({Exception}); answered 503")]
@@ -209,25 +247,25 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
                 return;
             }
 
-            if (frame.Type != SendMessagesType)
+            if (frame.Type is null || !owner.types.TryGetValue(frame.Type, out var type))
             {
                 Respond(id, UnknownTypeLabel, Answer.Of(frame.Type is null
                     ? ApiException.MissingField("type")
-                    : ApiException.InvalidField("type", $"not a request type; the types are: {SendMessagesType}")));
+                    : ApiException.InvalidField("type", $"not a request type; the types are: {owner.typeList}")));
                 return;
             }
 
             if (!TryStart(frameBytes))
             {
                 var limit = owner.limits;
-                Respond(id, SendMessagesLabel, RateLimitRefusal.TooMany(
+                Respond(id, type.Label, RateLimitRefusal.TooMany(
                     Limits.SocketRequestsInFlight,
                     TimeSpan.FromSeconds(1),
                     $"this socket has {limit.MaxInFlightRequests} requests or {limit.MaxInFlightRequestBytes} bytes of them under way; wait for their answers").ToAnswer());
                 return;
             }
 
-            _ = RunAsync(id, frame, frameBytes);
+            _ = RunAsync(id, type, frame, frameBytes);
         }
 
         /// <summary>Completes once no request is under way: their grain calls are done and their answers queued (or dropped, on a closed socket).</summary>
@@ -260,12 +298,12 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
             }
         }
 
-        private async Task RunAsync(string id, SocketClientFrame frame, int frameBytes)
+        private async Task RunAsync(string id, RequestType type, SocketClientFrame frame, int frameBytes)
         {
             Answer answer;
             try
             {
-                answer = await owner.SendMessagesAsync(device, incarnation, frame);
+                answer = await owner.RunAsync(type, device, incarnation, frame, frameBytes);
             }
             catch (ApiException ex)
             {
@@ -273,7 +311,7 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
             }
             catch (Exception ex) when (DeviceSockets.IsTransient(ex))
             {
-                owner.LogTransientFault(SendMessagesType, ex.GetType().Name);
+                owner.LogTransientFault(type.Name, ex.GetType().Name);
                 answer = Answer.Error(
                     StatusCodes.Status503ServiceUnavailable,
                     "unavailable",
@@ -282,11 +320,11 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
             }
             catch (Exception ex)
             {
-                owner.LogFailed(ex, SendMessagesType);
+                owner.LogFailed(ex, type.Name);
                 answer = Answer.Error(StatusCodes.Status500InternalServerError, "internal_error", "the server failed this request; please report it");
             }
 
-            Respond(id, SendMessagesLabel, answer);
+            Respond(id, type.Label, answer);
             TaskCompletionSource? done = null;
             lock (gate)
             {
@@ -306,5 +344,18 @@ internal sealed partial class SocketRequests(MessageSends sends, IGrainFactory g
             Count(type, answer.Status);
             connection.Answer(ResponseFrame(id, answer));
         }
+    }
+
+    /// <summary>A request type: its name (the operation id of its HTTP route), its HTTP body limit and what it runs.</summary>
+    private sealed class RequestType(string name, long maxBodyBytes, Handler run)
+    {
+        public string Name { get; } = name;
+
+        public long MaxBodyBytes { get; } = maxBodyBytes;
+
+        public Handler Run { get; } = run;
+
+        /// <summary>The <c>type</c> label of <c>cluster_socket_requests_total</c>.</summary>
+        public KeyValuePair<string, object?> Label { get; } = new("type", name);
     }
 }

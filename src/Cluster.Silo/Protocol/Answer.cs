@@ -8,10 +8,14 @@ namespace Cluster.Silo.Protocol;
 /// An answer as every transport gives it: a status and a JSON body, and for a limit's refusal the seconds of
 /// <c>Retry-After</c>. An endpoint that serves both HTTP and the device socket (a send) builds one of these once;
 /// HTTP writes it as the response (<see cref="ToResult"/>), the socket as a response frame (<see cref="WriteBody"/>).
+/// An answer without a body (a 204) has a null <see cref="Body"/>: HTTP sends no body, the socket <c>"body":null</c>.
 /// Holds nothing mutable.
 /// </summary>
-internal sealed record Answer(int Status, object Body, JsonTypeInfo BodyType, int? RetryAfterSeconds = null)
+internal sealed record Answer(int Status, object? Body, JsonTypeInfo? BodyType, int? RetryAfterSeconds = null)
 {
+    /// <summary>204, no body.</summary>
+    public static readonly Answer NoContent = new(StatusCodes.Status204NoContent, null, null);
+
     public static Answer Json<T>(int status, T body, JsonTypeInfo<T> bodyType)
         where T : notnull => new(status, body, bodyType);
 
@@ -26,7 +30,16 @@ internal sealed record Answer(int Status, object Body, JsonTypeInfo BodyType, in
     public IResult ToResult() => new HttpAnswer(this);
 
     /// <summary>Writes the body as one JSON value.</summary>
-    public void WriteBody(Utf8JsonWriter writer) => JsonSerializer.Serialize(writer, Body, BodyType);
+    public void WriteBody(Utf8JsonWriter writer)
+    {
+        if (Body is null || BodyType is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        JsonSerializer.Serialize(writer, Body, BodyType);
+    }
 
     private sealed class HttpAnswer(Answer answer) : IResult
     {
@@ -37,7 +50,9 @@ internal sealed record Answer(int Status, object Body, JsonTypeInfo BodyType, in
                 httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
 
-            return Results.Json(answer.Body, answer.BodyType, statusCode: answer.Status).ExecuteAsync(httpContext);
+            return answer.Body is null || answer.BodyType is null
+                ? Results.StatusCode(answer.Status).ExecuteAsync(httpContext)
+                : Results.Json(answer.Body, answer.BodyType, statusCode: answer.Status).ExecuteAsync(httpContext);
         }
     }
 }

@@ -33,19 +33,20 @@ internal static class JsonBody
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new ApiException(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "the request body is too large");
+            throw JsonRequestBody.TooLarge();
         }
     }
 
     /// <summary>
     /// Reads the <c>body</c> of a device socket's request frame with the refusals of <see cref="ReadAsync"/>: 400
-    /// <c>invalid_json</c> when it is missing or not an object, 400 naming the member of the wrong type. (Its size was
+    /// <c>invalid_json</c> when it is missing or not an object (the words HTTP gives for the same body), 400 naming the member of the wrong type. (Its size was
     /// bounded by the frame's.)
     /// </summary>
     public static T Read<T>(JsonElement? body, JsonTypeInfo<T> typeInfo)
         where T : class
     {
-        if (body is not { ValueKind: JsonValueKind.Object } element)
+        // A body of another JSON kind is refused as the contract refuses it over HTTP (the same answer).
+        if (body is not { ValueKind: not JsonValueKind.Undefined } element)
         {
             throw new ApiException(StatusCodes.Status400BadRequest, "invalid_json", "the body must be a JSON object");
         }
