@@ -30,6 +30,13 @@ internal sealed class BenchOptions
                                        $CLUSTER_TEST_POSTGRES)
           --dir PATH                   where SQLite files go (default: a fresh temp directory)
           --sqlite-synchronous LEVEL   off, normal, full, extra (default full: durable, as the silo runs)
+          --pages                      instead of the scenarios: count SQLite pages written and commits per
+                                       envelope life (append + ack) and per swept envelope; no timing
+          --page-devices N             devices in --pages (default 300: 100 accounts x 3)
+          --page-rows N                envelopes appended and acked per device per round (default 4)
+          --page-depth N               envelopes each device holds throughout (default 16)
+          --page-rounds N              rounds counted (default 20)
+          --page-batch N               devices whose appends (then acks) are committed together (default 16)
         """;
 
     public IReadOnlyList<StorageKind> Stores { get; private set; } = [StorageKind.Sqlite, StorageKind.PostgreSql];
@@ -69,6 +76,18 @@ internal sealed class BenchOptions
 
     public SqliteSynchronous SqliteSynchronous { get; private set; } = SqliteSynchronous.Full;
 
+    public bool Pages { get; private set; }
+
+    public int PageDevices { get; private set; } = 300;
+
+    public int PageRows { get; private set; } = 4;
+
+    public int PageDepth { get; private set; } = 16;
+
+    public int PageRounds { get; private set; } = 20;
+
+    public int PageBatch { get; private set; } = 16;
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -79,6 +98,12 @@ internal sealed class BenchOptions
             if (name is "-h" or "--help")
             {
                 throw new UsageException(null);
+            }
+
+            if (name == "--pages")
+            {
+                options.Pages = true;
+                continue;
             }
 
             if (i + 1 >= args.Length)
@@ -115,6 +140,11 @@ internal sealed class BenchOptions
                 case "--pg-writers": options.PostgresWriters = Number(name, value, 1); break;
                 case "--postgres": options.Postgres = value; break;
                 case "--dir": options.Directory = value; break;
+                case "--page-devices": options.PageDevices = Number(name, value, 1); break;
+                case "--page-rows": options.PageRows = Number(name, value, 1); break;
+                case "--page-depth": options.PageDepth = Number(name, value, 0); break;
+                case "--page-rounds": options.PageRounds = Number(name, value, 1); break;
+                case "--page-batch": options.PageBatch = Number(name, value, 1); break;
                 case "--sqlite-synchronous":
                     options.SqliteSynchronous = Enum.TryParse<SqliteSynchronous>(value, ignoreCase: true, out var level)
                         ? level

@@ -22,6 +22,21 @@ catch (UsageException ex)
 var ownDirectory = options.Directory is null;
 var directory = options.Directory ?? Directory.CreateTempSubdirectory("cluster-bench-").FullName;
 Directory.CreateDirectory(directory);
+if (options.Pages)
+{
+    try
+    {
+        return await PageCount.RunAsync(options, directory);
+    }
+    finally
+    {
+        if (ownDirectory)
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
+
 var runs = new List<Run>();
 var versions = new List<string>();
 try
