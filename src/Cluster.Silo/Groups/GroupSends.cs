@@ -1,3 +1,4 @@
+using Cluster.Grains;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Groups;
@@ -78,7 +79,7 @@ internal sealed class GroupSends(IGrainFactory grains, IOptions<MessagingOptions
                 : message.ClientMessageId,
         };
 
-        var result = await grains.GetGrain<IOutboxGrain>(device.GrainKey).SendToGroupAsync(request);
+        var result = await grains.Get<IOutboxGrain>(device.GrainKey).SendToGroupAsync(request);
         return result.Status switch
         {
             GroupSendStatus.Sent => Answer.Json(StatusCodes.Status200OK, new SendGroupMessageResponse(groupId), ProtocolJson.Default.SendGroupMessageResponse),

@@ -1,3 +1,4 @@
+using Cluster.Grains;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Messaging;
@@ -72,7 +73,7 @@ internal sealed class MessageSends(IGrainFactory grains, MessageSender sender, I
 
         var result = request.ClientMessageId is null
             ? await sender.SendAsync(request)
-            : await grains.GetGrain<IOutboxGrain>(device.GrainKey).SendAsync(request);
+            : await grains.Get<IOutboxGrain>(device.GrainKey).SendAsync(request);
 
         return result.Status switch
         {

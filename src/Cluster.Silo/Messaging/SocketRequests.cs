@@ -1,3 +1,4 @@
+using Cluster.Grains;
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
@@ -207,7 +208,7 @@ internal sealed partial class SocketRequests
     {
         // As every HTTP request is authenticated: the device is still there, and the account's device count (needsSync)
         // and the incarnation (the idempotency scope) are the current ones. Counts as the device being seen, as HTTP does.
-        var credential = await grains.GetGrain<IAccountGrain>(device.AccountId).AuthenticateAsync(device.DeviceId);
+        var credential = await grains.Get<IAccountGrain>(device.AccountId).AuthenticateAsync(device.DeviceId);
         if (credential is null || credential.Incarnation != incarnation)
         {
             return Answer.Error(StatusCodes.Status401Unauthorized, "unauthorized", "this device was removed");
