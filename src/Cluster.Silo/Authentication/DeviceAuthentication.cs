@@ -1,10 +1,10 @@
 using System.Net.Http.Headers;
-using Cluster.Grains;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
+using Cluster.Grains;
 using Cluster.Silo.Protocol;
 using Cluster.Silo.RateLimiting;
 using Microsoft.AspNetCore.Authentication;

@@ -1,5 +1,5 @@
-using Cluster.Silo.OpenApi;
 using Cluster.Silo.Authentication;
+using Cluster.Silo.OpenApi;
 using Cluster.Silo.Protocol;
 
 namespace Cluster.Silo.Groups;

@@ -1,8 +1,8 @@
-using Cluster.Grains;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Groups;
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains;
 using Cluster.Grains.Groups;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Devices;

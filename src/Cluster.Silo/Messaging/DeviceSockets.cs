@@ -1,10 +1,10 @@
 using System.Buffers;
-using Cluster.Grains;
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Cluster.Abstractions.Devices;
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains;
 using Cluster.Grains.Devices;
 using Cluster.Grains.Observability;
 using Cluster.Silo.Authentication;

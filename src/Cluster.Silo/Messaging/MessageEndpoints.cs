@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Cluster.Grains;
 using Cluster.Abstractions.Devices;
+using Cluster.Grains;
 using Cluster.Silo.Authentication;
 using Cluster.Silo.Devices;
 using Cluster.Silo.OpenApi;

@@ -1,7 +1,7 @@
-using Cluster.Grains;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
 using Cluster.Abstractions.Messaging;
+using Cluster.Grains;
 using Cluster.Grains.Messaging;
 using Cluster.Silo.Devices;
 using Cluster.Silo.Protocol;

@@ -1,10 +1,10 @@
-using Cluster.Grains;
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 using Cluster.Abstractions;
 using Cluster.Abstractions.Accounts;
+using Cluster.Grains;
 using Cluster.Grains.Observability;
 using Cluster.Silo.Calls;
 using Cluster.Silo.Groups;
