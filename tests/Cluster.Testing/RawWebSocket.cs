@@ -6,8 +6,8 @@ using System.Text.Json.Nodes;
 
 namespace Cluster.Testing;
 
-/// <summary>One message a <see cref="RawWebSocket"/> read: its opcode (1 text, 8 close) and its payload, fragments joined.</summary>
-public sealed record RawMessage(int Opcode, byte[] Payload)
+/// <summary>One message a <see cref="RawWebSocket"/> read: its opcode (1 text, 8 close), its payload, fragments joined, and how many WebSocket frames it came in.</summary>
+public sealed record RawMessage(int Opcode, byte[] Payload, int Fragments = 1)
 {
     public const int Text = 1;
     public const int Close = 8;
@@ -213,6 +213,7 @@ public sealed class RawWebSocket : IDisposable
     {
         var payload = new MemoryStream();
         var opcode = -1;
+        var fragments = 0;
         while (true)
         {
             var header = new byte[2];
@@ -267,9 +268,10 @@ public sealed class RawWebSocket : IDisposable
             }
 
             payload.Write(data);
+            fragments++;
             if (fin)
             {
-                return new RawMessage(opcode, payload.ToArray());
+                return new RawMessage(opcode, payload.ToArray(), fragments);
             }
         }
     }
