@@ -5,31 +5,35 @@ using HdrHistogram;
 namespace Cluster.LoadTest.Latency;
 
 /// <summary>
-/// One HdrHistogram per operation, in microseconds from 1 µs to one hour at three significant digits, for the whole run;
-/// and one interval <see cref="Recorder"/> per operation, which <see cref="TakeIntervals"/> empties for the timeline.
+/// One interval <see cref="Recorder"/> per operation (HdrHistogram, microseconds from 1 µs to one hour at three significant
+/// digits), which <see cref="TakeIntervals"/> empties for the timeline; and, per operation, the whole run so far: the sum
+/// of the intervals taken. The run's figures are therefore exactly the sum of the timeline's (a value recorded after the
+/// last interval was taken is in neither), and a value is recorded once, not twice.
 /// </summary>
 internal sealed class LatencyRecorder
 {
     private const long HighestMicroseconds = 3_600_000_000;
 
-    private readonly ConcurrentDictionary<string, LongConcurrentHistogram> histograms = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Recorder> intervals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HistogramBase> recycled = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LongHistogram> histograms = new(StringComparer.Ordinal);
 
     public void Record(string operation, long startTimestamp, long endTimestamp) =>
         Record(operation, Stopwatch.GetElapsedTime(startTimestamp, endTimestamp));
 
+    /// <summary>Records one latency; any number of threads at once (a value out of range is clamped into it).</summary>
     public void Record(string operation, TimeSpan elapsed)
     {
         var micros = Math.Clamp((long)elapsed.TotalMicroseconds, 1, HighestMicroseconds);
-        histograms.GetOrAdd(operation, _ => new LongConcurrentHistogram(1, HighestMicroseconds, 3)).RecordValue(micros);
-        intervals.GetOrAdd(operation, _ => new Recorder(1, HighestMicroseconds, 3, static (id, low, high, digits) => new LongHistogram(id, low, high, digits)))
+        // The interval histograms must take concurrent writers: a plain LongHistogram loses increments under them and its
+        // total then disagrees with its counts (GetValueAtPercentile throws ArgumentOutOfRangeException on such a one).
+        intervals.GetOrAdd(operation, _ => new Recorder(1, HighestMicroseconds, 3, static (id, low, high, digits) => new LongConcurrentHistogram(id, low, high, digits)))
             .RecordValue(micros);
     }
 
     /// <summary>
-    /// What each operation recorded since the previous call (one caller at a time: the timeline's sampler). A histogram
-    /// handed out is valid until the next call, which recycles it.
+    /// What each operation recorded since the previous call, which is also added to the run's totals (one caller at a
+    /// time: the timeline's sampler). A histogram handed out is valid until the next call, which recycles it.
     /// </summary>
     public IReadOnlyList<(string Operation, HistogramBase Interval)> TakeIntervals()
     {
@@ -38,13 +42,19 @@ internal sealed class LatencyRecorder
         {
             var interval = recycled.TryGetValue(operation, out var old) ? recorder.GetIntervalHistogram(old) : recorder.GetIntervalHistogram();
             recycled[operation] = interval;
+            if (!histograms.TryGetValue(operation, out var total))
+            {
+                histograms[operation] = total = new LongHistogram(1, HighestMicroseconds, 3);
+            }
+
+            total.Add(interval);
             taken.Add((operation, interval));
         }
 
         return taken;
     }
 
-    /// <summary>Each operation's percentile distribution over the whole run: (percentile, milliseconds) points, for the curves.</summary>
+    /// <summary>Each operation's percentile distribution over the intervals taken: (percentile, milliseconds) points, for the curves.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<double[]>> Curves() =>
         histograms.OrderBy(pair => Operations.Order(pair.Key)).ThenBy(pair => pair.Key, StringComparer.Ordinal)
             .ToDictionary(pair => pair.Key, pair => LatencySummary.Curve(pair.Value), StringComparer.Ordinal);
