@@ -93,7 +93,7 @@ public sealed class DeviceConnectionTests(SiloFixture fixture)
 
         await using var second = await DeviceConnection.ConnectAsync([Gateway], device.Credentials, FastRetry, Cancel);
 
-        Assert.Equal(DeviceConnectionStopReason.ConnectedElsewhere, await first.Stopped.WaitAsync(TimeSpan.FromSeconds(20), Cancel));
+        Assert.Equal(DeviceConnectionStopReason.ConnectedElsewhere, await first.StoppedAsync("connected elsewhere (4409)"));
         Assert.True(second.IsConnected);
     }
 
@@ -109,7 +109,7 @@ public sealed class DeviceConnectionTests(SiloFixture fixture)
         using var companionClient = devices[2].Client(Gateway);
         await companionClient.RemoveDeviceAsync(devices[2].DeviceId, Cancel);
 
-        Assert.Equal(DeviceConnectionStopReason.DeviceRemoved, await companion.Stopped.WaitAsync(TimeSpan.FromSeconds(20), Cancel));
+        Assert.Equal(DeviceConnectionStopReason.DeviceRemoved, await companion.StoppedAsync("device removed (4401)"));
         var changed = Assert.IsType<DeviceListChanged>((await primary.NextAsync<EventReceived>("deviceListChanged")).Event);
         Assert.Equal(devices[0].AccountId, changed.AccountId);
     }

@@ -49,7 +49,7 @@ public sealed class NewPhoneClientTests(SiloFixture fixture)
         var phone = await NewPhoneAsync(primary.AccountId, "open sesame");
 
         Assert.True(locked.LapsesAt > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Assert.Equal(DeviceConnectionStopReason.DeviceRemoved, await companionConnection.Stopped.WaitAsync(TimeSpan.FromSeconds(20), Cancel));
+        Assert.Equal(DeviceConnectionStopReason.DeviceRemoved, await companionConnection.StoppedAsync("device removed (4401)"));
         var changed = await NextIdentityChangedAsync(contactConnection);
         Assert.Equal(primary.AccountId, changed.AccountId);
         using var oldClient = primary.Client(Gateway);

@@ -77,6 +77,28 @@ internal static class Updates
         return update as T ?? throw new InvalidOperationException($"expected {expected}, got {update}");
     }
 
+    /// <summary>
+    /// Why the connection stopped, within 20 s; if it does not stop, fails with every update it reported meanwhile (a
+    /// close code other than the one expected shows as a Disconnected, a reconnect as a second Connected).
+    /// </summary>
+    public static async Task<DeviceConnectionStopReason> StoppedAsync(this DeviceConnection connection, string expected)
+    {
+        try
+        {
+            return await connection.Stopped.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            var seen = new List<string>();
+            while (connection.Updates.TryRead(out var update))
+            {
+                seen.Add(update.ToString());
+            }
+
+            throw new TimeoutException($"the connection did not stop within 20 s; expected {expected}; it reported: {(seen.Count == 0 ? "nothing" : string.Join(", ", seen))}");
+        }
+    }
+
     /// <summary>Skips connection-state updates and returns the next envelope, event or queueEmpty.</summary>
     public static async Task<DeviceUpdate> NextContentAsync(this DeviceConnection connection, string expected)
     {
