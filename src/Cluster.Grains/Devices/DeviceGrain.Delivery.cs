@@ -3,7 +3,6 @@ using Cluster.Abstractions.Messaging;
 using Cluster.Grains.Messaging;
 using Cluster.Grains.Observability;
 using Cluster.Persistence.Inbox;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Cluster.Grains.Devices;
 
@@ -34,11 +33,6 @@ internal sealed partial class DeviceGrain
     // The attached socket, or null: set by ConnectAsync and OnRehydrate, cleared by DisconnectAsync, RemoveAsync and an attach that fails in OnActivateAsync.
     private IDeviceConnection? connection;
 
-    // What pushes go to: the attached socket object itself when it is open on this silo (ILocalDeviceConnections), else
-    // connection. Worked out by Sink for the connection it names (sinkFor), again whenever connection changes.
-    private IDeviceConnection? sink;
-    private IDeviceConnection? sinkFor;
-
     // The id of the attached socket (acks and pings name it): set with connection.
     private Guid connectionId;
 
@@ -66,33 +60,9 @@ internal sealed partial class DeviceGrain
     // The grain is moving to its socket's silo, so nothing more is pushed from this activation: set by ConnectAsync, never cleared (the activation ends).
     private bool moving;
 
-    /// <summary>
-    /// The attached socket to push to, or null: the socket object when it is open on this silo, so that a push costs no
-    /// Orleans message (the reference's calls are one-way and take immutable frames, so the two are the same to the
-    /// socket); else the observer reference. Every push of one attachment goes the same way, so they stay in order.
-    /// </summary>
-    private IDeviceConnection? Sink
-    {
-        get
-        {
-            if (connection is null)
-            {
-                return null;
-            }
-
-            if (!ReferenceEquals(sinkFor, connection))
-            {
-                sink = ServiceProvider.GetService<ILocalDeviceConnections>()?.Find(connectionId) ?? connection;
-                sinkFor = connection;
-            }
-
-            return sink;
-        }
-    }
-
     public Task DeliverEphemeralAsync(byte[] envelopeJson)
     {
-        Sink?.SendAsync([new DeviceFrame(FrameKind.Envelope, envelopeJson, Droppable: true)]);
+        connection?.SendAsync([new DeviceFrame(FrameKind.Envelope, envelopeJson, Droppable: true)]);
         return Task.CompletedTask;
     }
 
@@ -132,7 +102,7 @@ internal sealed partial class DeviceGrain
                 return SocketAttachment.Replaced;
             }
 
-            _ = Sink!.CloseAsync(4409, "connected elsewhere");
+            _ = connection.CloseAsync(4409, "connected elsewhere");
             ClusterMetrics.SocketsReplaced.Add(1);
         }
 
@@ -166,7 +136,7 @@ internal sealed partial class DeviceGrain
         if (inboxState.State.DroppedSinceConnected > 0)
         {
             // Not droppable: the count is forgotten once sent.
-            Sink?.SendAsync([new DeviceFrame(FrameKind.Event, EventJson.QueueOverflow(inboxState.State.DroppedSinceConnected))]);
+            connection?.SendAsync([new DeviceFrame(FrameKind.Event, EventJson.QueueOverflow(inboxState.State.DroppedSinceConnected))]);
             inboxState.State.DroppedSinceConnected = 0;
             await inboxState.WriteStateAsync();
         }
@@ -222,7 +192,7 @@ internal sealed partial class DeviceGrain
         && clusterManifest.Current.Silos.ContainsKey(socketSilo);
 
     // Live events are droppable: a device whose socket cannot keep up misses them as if it were not connected.
-    private void PushEvent(byte[] eventJson) => Sink?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson, Droppable: true)]);
+    private void PushEvent(byte[] eventJson) => connection?.SendAsync([new DeviceFrame(FrameKind.Event, eventJson, Droppable: true)]);
 
     private void ClearUnacked()
     {
@@ -334,8 +304,7 @@ internal sealed partial class DeviceGrain
                 return;
             }
 
-            // No await since connection was checked against target: Sink is target's.
-            _ = Sink!.SendAsync(frames);
+            _ = target.SendAsync(frames);
         }
     }
 

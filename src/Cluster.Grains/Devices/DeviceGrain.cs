@@ -48,7 +48,7 @@ internal sealed partial class DeviceGrain(
     {
         // First, before any await: an attach interleaving with the removal is refused from here on.
         inboxState.State.Removed = true;
-        if (Sink is { } removed)
+        if (connection is { } removed)
         {
             _ = removed.CloseAsync(4401, "device removed");
             connection = null;
@@ -84,15 +84,14 @@ internal sealed partial class DeviceGrain(
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException)
         {
             // As when an attach call fails: the client is told to reconnect, and the envelopes stay queued.
-            var socket = Sink ?? moved;
             connection = null;
-            _ = socket.CloseAsync(1011, "reconnect");
+            _ = moved.CloseAsync(1011, "reconnect");
         }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (Sink is { } attached && !moving && reason.ReasonCode != DeactivationReasonCode.Migrating)
+        if (connection is { } attached && !moving && reason.ReasonCode != DeactivationReasonCode.Migrating)
         {
             // The socket lives on (on its own silo) but this activation no longer delivers to it: have it attach again.
             _ = attached.DetachedAsync();

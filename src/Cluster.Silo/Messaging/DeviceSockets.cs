@@ -15,8 +15,7 @@ namespace Cluster.Silo.Messaging;
 
 /// <summary>
 /// <c>GET /v1/websocket</c>: attaches a device's socket to its device grain (as a grain observer: the grain pushes
-/// frames to this silo one-way and never waits on a socket; acks go back as grain calls; a grain on this silo finds the
-/// socket itself through <see cref="Find"/> and pushes to it without an Orleans message), and closes every socket with
+/// frames to this silo one-way and never waits on a socket; acks go back as grain calls), and closes every socket with
 /// 1001 when the silo shuts down so that clients reconnect to another silo. With socket placement, each attach call
 /// names this silo, so that the grain is placed, or moves, here (<see cref="SocketPlacement"/>).
 /// A socket the server closes is gone within <see cref="DeviceSocketOptions.CloseTimeout"/> whatever the client does: if
@@ -33,7 +32,7 @@ internal sealed partial class DeviceSockets(
     ConnectionCapacity capacity,
     ILocalSiloDetails silo,
     SocketRequests requests,
-    ILogger<DeviceSockets> logger) : ILocalDeviceConnections
+    ILogger<DeviceSockets> logger)
 {
     /// <summary>The largest client frame read (<see cref="SocketRequests.MaxFrameBytes"/>); a larger one closes the socket with 1009.</summary>
     private readonly int maxClientFrameBytes = requests.MaxFrameBytes;
@@ -75,14 +74,8 @@ internal sealed partial class DeviceSockets(
     // Sockets taken, counted before the upgrade so that a burst cannot overshoot the cap.
     private int taken;
 
-    // Lookups by a grain on this silo that found its socket here: raised by Find.
-    private long directAttachments;
-
     private readonly SiloAddress? socketSilo = options.DevicePlacementMode == DevicePlacementMode.Socket ? silo.SiloAddress : null;
     private readonly ConcurrentDictionary<DeviceSocketConnection, byte> open = new();
-
-    // The same sockets by connection id, for a device grain on this silo to push to its socket directly (ILocalDeviceConnections).
-    private readonly ConcurrentDictionary<Guid, DeviceSocketConnection> byConnectionId = new();
     private readonly TaskCompletionSource allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool shuttingDown;
 
@@ -120,21 +113,6 @@ internal sealed partial class DeviceSockets(
         }
     }
 
-    /// <summary>The socket open on this silo with this connection id (the id its attach call gave its grain), or null.</summary>
-    public IDeviceConnection? Find(Guid connectionId)
-    {
-        if (!byConnectionId.TryGetValue(connectionId, out var connection))
-        {
-            return null;
-        }
-
-        Interlocked.Increment(ref directAttachments);
-        return connection;
-    }
-
-    /// <summary>How many times a grain on this silo found its socket here (<see cref="Find"/>) and pushes to it directly.</summary>
-    public long DirectAttachments => Interlocked.Read(ref directAttachments);
-
     /// <summary>The device sockets open on this silo for <paramref name="device"/> (<c>accountId.deviceId</c>).</summary>
     internal IReadOnlyList<DeviceSocketConnection> SocketsOf(string device) => [.. open.Keys.Where(c => c.Device == device)];
 
@@ -155,7 +133,6 @@ internal sealed partial class DeviceSockets(
         var session = requests.Open(connection, device.Address, incarnation);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         open.TryAdd(connection, 0);
-        byConnectionId[connectionId] = connection;
         ClusterMetrics.SocketsOpen.Add(1);
         try
         {
@@ -212,7 +189,6 @@ internal sealed partial class DeviceSockets(
         {
             connection.Release();
             open.TryRemove(connection, out _);
-            byConnectionId.TryRemove(connectionId, out _);
             ClusterMetrics.SocketsOpen.Add(-1);
             slot.Release();
             if (shuttingDown && open.IsEmpty)

@@ -21,7 +21,6 @@ internal static class MessagingExtensions
         builder.Services.AddSingleton<MessageSends>();
         builder.Services.AddSingleton<SocketRequests>();
         builder.Services.AddSingleton<DeviceSockets>();
-        builder.Services.AddSingleton<Cluster.Grains.Devices.ILocalDeviceConnections>(sp => sp.GetRequiredService<DeviceSockets>());
         builder.Services.AddSingleton<ObserverReferences>();
         builder.Services.AddSingleton<IShutdownStep, DeviceSocketsShutdown>();
         builder.Services.AddHostedService<SiloDeathWatcher>();
