@@ -80,4 +80,17 @@ public sealed class ConfigurationTests
         Assert.NotEmpty(files);
         Assert.All(files, file => Assert.False(file.Source.ReloadOnChange, $"{file.Source.Path} reloads on change"));
     }
+
+    /// <summary>
+    /// The silo as built (its runtimeconfig.json, copied beside these tests) lets idle thread-pool workers sleep at once
+    /// instead of spinning: docs/benchmarks.md, "Session of 2026-12-08".
+    /// </summary>
+    [Fact]
+    public void RuntimeConfig_AsBuilt_ThreadPoolWorkersDoNotSpin()
+    {
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Cluster.Silo.runtimeconfig.json")));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+    }
 }
