@@ -22,11 +22,19 @@
 #                 the load's accounts does not dominate the run; the default iterations are the product's)
 #   WARMUP        seconds of the load phase left out of the measurement (default 15: JIT tiering settles)
 #   WORK          where the commits are checked out and the reports go (default /tmp/side-by-side)
+#   SERVER        embedded (default: one silo on SQLite) or cluster: the local cluster on PostgreSQL
+#                 (bench/loadtest.sh cluster, started and stopped for each run)
+#   A_SILOS, B_SILOS  with SERVER=cluster, the silos of side A's / side B's cluster (default 3), e.g.
+#                 SERVER=cluster A_SILOS=1 B_SILOS=3 bench/side-by-side.sh . .   # the cost of scale-out
 #
 # Deliveries/s and server CPU are taken over one window: the load phase less its first WARMUP seconds and its
 # last second, from the report's per-second delivery counts; server CPU is the silo process's utime + stime
-# from /proc/PID/stat, sampled every 0.5 s. Latency percentiles are the whole run's. The load
-# generator runs on the same machine: say so when you quote the numbers, with the machine and disk.
+# from /proc/PID/stat, sampled every 0.5 s. With SERVER=cluster: the sum over every silo process, PostgreSQL's
+# processes apart (a PostgreSQL backend that exits mid-window takes its ticks along), a delivery's cost is the
+# silos' and PostgreSQL's CPU together, and the table adds the Orleans messages the silos sent each other per
+# delivered envelope (over the whole run, its setup included, from their /metrics). Latency percentiles are the
+# whole run's. The load generator runs on the same machine: say so when you quote the numbers, with the machine
+# and disk.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -35,6 +43,8 @@ readonly repo_root
 readonly work="${WORK:-/tmp/side-by-side}"
 readonly rounds="${ROUNDS:-2}"
 readonly silo_args="${SILO_ARGS:---Auth:PasswordHashIterations=1000}"
+readonly server="${SERVER:-embedded}"
+[[ "$server" == embedded || "$server" == cluster ]] || { printf 'side-by-side.sh: SERVER must be embedded or cluster\n' >&2; exit 2; }
 
 log() { printf 'side-by-side.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -94,17 +104,43 @@ name_b="$(describe "$tree_b" "$candidate")"
 [[ -n "${A_ENV:-}" ]] && name_a="$name_a ($A_ENV)"
 [[ -n "${B_ENV:-}" ]] && name_b="$name_b ($B_ENV)"
 [[ -n "${B_SCENARIO:-}" ]] && name_b="$name_b, ${B_SCENARIO%% *}"
+if [[ "$server" == cluster ]]; then
+    name_a="$name_a, ${A_SILOS:-3} silos"
+    name_b="$name_b, ${B_SILOS:-3} silos"
+fi
 
-# Samples the CPU ticks of the silo started from TREE every 0.5 s: "epoch-ms ticks" lines.
+# Samples the CPU ticks of the silos started from TREE every 0.5 s, and of PostgreSQL's processes:
+# "epoch-ms silo-ticks postgres-ticks" lines.
 sample() {
-    local tree="$1" out="$2" pid stat
+    local tree="$1" out="$2" pid stat silo pg
     local dll="$tree/src/Cluster.Silo/bin/Release/net10.0/Cluster.Silo.dll"
     while true; do
-        pid="$(pgrep -f -- "$dll" | head -1 || true)"
-        if [[ -n "$pid" ]] && read -r -a stat < "/proc/$pid/stat" 2>/dev/null; then
-            printf '%s %s\n' "$(date +%s%3N)" "$((stat[13] + stat[14]))"
-        fi
+        silo=0 pg=0
+        for pid in $(pgrep -f -- "$dll" || true); do
+            if { read -r -a stat < "/proc/$pid/stat"; } 2>/dev/null; then silo=$((silo + stat[13] + stat[14])); fi
+        done
+        for pid in $(pgrep -x postgres || true); do
+            if { read -r -a stat < "/proc/$pid/stat"; } 2>/dev/null; then pg=$((pg + stat[13] + stat[14])); fi
+        done
+        ((silo > 0)) && printf '%s %s %s\n' "$(date +%s%3N)" "$silo" "$pg"
         sleep 0.5
+    done > "$out"
+}
+
+# With SERVER=cluster: every 2 s, the silos' Orleans messages sent to other silos and the envelopes they delivered so
+# far (their /metrics; the silos are fresh each run, so the last line is the run's totals, setup included):
+# "silo-to-silo-messages silo-to-silo-bytes envelopes-delivered" lines.
+scrape() {
+    local silos="$1" out="$2" i
+    while true; do
+        for i in $(seq 1 "$silos"); do
+            curl -s -m 2 "http://127.0.0.1:$((${CLUSTER_HTTP_BASE:-8080} + i))/metrics" || true
+        done | awk '
+            /^orleans_messaging_sent_messages_size_bytes_count\{.*SiloToSilo/ { remote += $NF }
+            /^orleans_messaging_sent_messages_size_bytes_sum\{.*SiloToSilo/ { bytes += $NF }
+            /^cluster_envelopes_delivered_total/ { delivered += $NF }
+            END { if (delivered > 0) printf "%d %d %d\n", remote, bytes, delivered }'
+        sleep 2
     done > "$out"
 }
 
@@ -114,15 +150,35 @@ one_run() {
     if [[ "$side" == B && -n "${B_SCENARIO:-}" ]]; then
         read -r -a args <<< "$B_SCENARIO"
     fi
-    local report="$run_dir/$side-$round.json" cpu="$run_dir/$side-$round.cpu" sampler rc=0
+    local report="$run_dir/$side-$round.json" cpu="$run_dir/$side-$round.cpu" sampler scraper="" rc=0
     sample "$tree" "$cpu" &
     sampler=$!
+    if [[ "$server" == cluster ]]; then
+        local silos_now="${A_SILOS:-3}"
+        [[ "$side" == B ]] && silos_now="${B_SILOS:-3}"
+        scrape "$silos_now" "$run_dir/$side-$round.metrics" &
+        scraper=$!
+    fi
     log "round $round, side $side: ${args[*]}"
-    # shellcheck disable=SC2086 # extra_env is a list of NAME=value words on purpose
-    env $extra_env LOADTEST_NO_BUILD=1 LOADTEST_SILO_ARGS="$silo_args" \
-        bash "$tree/bench/loadtest.sh" embedded "${args[@]}" --report "$report" > "$run_dir/$side-$round.log" 2>&1 || rc=$?
-    kill "$sampler" 2>/dev/null || true
-    wait "$sampler" 2>/dev/null || true
+    if [[ "$server" == cluster ]]; then
+        local silos="${A_SILOS:-3}"
+        [[ "$side" == B ]] && silos="${B_SILOS:-3}"
+        # The cluster's silos take settings from the environment: --Auth:X=y becomes Auth__X=y.
+        local cluster_env="" arg
+        for arg in $silo_args; do
+            arg="${arg#--}"
+            cluster_env="$cluster_env ${arg//:/__}"
+        done
+        # shellcheck disable=SC2086 # extra_env and cluster_env are lists of NAME=value words on purpose
+        env $extra_env $cluster_env LOADTEST_NO_BUILD=1 CLUSTER_NO_BUILD=1 LOADTEST_SILOS="$silos" \
+            bash "$tree/bench/loadtest.sh" cluster "${args[@]}" --report "$report" > "$run_dir/$side-$round.log" 2>&1 || rc=$?
+    else
+        # shellcheck disable=SC2086 # extra_env is a list of NAME=value words on purpose
+        env $extra_env LOADTEST_NO_BUILD=1 LOADTEST_SILO_ARGS="$silo_args" \
+            bash "$tree/bench/loadtest.sh" embedded "${args[@]}" --report "$report" > "$run_dir/$side-$round.log" 2>&1 || rc=$?
+    fi
+    kill "$sampler" $scraper 2>/dev/null || true
+    wait "$sampler" $scraper 2>/dev/null || true
     [[ $rc -eq 0 ]] || log "round $round, side $side: the load tool exited $rc (see $run_dir/$side-$round.log)"
 }
 
@@ -131,7 +187,7 @@ for round in $(seq 1 "$rounds"); do
     one_run B "$tree_b" "${B_ENV:-}" "$round"
 done
 
-WARMUP="${WARMUP:-15}" python3 - "$run_dir" "$rounds" "$name_a" "$name_b" <<'EOF'
+SERVER="$server" WARMUP="${WARMUP:-15}" python3 - "$run_dir" "$rounds" "$name_a" "$name_b" <<'EOF'
 import datetime, json, os, sys
 
 run_dir, rounds, names = sys.argv[1], int(sys.argv[2]), {"A": sys.argv[3], "B": sys.argv[4]}
@@ -144,7 +200,7 @@ def measure(side, rnd):
     report = json.load(open(path))
     r = report["results"]
     started = datetime.datetime.fromisoformat(report["startedAt"]).timestamp() * 1000
-    samples = [tuple(map(int, line.split())) for line in open(os.path.join(run_dir, f"{side}-{rnd}.cpu")) if len(line.split()) == 2]
+    samples = [tuple(map(int, line.split())) + (0,) for line in open(os.path.join(run_dir, f"{side}-{rnd}.cpu")) if len(line.split()) in (2, 3)]
     # The per-second delivery counts of the load phase, less its first WARMUP seconds (JIT tiering, caches filling)
     # and its last second (partial).
     seconds = [e for e in r.get("timeline", []) if e["operation"] == "deliver"]
@@ -166,17 +222,29 @@ def measure(side, rnd):
     a, b = nearest(start), nearest(end)
     window = (b[0] - a[0]) / 1000
     cpu = (b[1] - a[1]) / os.sysconf("SC_CLK_TCK")
+    pg = (b[2] - a[2]) / os.sysconf("SC_CLK_TCK")
+    hops = None
+    metrics = os.path.join(run_dir, f"{side}-{rnd}.metrics")
+    if os.path.exists(metrics):
+        lines = [l.split() for l in open(metrics) if len(l.split()) == 3]
+        if lines:
+            remote, _, delivered = map(int, lines[-1])
+            hops = remote / delivered
     deliver = r["latency"].get("deliver", {})
     env = r["envelopes"]
     return {
-        "rate": rate, "cpu": cpu / window * 100 if window else 0,
-        "per": cpu / window / rate * 1e6 if window and rate else 0, "window": window,
+        "rate": rate, "cpu": cpu / window * 100 if window else 0, "pg": pg / window * 100 if window else 0,
+        # With SERVER=cluster a delivery costs the silos and PostgreSQL both.
+        "per": (cpu + pg) / window / rate * 1e6 if window and rate else 0, "window": window,
         "p50": deliver.get("p50", 0), "p99": deliver.get("p99", 0),
-        "lost": env.get("lost", 0), "dup": env.get("duplicated", 0),
+        "lost": env.get("lost", 0), "dup": env.get("duplicated", 0), "hops": hops,
     }
 
-print(f"| round | side | deliveries/s | server CPU | server CPU per delivery | deliver p50 / p99 ms (whole run) | lost | duplicated |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
+cluster = os.environ.get("SERVER") == "cluster"
+pg_head, pg_rule = (" PostgreSQL CPU | silo-to-silo messages per delivery |", "---:|---:|") if cluster else ("", "")
+per_head = "silos + PostgreSQL CPU per delivery" if cluster else "server CPU per delivery"
+print(f"| round | side | deliveries/s | server CPU |{pg_head} {per_head} | deliver p50 / p99 ms (whole run) | lost | duplicated |")
+print(f"|---|---|---:|---:|{pg_rule}---:|---:|---:|---:|")
 totals = {"A": [], "B": []}
 for rnd in range(1, rounds + 1):
     for side in "AB":
@@ -185,7 +253,9 @@ for rnd in range(1, rounds + 1):
             print(f"| {rnd} | {names[side]} | (no report) | | | | | |")
             continue
         totals[side].append(m)
-        print(f"| {rnd} | {names[side]} | {m['rate']:,.0f} | {m['cpu']:.0f} % | {m['per']:.0f} µs | {m['p50']:.1f} / {m['p99']:.1f} | {m['lost']} | {m['dup']} |")
+        hops_cell = f"{m['hops']:.2f}" if m["hops"] is not None else "(not scraped)"
+        pg_cell = f" {m['pg']:.0f} % | {hops_cell} |" if cluster else ""
+        print(f"| {rnd} | {names[side]} | {m['rate']:,.0f} | {m['cpu']:.0f} % |{pg_cell} {m['per']:.0f} µs | {m['p50']:.1f} / {m['p99']:.1f} | {m['lost']} | {m['dup']} |")
 if totals["A"] and totals["B"]:
     mean = lambda side, key: sum(m[key] for m in totals[side]) / len(totals[side])
     print()
