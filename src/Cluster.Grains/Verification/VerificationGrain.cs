@@ -20,6 +20,10 @@ namespace Cluster.Grains.Verification;
 /// older than the window) an expiry timer on the product clock deletes it, with a durable reminder (Orleans' clock,
 /// a minute or more apart) for an activation that was collected or a silo that died before then. Touches nothing else.
 /// </summary>
+// Idle activations go after two minutes, not the cluster's default: a registration storm leaves one per number, each
+// about 1.7 KiB, for nothing once the code is used; a state still counting is reloaded from storage on its next call,
+// and its expiry falls back to the durable reminder.
+[CollectionAgeLimit(Minutes = 2)]
 internal sealed partial class VerificationGrain(
     [PersistentState("verification", GrainStorage.Name)] IPersistentState<VerificationState> state,
     IOptions<VerificationOptions> options,
