@@ -153,16 +153,14 @@ one_run() {
     local report="$run_dir/$side-$round.json" cpu="$run_dir/$side-$round.cpu" sampler scraper="" rc=0
     sample "$tree" "$cpu" &
     sampler=$!
+    local silos="${A_SILOS:-3}"
+    [[ "$side" == B ]] && silos="${B_SILOS:-3}"
     if [[ "$server" == cluster ]]; then
-        local silos_now="${A_SILOS:-3}"
-        [[ "$side" == B ]] && silos_now="${B_SILOS:-3}"
-        scrape "$silos_now" "$run_dir/$side-$round.metrics" &
+        scrape "$silos" "$run_dir/$side-$round.metrics" &
         scraper=$!
     fi
     log "round $round, side $side: ${args[*]}"
     if [[ "$server" == cluster ]]; then
-        local silos="${A_SILOS:-3}"
-        [[ "$side" == B ]] && silos="${B_SILOS:-3}"
         # The cluster's silos take settings from the environment: --Auth:X=y becomes Auth__X=y.
         local cluster_env="" arg
         for arg in $silo_args; do
@@ -192,6 +190,7 @@ import datetime, json, os, sys
 
 run_dir, rounds, names = sys.argv[1], int(sys.argv[2]), {"A": sys.argv[3], "B": sys.argv[4]}
 warmup = float(os.environ.get("WARMUP", "15"))
+cluster = os.environ.get("SERVER") == "cluster"
 
 def measure(side, rnd):
     path = os.path.join(run_dir, f"{side}-{rnd}.json")
@@ -235,12 +234,11 @@ def measure(side, rnd):
     return {
         "rate": rate, "cpu": cpu / window * 100 if window else 0, "pg": pg / window * 100 if window else 0,
         # With SERVER=cluster a delivery costs the silos and PostgreSQL both.
-        "per": (cpu + pg) / window / rate * 1e6 if window and rate else 0, "window": window,
+        "per": (cpu + (pg if cluster else 0)) / window / rate * 1e6 if window and rate else 0, "window": window,
         "p50": deliver.get("p50", 0), "p99": deliver.get("p99", 0),
         "lost": env.get("lost", 0), "dup": env.get("duplicated", 0), "hops": hops,
     }
 
-cluster = os.environ.get("SERVER") == "cluster"
 pg_head, pg_rule = (" PostgreSQL CPU | silo-to-silo messages per delivery |", "---:|---:|") if cluster else ("", "")
 per_head = "silos + PostgreSQL CPU per delivery" if cluster else "server CPU per delivery"
 print(f"| round | side | deliveries/s | server CPU |{pg_head} {per_head} | deliver p50 / p99 ms (whole run) | lost | duplicated |")
@@ -260,6 +258,6 @@ if totals["A"] and totals["B"]:
     mean = lambda side, key: sum(m[key] for m in totals[side]) / len(totals[side])
     print()
     print(f"B / A: deliveries/s x{mean('B', 'rate') / mean('A', 'rate'):.2f}, "
-          f"deliveries per server CPU-second x{mean('A', 'per') / mean('B', 'per'):.2f} (means of {rounds} runs each)")
+          f"deliveries per {'silos + PostgreSQL' if cluster else 'server'} CPU-second x{mean('A', 'per') / mean('B', 'per'):.2f} (means of {rounds} runs each)")
 print(f"\nreports: {run_dir}")
 EOF
